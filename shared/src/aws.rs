@@ -1,0 +1,73 @@
+//! AWS clients, built once per cold start, and the error every AWS action reports.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use thiserror::Error;
+
+/// Every client a Firebreak function may use. Building them is cheap once the `SdkConfig` is
+/// loaded; the config (and so `AWS_ENDPOINT_URL`, region, credentials) is resolved only once.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            ec2: aws_sdk_ec2::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+        }
+    }
+
+    /// Loads region, credentials and endpoint the standard way (`AWS_ENDPOINT_URL` included), so
+    /// the same binary talks to AWS or to a local emulator.
+    pub async fn from_env() -> Self {
+        Self::new(&aws_config::load_defaults(BehaviorVersion::latest()).await)
+    }
+}
+
+/// A failed AWS call: which action, AWS's error code when there is one, and the message.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{action} failed: {code}: {message}")]
+pub struct AwsError {
+    pub action: &'static str,
+    pub code: String,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E>(action: &'static str, err: E) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error,
+    {
+        Self {
+            action,
+            code: err.code().unwrap_or("Unknown").to_string(),
+            message: err
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
+        }
+    }
+
+    pub fn is_code(&self, code: &str) -> bool {
+        self.code == code
+    }
+}
+
+/// Shorthand for `map_err(AwsError::from_sdk)` at every call site.
+pub trait AwsResultExt<T> {
+    fn aws(self, action: &'static str) -> Result<T, AwsError>;
+}
+
+impl<T, E> AwsResultExt<T> for Result<T, E>
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    fn aws(self, action: &'static str) -> Result<T, AwsError> {
+        self.map_err(|err| AwsError::from_sdk(action, err))
+    }
+}

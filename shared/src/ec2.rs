@@ -1,0 +1,423 @@
+//! EC2 reads and changes used by the quarantine: the instance, its interfaces, the isolation
+//! groups, snapshots and tags.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, InstanceSpecification, IpPermission,
+    IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification,
+};
+use aws_sdk_ec2::Client;
+
+use crate::aws::{AwsError, AwsResultExt};
+use crate::plan::{ExistingSnapshot, FoundGroup, InterfaceFacts, ProfileAssociation, VpcGroups};
+use crate::tags;
+
+const ANYWHERE_V4: &str = "0.0.0.0/0";
+const ANYWHERE_V6: &str = "::/0";
+
+fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    let mut builder = Filter::builder().name(name);
+    for value in values {
+        builder = builder.values(value);
+    }
+    builder.build()
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect()
+}
+
+fn to_tags(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The instance as DescribeInstances sees it; `None` when EC2 does not know the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRecord {
+    pub state: String,
+    pub volume_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option<InstanceRecord>, AwsError> {
+    let response = match ec2.describe_instances().instance_ids(instance_id).send().await.aws("DescribeInstances") {
+        Ok(response) => response,
+        Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(instance) = response.reservations().iter().flat_map(|r| r.instances()).find(|i| i.instance_id() == Some(instance_id))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(InstanceRecord {
+        state: instance
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        volume_ids: instance
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| m.ebs()?.volume_id().map(str::to_string))
+            .collect(),
+        tags: tag_map(instance.tags()),
+    }))
+}
+
+/// Every ENI attached to the instance, with its groups and tags (DescribeInstances omits ENI tags).
+pub async fn describe_interfaces(ec2: &Client, instance_id: &str) -> Result<Vec<InterfaceFacts>, AwsError> {
+    let response = ec2
+        .describe_network_interfaces()
+        .filters(filter("attachment.instance-id", [instance_id]))
+        .send()
+        .await
+        .aws("DescribeNetworkInterfaces")?;
+    let mut interfaces: Vec<InterfaceFacts> = response
+        .network_interfaces()
+        .iter()
+        .filter_map(|eni| {
+            Some(InterfaceFacts {
+                id: eni.network_interface_id()?.to_string(),
+                vpc_id: eni.vpc_id()?.to_string(),
+                group_ids: eni.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect(),
+                tags: tag_map(eni.tag_set()),
+            })
+        })
+        .collect();
+    interfaces.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(interfaces)
+}
+
+/// Termination protection on, and shutdown from inside the instance stops rather than terminates.
+pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bool, bool), AwsError> {
+    let (protection, shutdown) = tokio::join!(
+        ec2.describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::DisableApiTermination)
+            .send(),
+        ec2.describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .send(),
+    );
+    let protected = protection
+        .aws("DescribeInstanceAttribute")?
+        .disable_api_termination()
+        .and_then(|v| v.value())
+        .unwrap_or(false);
+    let stops = shutdown
+        .aws("DescribeInstanceAttribute")?
+        .instance_initiated_shutdown_behavior()
+        .and_then(|v| v.value())
+        .is_some_and(|v| v == "stop");
+    Ok((protected, stops))
+}
+
+pub async fn instance_profile_association(ec2: &Client, instance_id: &str) -> Result<Option<ProfileAssociation>, AwsError> {
+    let response = ec2
+        .describe_iam_instance_profile_associations()
+        .filters(filter("instance-id", [instance_id]))
+        .filters(filter("state", ["associated", "associating"]))
+        .send()
+        .await
+        .aws("DescribeIamInstanceProfileAssociations")?;
+    Ok(response.iam_instance_profile_associations().iter().find_map(|a| {
+        Some(ProfileAssociation {
+            association_id: a.association_id()?.to_string(),
+            profile_arn: a.iam_instance_profile()?.arn().unwrap_or_default().to_string(),
+        })
+    }))
+}
+
+/// Snapshots Firebreak already took of this instance, in any case.
+pub async fn firebreak_snapshots(ec2: &Client, instance_id: &str) -> Result<Vec<ExistingSnapshot>, AwsError> {
+    let response = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(filter(&format!("tag:{}", tags::INSTANCE_ID), [instance_id]))
+        .send()
+        .await
+        .aws("DescribeSnapshots")?;
+    Ok(response
+        .snapshots()
+        .iter()
+        .filter_map(|s| {
+            Some(ExistingSnapshot {
+                snapshot_id: s.snapshot_id()?.to_string(),
+                case_id: tag_map(s.tags()).remove(tags::CASE),
+            })
+        })
+        .collect())
+}
+
+/// The isolation and untracking groups of the given VPCs, in one call.
+pub async fn find_isolation_groups(
+    ec2: &Client,
+    vpc_ids: &[String],
+    isolation_group_name: &str,
+) -> Result<BTreeMap<String, VpcGroups>, AwsError> {
+    let mut found: BTreeMap<String, VpcGroups> = vpc_ids.iter().map(|v| (v.clone(), VpcGroups::default())).collect();
+    if vpc_ids.is_empty() {
+        return Ok(found);
+    }
+    let untracking_name = crate::plan::untracking_group_name(isolation_group_name);
+    let response = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc_ids))
+        .filters(filter("group-name", [isolation_group_name, untracking_name.as_str()]))
+        .send()
+        .await
+        .aws("DescribeSecurityGroups")?;
+    for group in response.security_groups() {
+        let (Some(vpc_id), Some(group_id), Some(name)) = (group.vpc_id(), group.group_id(), group.group_name()) else {
+            continue;
+        };
+        let entry = found.entry(vpc_id.to_string()).or_default();
+        if name == isolation_group_name {
+            entry.isolation = Some(FoundGroup { group_id: group_id.to_string(), ready: is_empty_group(group) });
+        } else if name == untracking_name {
+            entry.untracking = Some(FoundGroup { group_id: group_id.to_string(), ready: is_untracking_group(group) });
+        }
+    }
+    Ok(found)
+}
+
+fn is_empty_group(group: &SecurityGroup) -> bool {
+    group.ip_permissions().is_empty() && group.ip_permissions_egress().is_empty()
+}
+
+fn allows_all_traffic(rules: &[IpPermission]) -> bool {
+    rules.iter().any(|rule| {
+        rule.ip_protocol() == Some("-1")
+            && rule.ip_ranges().iter().any(|r| r.cidr_ip() == Some(ANYWHERE_V4))
+            && rule.ipv6_ranges().iter().any(|r| r.cidr_ipv6() == Some(ANYWHERE_V6))
+    })
+}
+
+fn is_untracking_group(group: &SecurityGroup) -> bool {
+    allows_all_traffic(group.ip_permissions()) && allows_all_traffic(group.ip_permissions_egress())
+}
+
+fn all_traffic_anywhere() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip(ANYWHERE_V4).build())
+        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(ANYWHERE_V6).build())
+        .build()
+}
+
+/// The group ids an isolation uses in one VPC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsolationGroupIds {
+    pub isolation: String,
+    pub untracking: Option<String>,
+}
+
+/// Finds or creates both Firebreak groups of a VPC and brings their rules to what they must be.
+/// Safe to run concurrently and after a crash: a duplicate-name error means another run created
+/// the group first, and it is looked up again.
+pub async fn ensure_isolation_groups(
+    ec2: &Client,
+    vpc_id: &str,
+    isolation_group_name: &str,
+    with_untracking: bool,
+) -> Result<IsolationGroupIds, AwsError> {
+    let isolation = ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION).await?;
+    let untracking = if with_untracking {
+        let name = crate::plan::untracking_group_name(isolation_group_name);
+        Some(ensure_group(ec2, vpc_id, &name, tags::ROLE_UNTRACKING).await?)
+    } else {
+        None
+    };
+    Ok(IsolationGroupIds { isolation, untracking })
+}
+
+async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Result<String, AwsError> {
+    let group = match lookup_group(ec2, vpc_id, name).await? {
+        Some(group) => group,
+        None => {
+            let description = match role {
+                tags::ROLE_UNTRACKING => "Firebreak: all traffic, untracked; an interface passes through it for an instant so that isolation ends tracked connections",
+                _ => "Firebreak isolation: no rules, no traffic in or out",
+            };
+            let created = ec2
+                .create_security_group()
+                .group_name(name)
+                .description(description)
+                .vpc_id(vpc_id)
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::SecurityGroup)
+                        .tags(Tag::builder().key(tags::ROLE).value(role).build())
+                        .tags(Tag::builder().key("Name").value(name).build())
+                        .build(),
+                )
+                .send()
+                .await
+                .aws("CreateSecurityGroup");
+            match created {
+                Ok(_) => {}
+                Err(e) if e.is_code("InvalidGroup.Duplicate") => {}
+                Err(e) => return Err(e),
+            }
+            lookup_group(ec2, vpc_id, name).await?.ok_or_else(|| AwsError {
+                action: "DescribeSecurityGroups",
+                code: "NotFound".into(),
+                message: format!("security group {name} in {vpc_id} vanished right after it was created"),
+            })?
+        }
+    };
+    let group_id = group.group_id().unwrap_or_default().to_string();
+    if role == tags::ROLE_UNTRACKING {
+        if !allows_all_traffic(group.ip_permissions()) {
+            authorize_ignoring_duplicates(
+                ec2.authorize_security_group_ingress().group_id(&group_id).ip_permissions(all_traffic_anywhere()).send().await.aws("AuthorizeSecurityGroupIngress"),
+            )?;
+        }
+        if !allows_all_traffic(group.ip_permissions_egress()) {
+            authorize_ignoring_duplicates(
+                ec2.authorize_security_group_egress().group_id(&group_id).ip_permissions(all_traffic_anywhere()).send().await.aws("AuthorizeSecurityGroupEgress"),
+            )?;
+        }
+    } else {
+        // A new group comes with an allow-all egress rule; a group found with any rule was
+        // changed by someone or left half-built. Either way every rule goes.
+        if !group.ip_permissions().is_empty() {
+            ec2.revoke_security_group_ingress()
+                .group_id(&group_id)
+                .set_ip_permissions(Some(group.ip_permissions().to_vec()))
+                .send()
+                .await
+                .aws("RevokeSecurityGroupIngress")?;
+        }
+        if !group.ip_permissions_egress().is_empty() {
+            ec2.revoke_security_group_egress()
+                .group_id(&group_id)
+                .set_ip_permissions(Some(group.ip_permissions_egress().to_vec()))
+                .send()
+                .await
+                .aws("RevokeSecurityGroupEgress")?;
+        }
+    }
+    Ok(group_id)
+}
+
+fn authorize_ignoring_duplicates<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_code("InvalidPermission.Duplicate") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn lookup_group(ec2: &Client, vpc_id: &str, name: &str) -> Result<Option<SecurityGroup>, AwsError> {
+    let response = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", [vpc_id]))
+        .filters(filter("group-name", [name]))
+        .send()
+        .await
+        .aws("DescribeSecurityGroups")?;
+    Ok(response.security_groups().first().cloned())
+}
+
+/// Moves one ENI into isolation. With an untracking group, the ENI first passes through it:
+/// flows allowed by all-traffic rules in both directions are not tracked, so when the ENI then
+/// moves to the group with no rules, every flow, including established ones, is cut at once. A
+/// network ACL would also cut them, but ACLs belong to the subnet and would cut its other
+/// instances too. The original groups are recorded as an ENI tag in parallel with the first move.
+pub async fn isolate_interface(
+    ec2: &Client,
+    eni_id: &str,
+    groups: &IsolationGroupIds,
+    record_original_groups: Option<&[String]>,
+) -> Result<(), AwsError> {
+    let record = async {
+        match record_original_groups {
+            Some(original) => create_tags(ec2, eni_id, &tags::list_tags(tags::ORIGINAL_GROUPS, original)).await,
+            None => Ok(()),
+        }
+    };
+    let first_move = async {
+        match &groups.untracking {
+            Some(untracking) => set_interface_groups(ec2, eni_id, untracking).await,
+            None => Ok(()),
+        }
+    };
+    let (recorded, moved) = tokio::join!(record, first_move);
+    recorded?;
+    moved?;
+    set_interface_groups(ec2, eni_id, &groups.isolation).await
+}
+
+async fn set_interface_groups(ec2: &Client, eni_id: &str, group_id: &str) -> Result<(), AwsError> {
+    ec2.modify_network_interface_attribute()
+        .network_interface_id(eni_id)
+        .groups(group_id)
+        .send()
+        .await
+        .aws("ModifyNetworkInterfaceAttribute")?;
+    Ok(())
+}
+
+pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result<(), AwsError> {
+    let protect = ec2
+        .modify_instance_attribute()
+        .instance_id(instance_id)
+        .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+        .send();
+    let stop_on_shutdown = ec2
+        .modify_instance_attribute()
+        .instance_id(instance_id)
+        .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+        .send();
+    let (protected, stops) = tokio::join!(protect, stop_on_shutdown);
+    protected.aws("ModifyInstanceAttribute")?;
+    stops.aws("ModifyInstanceAttribute")?;
+    Ok(())
+}
+
+/// One CreateSnapshots call: every volume at the same instant (crash-consistent).
+pub async fn snapshot_volumes(ec2: &Client, instance_id: &str, snapshot_tags: &[(String, String)]) -> Result<Vec<String>, AwsError> {
+    let response = ec2
+        .create_snapshots()
+        .instance_specification(InstanceSpecification::builder().instance_id(instance_id).exclude_boot_volume(false).build())
+        .description(format!("Firebreak evidence of {instance_id}"))
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Snapshot)
+                .set_tags(Some(to_tags(snapshot_tags)))
+                .build(),
+        )
+        .send()
+        .await
+        .aws("CreateSnapshots")?;
+    Ok(response.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)).collect())
+}
+
+pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -> Result<(), AwsError> {
+    ec2.disassociate_iam_instance_profile()
+        .association_id(association_id)
+        .send()
+        .await
+        .aws("DisassociateIamInstanceProfile")?;
+    Ok(())
+}
+
+pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
+    ec2.create_tags()
+        .resources(resource_id)
+        .set_tags(Some(to_tags(pairs)))
+        .send()
+        .await
+        .aws("CreateTags")?;
+    Ok(())
+}
+
+pub async fn stop_instance(ec2: &Client, instance_id: &str) -> Result<(), AwsError> {
+    ec2.stop_instances().instance_ids(instance_id).send().await.aws("StopInstances")?;
+    Ok(())
+}

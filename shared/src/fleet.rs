@@ -1,0 +1,108 @@
+//! The fleet around an instance: its Auto Scaling group and load-balancer target groups.
+
+use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetTypeEnum};
+use futures::future::try_join_all;
+
+use crate::aws::{AwsError, AwsResultExt};
+
+pub async fn autoscaling_group_of(
+    autoscaling: &aws_sdk_autoscaling::Client,
+    instance_id: &str,
+) -> Result<Option<String>, AwsError> {
+    let response = autoscaling
+        .describe_auto_scaling_instances()
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .aws("DescribeAutoScalingInstances")?;
+    Ok(response
+        .auto_scaling_instances()
+        .iter()
+        .find(|i| i.instance_id() == Some(instance_id))
+        .and_then(|i| i.auto_scaling_group_name().map(str::to_string)))
+}
+
+/// Detaches without lowering the desired capacity, so the group launches a healthy replacement
+/// and never terminates the isolated instance for failing its health check.
+pub async fn detach_from_autoscaling_group(
+    autoscaling: &aws_sdk_autoscaling::Client,
+    group_name: &str,
+    instance_id: &str,
+) -> Result<(), AwsError> {
+    autoscaling
+        .detach_instances()
+        .auto_scaling_group_name(group_name)
+        .instance_ids(instance_id)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .aws("DetachInstances")?;
+    Ok(())
+}
+
+/// A registration of the instance in a target group.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetRegistration {
+    pub target_group_arn: String,
+    pub port: Option<i32>,
+}
+
+/// Finds every instance-type target group that lists the instance and deregisters it there.
+/// Returns the registrations removed (empty when there were none).
+pub async fn deregister_from_target_groups(
+    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
+    instance_id: &str,
+) -> Result<Vec<TargetRegistration>, AwsError> {
+    let mut target_group_arns = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = elbv2
+            .describe_target_groups()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .aws("DescribeTargetGroups")?;
+        target_group_arns.extend(
+            page.target_groups()
+                .iter()
+                .filter(|tg| tg.target_type().is_none_or(|t| *t == TargetTypeEnum::Instance))
+                .filter_map(|tg| tg.target_group_arn().map(str::to_string)),
+        );
+        match page.next_marker() {
+            Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    let registrations = try_join_all(target_group_arns.iter().map(|arn| async move {
+        let health = elbv2
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .aws("DescribeTargetHealth")?;
+        Ok::<_, AwsError>(
+            health
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| d.target())
+                .filter(|t| t.id() == Some(instance_id))
+                .map(|t| TargetRegistration { target_group_arn: arn.clone(), port: t.port() })
+                .collect::<Vec<_>>(),
+        )
+    }))
+    .await?
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>();
+    try_join_all(registrations.iter().map(|r| async move {
+        elbv2
+            .deregister_targets()
+            .target_group_arn(&r.target_group_arn)
+            .targets(TargetDescription::builder().id(instance_id).set_port(r.port).build())
+            .send()
+            .await
+            .aws("DeregisterTargets")
+    }))
+    .await?;
+    Ok(registrations)
+}

@@ -1,0 +1,20 @@
+//! Firebreak's remediation library.
+//!
+//! Every Lambda follows the same shape: parse the event into a typed finding ([`events`]), decide
+//! what to do without touching AWS ([`plan`]), carry the plan out ([`quarantine`], backed by
+//! [`ec2`] and [`fleet`]), and return what happened ([`report`]).
+
+pub mod aws;
+pub mod case;
+pub mod config;
+pub mod ec2;
+pub mod events;
+pub mod fleet;
+pub mod plan;
+pub mod quarantine;
+pub mod report;
+pub mod tags;
+
+pub use aws::Clients;
+pub use config::QuarantineConfig;
+pub use report::Report;

@@ -1,0 +1,313 @@
+//! Carries out a quarantine: read, decide ([`crate::plan`]), then act phase by phase.
+
+use std::collections::BTreeMap;
+use std::time::{Instant, SystemTime};
+
+use futures::future::join_all;
+use thiserror::Error;
+
+use crate::aws::{AwsError, Clients};
+use crate::config::QuarantineConfig;
+use crate::ec2::{self, IsolationGroupIds};
+use crate::events::{EventError, GuardDutyFinding};
+use crate::fleet;
+use crate::plan::{self, Action, Decision, InstanceFacts, Phase, PlannedStep, VpcGroups};
+use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
+
+#[derive(Debug, Error)]
+pub enum QuarantineError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("instance {instance_id} does not exist in account {account_id} region {region}")]
+    InstanceNotFound {
+        instance_id: String,
+        account_id: String,
+        region: String,
+    },
+    #[error("could not read the instance: {0}")]
+    Read(#[from] AwsError),
+}
+
+/// Everything that was read about an instance before deciding.
+pub struct Observed {
+    pub facts: InstanceFacts,
+    pub groups: BTreeMap<String, VpcGroups>,
+}
+
+/// Reads all the plan needs, in parallel: one round trip when the event names the VPCs.
+pub async fn observe(
+    clients: &Clients,
+    config: &QuarantineConfig,
+    finding: &GuardDutyFinding,
+    instance_id: &str,
+) -> Result<Observed, QuarantineError> {
+    let event_vpcs = finding.vpc_ids();
+    let (instance, interfaces, termination, profile, snapshots, autoscaling_group, groups) = tokio::join!(
+        ec2::describe_instance(&clients.ec2, instance_id),
+        ec2::describe_interfaces(&clients.ec2, instance_id),
+        ec2::termination_settings(&clients.ec2, instance_id),
+        ec2::instance_profile_association(&clients.ec2, instance_id),
+        ec2::firebreak_snapshots(&clients.ec2, instance_id),
+        fleet::autoscaling_group_of(&clients.autoscaling, instance_id),
+        ec2::find_isolation_groups(&clients.ec2, &event_vpcs, &config.isolation_group_name),
+    );
+    let Some(instance) = instance? else {
+        return Err(QuarantineError::InstanceNotFound {
+            instance_id: instance_id.to_string(),
+            account_id: finding.account_id.clone(),
+            region: finding.region.clone(),
+        });
+    };
+    let interfaces = interfaces?;
+    let mut groups = groups?;
+    // The event's VPCs are a hint for speed; the instance's real interfaces decide.
+    let unlooked: Vec<String> =
+        interfaces.iter().map(|i| i.vpc_id.clone()).filter(|v| !groups.contains_key(v)).collect();
+    if !unlooked.is_empty() {
+        groups.extend(ec2::find_isolation_groups(&clients.ec2, &unlooked, &config.isolation_group_name).await?);
+    }
+    let gone = matches!(instance.state.as_str(), "terminated" | "shutting-down");
+    let (termination_protected, shutdown_stops) = match termination {
+        Ok(settings) => settings,
+        // A terminated instance's attributes may no longer be readable; it is skipped anyway.
+        Err(_) if gone => (false, false),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Observed {
+        facts: InstanceFacts {
+            instance_id: instance_id.to_string(),
+            state: instance.state,
+            network_interfaces: interfaces,
+            volume_ids: instance.volume_ids,
+            tags: instance.tags,
+            autoscaling_group: autoscaling_group?,
+            instance_profile: profile?,
+            termination_protected,
+            shutdown_stops,
+            snapshots: snapshots?,
+        },
+        groups,
+    })
+}
+
+/// Quarantines the instance a GuardDuty finding names. Returns a report in every case the
+/// function could act on; an error only when the event is unusable or the instance unreadable.
+pub async fn quarantine(
+    clients: &Clients,
+    config: &QuarantineConfig,
+    finding: &GuardDutyFinding,
+) -> Result<Report, QuarantineError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let instance_id = finding.ec2_instance()?.instance_id.clone();
+    let mut report = Report {
+        function: "quarantine-instance",
+        case_id: None,
+        finding_id: finding.id.clone(),
+        finding_type: finding.finding_type.clone(),
+        account_id: finding.account_id.clone(),
+        region: finding.region.clone(),
+        resource: instance_id.clone(),
+        dry_run: config.dry_run,
+        outcome: Outcome::Skipped,
+        reason: None,
+        steps: Vec::new(),
+        started_at: timestamp(started),
+        duration_ms: 0,
+    };
+    if let Some(skip) = plan::triage(finding, config)? {
+        report.reason = Some(skip.to_string());
+        report.duration_ms = millis(clock.elapsed());
+        return Ok(report);
+    }
+    let observed = observe(clients, config, finding, &instance_id).await?;
+    let decision = plan::decide(finding, &observed.facts, &observed.groups, config, &timestamp(started));
+    let quarantine_plan = match decision {
+        Decision::Skip(skip) => {
+            report.reason = Some(skip.to_string());
+            report.duration_ms = millis(clock.elapsed());
+            return Ok(report);
+        }
+        Decision::Quarantine(plan) => plan,
+    };
+    report.case_id = Some(quarantine_plan.case_id.clone());
+    tracing::info!(case_id = %quarantine_plan.case_id, finding_id = %finding.id, plan = %quarantine_plan, "plan");
+    if config.dry_run {
+        report.outcome = Outcome::Planned;
+        report.steps = quarantine_plan
+            .steps
+            .iter()
+            .map(|step| StepReport {
+                step: step.action.name(),
+                resource: step.action.resource().to_string(),
+                outcome: if step.skip.is_some() { StepOutcome::Skipped } else { StepOutcome::Planned },
+                detail: step.skip.clone().unwrap_or_else(|| step.action.to_string()),
+                duration_ms: 0,
+            })
+            .collect();
+        report.duration_ms = millis(clock.elapsed());
+        return Ok(report);
+    }
+
+    let mut executor = Executor {
+        clients,
+        config,
+        group_ids: observed
+            .groups
+            .iter()
+            .filter_map(|(vpc, g)| {
+                Some((
+                    vpc.clone(),
+                    IsolationGroupIds {
+                        isolation: g.isolation.as_ref()?.group_id.clone(),
+                        untracking: g.untracking.as_ref().map(|u| u.group_id.clone()),
+                    },
+                ))
+            })
+            .collect(),
+    };
+    let (mut containment_failed, mut other_failed) = (false, false);
+    for phase in [Phase::Prepare, Phase::Contain, Phase::Preserve, Phase::Stop] {
+        let steps: Vec<&PlannedStep> = quarantine_plan.steps.iter().filter(|s| s.action.phase() == phase).collect();
+        if phase == Phase::Stop && report.steps.iter().any(|s| s.step == "snapshot_volumes" && s.outcome == StepOutcome::Failed) {
+            report.steps.extend(steps.iter().map(|s| StepReport {
+                step: s.action.name(),
+                resource: s.action.resource().to_string(),
+                outcome: StepOutcome::Skipped,
+                detail: "not stopped: the snapshots failed, and evidence comes first".into(),
+                duration_ms: 0,
+            }));
+            continue;
+        }
+        let executor_ref = &executor;
+        let results = join_all(steps.iter().map(|step| executor_ref.run(step))).await;
+        for (step, (result, created_groups)) in steps.iter().zip(results) {
+            if let Some((vpc, ids)) = created_groups {
+                executor.group_ids.insert(vpc, ids);
+            }
+            if result.outcome == StepOutcome::Failed {
+                if step.action.is_containment() {
+                    containment_failed = true;
+                } else {
+                    other_failed = true;
+                }
+            }
+            report::log_step(&quarantine_plan.case_id, &finding.id, &result);
+            report.steps.push(result);
+        }
+    }
+    report.outcome = if containment_failed {
+        Outcome::Failed
+    } else if other_failed {
+        Outcome::ContainedWithErrors
+    } else {
+        Outcome::Contained
+    };
+    report.duration_ms = millis(clock.elapsed());
+    Ok(report)
+}
+
+struct Executor<'a> {
+    clients: &'a Clients,
+    config: &'a QuarantineConfig,
+    group_ids: BTreeMap<String, IsolationGroupIds>,
+}
+
+type StepResult = (StepReport, Option<(String, IsolationGroupIds)>);
+
+impl Executor<'_> {
+    async fn run(&self, step: &PlannedStep) -> StepResult {
+        let clock = Instant::now();
+        let mut created = None;
+        let (outcome, detail) = match &step.skip {
+            Some(why) => (StepOutcome::Skipped, why.clone()),
+            None => match self.act(&step.action, &mut created).await {
+                Ok(detail) => (StepOutcome::Done, detail),
+                Err(e) => (StepOutcome::Failed, e.to_string()),
+            },
+        };
+        let report = StepReport {
+            step: step.action.name(),
+            resource: step.action.resource().to_string(),
+            outcome,
+            detail,
+            duration_ms: millis(clock.elapsed()),
+        };
+        (report, created)
+    }
+
+    async fn act(
+        &self,
+        action: &Action,
+        created: &mut Option<(String, IsolationGroupIds)>,
+    ) -> Result<String, AwsError> {
+        let ec2 = &self.clients.ec2;
+        match action {
+            Action::EnsureIsolationGroups { vpc_id, with_untracking } => {
+                let ids =
+                    ec2::ensure_isolation_groups(ec2, vpc_id, &self.config.isolation_group_name, *with_untracking).await?;
+                let detail = format!(
+                    "isolation group {}{}",
+                    ids.isolation,
+                    ids.untracking.as_ref().map(|u| format!(", untracking group {u}")).unwrap_or_default()
+                );
+                *created = Some((vpc_id.clone(), ids));
+                Ok(detail)
+            }
+            Action::DetachFromAutoScalingGroup { group_name, instance_id } => {
+                fleet::detach_from_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
+                Ok(format!("detached from {group_name}; the group launches a replacement"))
+            }
+            Action::ProtectFromTermination { instance_id } => {
+                ec2::protect_from_termination(ec2, instance_id).await?;
+                Ok("termination protection on; shutdown behaviour stop".into())
+            }
+            Action::IsolateNetworkInterface { eni_id, vpc_id, original_group_ids, record_original_groups, via_untracking_group } => {
+                let ids = self.group_ids.get(vpc_id).ok_or_else(|| AwsError {
+                    action: "ModifyNetworkInterfaceAttribute",
+                    code: "NoIsolationGroup".into(),
+                    message: format!("no isolation group is available in {vpc_id}"),
+                })?;
+                let ids = IsolationGroupIds {
+                    isolation: ids.isolation.clone(),
+                    untracking: if *via_untracking_group { ids.untracking.clone() } else { None },
+                };
+                let record = record_original_groups.then_some(original_group_ids.as_slice());
+                ec2::isolate_interface(ec2, eni_id, &ids, record).await?;
+                Ok(format!(
+                    "moved from [{}] to {}{}",
+                    original_group_ids.join(", "),
+                    ids.isolation,
+                    ids.untracking.map(|u| format!(" through {u}")).unwrap_or_default()
+                ))
+            }
+            Action::SnapshotVolumes { instance_id, tags, .. } => {
+                let snapshots = ec2::snapshot_volumes(ec2, instance_id, tags).await?;
+                Ok(format!("snapshots {}", snapshots.join(", ")))
+            }
+            Action::DeregisterFromTargetGroups { instance_id } => {
+                let removed = fleet::deregister_from_target_groups(&self.clients.elbv2, instance_id).await?;
+                Ok(if removed.is_empty() {
+                    "not registered in any target group".into()
+                } else {
+                    format!(
+                        "deregistered from {}",
+                        removed.iter().map(|r| r.target_group_arn.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })
+            }
+            Action::DisassociateInstanceProfile { association_id, profile_arn } => {
+                ec2::disassociate_instance_profile(ec2, association_id).await?;
+                Ok(format!("removed {profile_arn} (credentials already issued stay valid until they expire)"))
+            }
+            Action::TagInstance { instance_id, tags } => {
+                ec2::create_tags(ec2, instance_id, tags).await?;
+                Ok(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
+            }
+            Action::StopInstance { instance_id } => {
+                ec2::stop_instance(ec2, instance_id).await?;
+                Ok("stop requested".into())
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! What a function did, step by step: returned by the handler as JSON, logged one line per step.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
+use serde::Serialize;
+
+/// RFC 3339 UTC time, as AWS writes it.
+pub fn timestamp(at: SystemTime) -> String {
+    DateTime::from(at).fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| "unknown".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Done,
+    Skipped,
+    Failed,
+    /// Dry run: what would be done.
+    Planned,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    pub step: &'static str,
+    pub resource: String,
+    pub outcome: StepOutcome,
+    /// What was done or planned, why it was skipped, or the error.
+    pub detail: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every step done or already in place.
+    Contained,
+    /// Contained, but a later step (snapshot, tag, ...) failed: see the steps.
+    ContainedWithErrors,
+    /// Containment itself failed: the instance may still be reachable.
+    Failed,
+    /// Nothing to do: see `reason`.
+    Skipped,
+    /// Dry run: the steps are what would be done.
+    Planned,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub function: &'static str,
+    pub case_id: Option<String>,
+    pub finding_id: String,
+    pub finding_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub resource: String,
+    pub dry_run: bool,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub steps: Vec<StepReport>,
+    pub started_at: String,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    pub fn step(&self, name: &str) -> Option<&StepReport> {
+        self.steps.iter().find(|s| s.step == name)
+    }
+
+    pub fn steps_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a StepReport> + 'a {
+        self.steps.iter().filter(move |s| s.step == name)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_else(|e| serde_json::json!({ "error": format!("report not serialisable: {e}") }))
+    }
+}
+
+/// Writes the one JSON log line of a finished step.
+pub fn log_step(case_id: &str, finding_id: &str, step: &StepReport) {
+    tracing::info!(
+        case_id,
+        finding_id,
+        step = step.step,
+        resource = %step.resource,
+        outcome = ?step.outcome,
+        duration_ms = step.duration_ms,
+        detail = %step.detail,
+        "step"
+    );
+}
+
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

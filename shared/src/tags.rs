@@ -1,0 +1,83 @@
+//! The `firebreak:` tag keys written on resources, and the helpers that read them back.
+
+use std::collections::BTreeMap;
+
+pub const CASE: &str = "firebreak:case";
+pub const FINDING_ID: &str = "firebreak:finding-id";
+pub const FINDING_TYPE: &str = "firebreak:finding-type";
+pub const QUARANTINED_AT: &str = "firebreak:quarantined-at";
+pub const INSTANCE_ID: &str = "firebreak:instance-id";
+/// On each ENI: the groups it had before isolation, so a release can put them back.
+pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups";
+pub const AUTOSCALING_GROUP: &str = "firebreak:autoscaling-group";
+pub const INSTANCE_PROFILE: &str = "firebreak:instance-profile";
+/// On the groups Firebreak creates: `isolation` or `untracking`.
+pub const ROLE: &str = "firebreak:role";
+pub const ROLE_ISOLATION: &str = "isolation";
+pub const ROLE_UNTRACKING: &str = "untracking";
+
+/// EC2 tag values hold at most 256 characters.
+pub const MAX_VALUE_LEN: usize = 256;
+
+/// Stores a comma-separated list under `key`, spilling into `key:2`, `key:3`... when it exceeds
+/// one tag value, instead of truncating what a release will need.
+pub fn list_tags(key: &str, items: &[String]) -> Vec<(String, String)> {
+    let mut chunks: Vec<String> = vec![String::new()];
+    for item in items {
+        let current = chunks.last_mut().expect("chunks starts non-empty");
+        let needed = if current.is_empty() { item.len() } else { current.len() + 1 + item.len() };
+        if needed > MAX_VALUE_LEN && !current.is_empty() {
+            chunks.push(item.clone());
+        } else {
+            if !current.is_empty() {
+                current.push(',');
+            }
+            current.push_str(item);
+        }
+    }
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| (if i == 0 { key.to_string() } else { format!("{key}:{}", i + 1) }, value))
+        .collect()
+}
+
+/// Reads back a list written by [`list_tags`]; `None` when the key is absent.
+pub fn read_list(tags: &BTreeMap<String, String>, key: &str) -> Option<Vec<String>> {
+    let first = tags.get(key)?;
+    let mut items: Vec<String> = split(first);
+    for n in 2.. {
+        match tags.get(&format!("{key}:{n}")) {
+            Some(more) => items.extend(split(more)),
+            None => break,
+        }
+    }
+    Some(items)
+}
+
+fn split(value: &str) -> Vec<String> {
+    value.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lists_fit_one_tag_and_long_ones_spill_without_loss() {
+        let short = vec!["sg-0123456789abcdef0".to_string(), "sg-11111111".to_string()];
+        assert_eq!(list_tags(ORIGINAL_GROUPS, &short), vec![(ORIGINAL_GROUPS.to_string(), "sg-0123456789abcdef0,sg-11111111".to_string())]);
+
+        let long: Vec<String> = (0..16).map(|i| format!("sg-{i:017x}")).collect();
+        let written = list_tags(ORIGINAL_GROUPS, &long);
+        assert_eq!(written.len(), 2);
+        assert!(written.iter().all(|(_, v)| v.len() <= MAX_VALUE_LEN));
+        let map: BTreeMap<String, String> = written.into_iter().collect();
+        assert_eq!(read_list(&map, ORIGINAL_GROUPS).unwrap(), long);
+    }
+
+    #[test]
+    fn absent_list_is_none() {
+        assert_eq!(read_list(&BTreeMap::new(), ORIGINAL_GROUPS), None);
+    }
+}
