@@ -189,24 +189,39 @@ fn is_empty_group(group: &SecurityGroup) -> bool {
     group.ip_permissions().is_empty() && group.ip_permissions_egress().is_empty()
 }
 
-fn allows_all_traffic(rules: &[IpPermission]) -> bool {
-    rules.iter().any(|rule| {
-        rule.ip_protocol() == Some("-1")
-            && rule.ip_ranges().iter().any(|r| r.cidr_ip() == Some(ANYWHERE_V4))
-            && rule.ipv6_ranges().iter().any(|r| r.cidr_ipv6() == Some(ANYWHERE_V6))
+fn has_all_traffic(rules: &[IpPermission], v4: bool) -> bool {
+    rules.iter().filter(|rule| rule.ip_protocol() == Some("-1")).any(|rule| {
+        if v4 {
+            rule.ip_ranges().iter().any(|r| r.cidr_ip() == Some(ANYWHERE_V4))
+        } else {
+            rule.ipv6_ranges().iter().any(|r| r.cidr_ipv6() == Some(ANYWHERE_V6))
+        }
     })
+}
+
+/// All traffic from and to anywhere, IPv4 and IPv6 (AWS may list the two in one permission or in two).
+fn allows_all_traffic(rules: &[IpPermission]) -> bool {
+    has_all_traffic(rules, true) && has_all_traffic(rules, false)
 }
 
 fn is_untracking_group(group: &SecurityGroup) -> bool {
     allows_all_traffic(group.ip_permissions()) && allows_all_traffic(group.ip_permissions_egress())
 }
 
-fn all_traffic_anywhere() -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("-1")
-        .ip_ranges(IpRange::builder().cidr_ip(ANYWHERE_V4).build())
-        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(ANYWHERE_V6).build())
-        .build()
+/// The all-traffic ranges `rules` still lacks. Only those are authorized: a request naming a
+/// range that exists already fails whole with InvalidPermission.Duplicate.
+fn missing_all_traffic(rules: &[IpPermission]) -> Option<IpPermission> {
+    let (v4, v6) = (!has_all_traffic(rules, true), !has_all_traffic(rules, false));
+    (v4 || v6).then(|| {
+        let mut permission = IpPermission::builder().ip_protocol("-1");
+        if v4 {
+            permission = permission.ip_ranges(IpRange::builder().cidr_ip(ANYWHERE_V4).build());
+        }
+        if v6 {
+            permission = permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(ANYWHERE_V6).build());
+        }
+        permission.build()
+    })
 }
 
 /// The group ids an isolation uses in one VPC.
@@ -272,14 +287,14 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
     };
     let group_id = group.group_id().unwrap_or_default().to_string();
     if role == tags::ROLE_UNTRACKING {
-        if !allows_all_traffic(group.ip_permissions()) {
+        if let Some(missing) = missing_all_traffic(group.ip_permissions()) {
             authorize_ignoring_duplicates(
-                ec2.authorize_security_group_ingress().group_id(&group_id).ip_permissions(all_traffic_anywhere()).send().await.aws("AuthorizeSecurityGroupIngress"),
+                ec2.authorize_security_group_ingress().group_id(&group_id).ip_permissions(missing).send().await.aws("AuthorizeSecurityGroupIngress"),
             )?;
         }
-        if !allows_all_traffic(group.ip_permissions_egress()) {
+        if let Some(missing) = missing_all_traffic(group.ip_permissions_egress()) {
             authorize_ignoring_duplicates(
-                ec2.authorize_security_group_egress().group_id(&group_id).ip_permissions(all_traffic_anywhere()).send().await.aws("AuthorizeSecurityGroupEgress"),
+                ec2.authorize_security_group_egress().group_id(&group_id).ip_permissions(missing).send().await.aws("AuthorizeSecurityGroupEgress"),
             )?;
         }
     } else {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod ec2;
 pub mod events;
 pub mod fleet;
+pub mod logging;
 pub mod plan;
 pub mod quarantine;
 pub mod report;

@@ -94,3 +94,28 @@ pub fn log_step(case_id: &str, finding_id: &str, step: &StepReport) {
 pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
+
+/// A report whose containment failed, turned into the function's error so that Lambda retries
+/// the event and, after the retries, the failure destination receives it.
+#[derive(Debug, thiserror::Error)]
+#[error("containment failed for {resource} (case {case}): {report}")]
+pub struct ContainmentFailed {
+    pub resource: String,
+    pub case: String,
+    pub report: serde_json::Value,
+}
+
+impl Report {
+    /// The handler's result: the report as JSON, or an error when containment failed.
+    pub fn into_result(self) -> Result<serde_json::Value, ContainmentFailed> {
+        if self.outcome == Outcome::Failed {
+            Err(ContainmentFailed {
+                resource: self.resource.clone(),
+                case: self.case_id.clone().unwrap_or_default(),
+                report: self.to_json(),
+            })
+        } else {
+            Ok(self.to_json())
+        }
+    }
+}
