@@ -65,7 +65,10 @@ async fn quarantines_a_multi_interface_autoscaled_load_balanced_instance() {
         assert_eq!(recorded, original, "{eni} remembers its original groups");
     }
     assert_eq!(report.steps_named("isolate_network_interface").count(), 2);
-    assert!(report.step("isolate_network_interface").unwrap().detail.contains("through"), "passes through the untracking group");
+    assert!(
+        report.step("isolate_network_interface").unwrap().detail.contains("through"),
+        "passes through the untracking group"
+    );
 
     assert!(after.termination_protected);
     assert_eq!(after.shutdown_behavior, "stop");
@@ -87,7 +90,14 @@ async fn quarantines_a_multi_interface_autoscaled_load_balanced_instance() {
     assert_eq!(after.tags["firebreak:autoscaling-group"], "web-asg");
     assert_eq!(&after.tags["firebreak:instance-profile"], instance.instance_profile_arn.as_ref().unwrap());
     assert!(after.tags.contains_key("firebreak:quarantined-at"));
-    for step in ["detach_from_autoscaling_group", "protect_from_termination", "snapshot_volumes", "deregister_from_target_groups", "disassociate_instance_profile", "tag_instance"] {
+    for step in [
+        "detach_from_autoscaling_group",
+        "protect_from_termination",
+        "snapshot_volumes",
+        "deregister_from_target_groups",
+        "disassociate_instance_profile",
+        "tag_instance",
+    ] {
         assert_step(&report, step, StepOutcome::Done);
     }
 }
@@ -134,7 +144,8 @@ async fn exempt_instance_is_untouched() {
     with_tag.tags.push(("firebreak:exempt".into(), "break-glass bastion".into()));
     let (_moto, scenario, instance) = setup(with_tag).await;
     let before = scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
-    let report = run(&scenario, &QuarantineConfig::default(), &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
+    let report =
+        run(&scenario, &QuarantineConfig::default(), &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped);
     assert!(report.reason.as_deref().unwrap().contains("firebreak:exempt"), "{report:#?}");
     assert!(report.steps.is_empty());
@@ -156,7 +167,8 @@ async fn exemption_tag_key_is_configurable() {
 async fn terminated_instance_is_reported_and_left_alone() {
     let (_moto, scenario, instance) = setup(Setup::bare()).await;
     scenario.terminate(&instance.instance_id).await;
-    let report = run(&scenario, &QuarantineConfig::default(), &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
+    let report =
+        run(&scenario, &QuarantineConfig::default(), &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped);
     assert!(report.reason.as_deref().unwrap().contains("terminated"), "{report:#?}");
     assert!(scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await.is_empty());
@@ -216,7 +228,15 @@ async fn dry_run_plans_everything_and_changes_nothing() {
     let report = run(&scenario, &config, &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Planned, "{report:#?}");
     assert!(report.dry_run);
-    for step in ["ensure_isolation_groups", "detach_from_autoscaling_group", "protect_from_termination", "isolate_network_interface", "snapshot_volumes", "disassociate_instance_profile", "tag_instance"] {
+    for step in [
+        "ensure_isolation_groups",
+        "detach_from_autoscaling_group",
+        "protect_from_termination",
+        "isolate_network_interface",
+        "snapshot_volumes",
+        "disassociate_instance_profile",
+        "tag_instance",
+    ] {
         assert_step(&report, step, StepOutcome::Planned);
     }
     assert_eq!(scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await, before);
@@ -251,7 +271,8 @@ async fn a_tampered_isolation_group_is_repaired_before_use() {
         .send()
         .await
         .unwrap();
-    let report = run(&scenario, &QuarantineConfig::default(), &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
+    let report =
+        run(&scenario, &QuarantineConfig::default(), &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
     assert_step(&report, "ensure_isolation_groups", StepOutcome::Done);
     let groups = scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await;
@@ -262,13 +283,18 @@ async fn a_tampered_isolation_group_is_repaired_before_use() {
 #[tokio::test]
 async fn handler_rejects_a_malformed_event_and_acts_on_a_real_one() {
     let (_moto, scenario, instance) = setup(Setup::bare()).await;
-    let function = quarantine_instance::Function { clients: scenario.clients.clone(), config: QuarantineConfig::default() };
+    let function =
+        quarantine_instance::Function { clients: scenario.clients.clone(), config: QuarantineConfig::default() };
 
     let mut wrong_source = scenario.guardduty_event(DOS_EVENT, &instance);
     wrong_source["source"] = "my.app".into();
-    let err = quarantine_instance::handle(&function, LambdaEvent::new(wrong_source, Context::default())).await.unwrap_err();
+    let err =
+        quarantine_instance::handle(&function, LambdaEvent::new(wrong_source, Context::default())).await.unwrap_err();
     assert!(err.to_string().contains("unexpected event source"), "{err}");
-    let err = quarantine_instance::handle(&function, LambdaEvent::new(serde_json::json!({"detail": 1}), Context::default())).await.unwrap_err();
+    let err =
+        quarantine_instance::handle(&function, LambdaEvent::new(serde_json::json!({"detail": 1}), Context::default()))
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("malformed event"), "{err}");
     assert!(scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await.is_empty(), "no action on bad input");
 

@@ -11,6 +11,13 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub securityhub: aws_sdk_securityhub::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 impl Clients {
@@ -19,6 +26,13 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(config),
             autoscaling: aws_sdk_autoscaling::Client::new(config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            securityhub: aws_sdk_securityhub::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            guardduty: aws_sdk_guardduty::Client::new(config),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(config),
         }
     }
 
@@ -46,10 +60,7 @@ impl AwsError {
         Self {
             action,
             code: err.code().unwrap_or("Unknown").to_string(),
-            message: err
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
+            message: err.message().map(str::to_string).unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
         }
     }
 

@@ -5,11 +5,7 @@ use thiserror::Error;
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
     #[error("{name}={value:?} is not valid: {why}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        why: &'static str,
-    },
+    Invalid { name: &'static str, value: String, why: &'static str },
     #[error("{0}")]
     Conflict(&'static str),
 }
@@ -115,11 +111,7 @@ pub fn flag(name: &'static str, value: Option<String>, default: bool) -> Result<
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
         "" => Ok(default),
-        _ => Err(ConfigError::Invalid {
-            name,
-            value,
-            why: "expected true or false",
-        }),
+        _ => Err(ConfigError::Invalid { name, value, why: "expected true or false" }),
     }
 }
 

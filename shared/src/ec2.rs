@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, InstanceSpecification, IpPermission,
-    IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification,
+    AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, InstanceSpecification, IpPermission, IpRange,
+    Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification,
 };
 use aws_sdk_ec2::Client;
 
@@ -25,9 +25,7 @@ fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Fi
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-        .collect()
+    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
 }
 
 fn to_tags(pairs: &[(String, String)]) -> Vec<Tag> {
@@ -48,7 +46,8 @@ pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option
         Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(None),
         Err(e) => return Err(e),
     };
-    let Some(instance) = response.reservations().iter().flat_map(|r| r.instances()).find(|i| i.instance_id() == Some(instance_id))
+    let Some(instance) =
+        response.reservations().iter().flat_map(|r| r.instances()).find(|i| i.instance_id() == Some(instance_id))
     else {
         return Ok(None);
     };
@@ -103,11 +102,8 @@ pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bo
             .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
             .send(),
     );
-    let protected = protection
-        .aws("DescribeInstanceAttribute")?
-        .disable_api_termination()
-        .and_then(|v| v.value())
-        .unwrap_or(false);
+    let protected =
+        protection.aws("DescribeInstanceAttribute")?.disable_api_termination().and_then(|v| v.value()).unwrap_or(false);
     let stops = shutdown
         .aws("DescribeInstanceAttribute")?
         .instance_initiated_shutdown_behavior()
@@ -116,7 +112,10 @@ pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bo
     Ok((protected, stops))
 }
 
-pub async fn instance_profile_association(ec2: &Client, instance_id: &str) -> Result<Option<ProfileAssociation>, AwsError> {
+pub async fn instance_profile_association(
+    ec2: &Client,
+    instance_id: &str,
+) -> Result<Option<ProfileAssociation>, AwsError> {
     let response = ec2
         .describe_iam_instance_profile_associations()
         .filters(filter("instance-id", [instance_id]))
@@ -289,12 +288,22 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
     if role == tags::ROLE_UNTRACKING {
         if let Some(missing) = missing_all_traffic(group.ip_permissions()) {
             authorize_ignoring_duplicates(
-                ec2.authorize_security_group_ingress().group_id(&group_id).ip_permissions(missing).send().await.aws("AuthorizeSecurityGroupIngress"),
+                ec2.authorize_security_group_ingress()
+                    .group_id(&group_id)
+                    .ip_permissions(missing)
+                    .send()
+                    .await
+                    .aws("AuthorizeSecurityGroupIngress"),
             )?;
         }
         if let Some(missing) = missing_all_traffic(group.ip_permissions_egress()) {
             authorize_ignoring_duplicates(
-                ec2.authorize_security_group_egress().group_id(&group_id).ip_permissions(missing).send().await.aws("AuthorizeSecurityGroupEgress"),
+                ec2.authorize_security_group_egress()
+                    .group_id(&group_id)
+                    .ip_permissions(missing)
+                    .send()
+                    .await
+                    .aws("AuthorizeSecurityGroupEgress"),
             )?;
         }
     } else {
@@ -396,10 +405,16 @@ pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result
 }
 
 /// One CreateSnapshots call: every volume at the same instant (crash-consistent).
-pub async fn snapshot_volumes(ec2: &Client, instance_id: &str, snapshot_tags: &[(String, String)]) -> Result<Vec<String>, AwsError> {
+pub async fn snapshot_volumes(
+    ec2: &Client,
+    instance_id: &str,
+    snapshot_tags: &[(String, String)],
+) -> Result<Vec<String>, AwsError> {
     let response = ec2
         .create_snapshots()
-        .instance_specification(InstanceSpecification::builder().instance_id(instance_id).exclude_boot_volume(false).build())
+        .instance_specification(
+            InstanceSpecification::builder().instance_id(instance_id).exclude_boot_volume(false).build(),
+        )
         .description(format!("Firebreak evidence of {instance_id}"))
         .tag_specifications(
             TagSpecification::builder()
@@ -423,12 +438,7 @@ pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -
 }
 
 pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
-    ec2.create_tags()
-        .resources(resource_id)
-        .set_tags(Some(to_tags(pairs)))
-        .send()
-        .await
-        .aws("CreateTags")?;
+    ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(pairs))).send().await.aws("CreateTags")?;
     Ok(())
 }
 

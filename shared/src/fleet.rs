@@ -56,12 +56,7 @@ pub async fn deregister_from_target_groups(
     let mut target_group_arns = Vec::new();
     let mut marker: Option<String> = None;
     loop {
-        let page = elbv2
-            .describe_target_groups()
-            .set_marker(marker.take())
-            .send()
-            .await
-            .aws("DescribeTargetGroups")?;
+        let page = elbv2.describe_target_groups().set_marker(marker.take()).send().await.aws("DescribeTargetGroups")?;
         target_group_arns.extend(
             page.target_groups()
                 .iter()
@@ -74,12 +69,7 @@ pub async fn deregister_from_target_groups(
         }
     }
     let registrations = try_join_all(target_group_arns.iter().map(|arn| async move {
-        let health = elbv2
-            .describe_target_health()
-            .target_group_arn(arn)
-            .send()
-            .await
-            .aws("DescribeTargetHealth")?;
+        let health = elbv2.describe_target_health().target_group_arn(arn).send().await.aws("DescribeTargetHealth")?;
         Ok::<_, AwsError>(
             health
                 .target_health_descriptions()

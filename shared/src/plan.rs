@@ -81,12 +81,19 @@ pub struct FoundGroup {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum SkipReason {
-    BelowSeverity { severity: f64, minimum: f64 },
+    BelowSeverity {
+        severity: f64,
+        minimum: f64,
+    },
     SampleFinding,
     /// The instance was attacked, not the attacker: exposed, not shown to be compromised.
     TargetNotCompromised,
-    Exempt { tag_key: String },
-    InstanceGone { state: String },
+    Exempt {
+        tag_key: String,
+    },
+    InstanceGone {
+        state: String,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -114,10 +121,7 @@ pub fn triage(finding: &GuardDutyFinding, config: &QuarantineConfig) -> Result<O
         return Ok(Some(SkipReason::SampleFinding));
     }
     if finding.severity < config.min_severity {
-        return Ok(Some(SkipReason::BelowSeverity {
-            severity: finding.severity,
-            minimum: config.min_severity,
-        }));
+        return Ok(Some(SkipReason::BelowSeverity { severity: finding.severity, minimum: config.min_severity }));
     }
     if finding.resource_role() == ResourceRole::Target {
         return Ok(Some(SkipReason::TargetNotCompromised));
@@ -140,9 +144,17 @@ pub enum Phase {
 pub enum Action {
     /// Find or create the VPC's isolation group (no rules) and, when cutting connections, its
     /// untracking group (all traffic both ways), and repair either if an earlier run left it half-built.
-    EnsureIsolationGroups { vpc_id: String, with_untracking: bool },
-    DetachFromAutoScalingGroup { group_name: String, instance_id: String },
-    ProtectFromTermination { instance_id: String },
+    EnsureIsolationGroups {
+        vpc_id: String,
+        with_untracking: bool,
+    },
+    DetachFromAutoScalingGroup {
+        group_name: String,
+        instance_id: String,
+    },
+    ProtectFromTermination {
+        instance_id: String,
+    },
     IsolateNetworkInterface {
         eni_id: String,
         vpc_id: String,
@@ -151,13 +163,27 @@ pub enum Action {
         record_original_groups: bool,
         via_untracking_group: bool,
     },
-    SnapshotVolumes { instance_id: String, volume_ids: Vec<String>, tags: Vec<(String, String)> },
+    SnapshotVolumes {
+        instance_id: String,
+        volume_ids: Vec<String>,
+        tags: Vec<(String, String)>,
+    },
     /// Target-group membership is discovered when this step runs: finding it costs two sequential
     /// calls that need not delay containment.
-    DeregisterFromTargetGroups { instance_id: String },
-    DisassociateInstanceProfile { association_id: String, profile_arn: String },
-    TagInstance { instance_id: String, tags: Vec<(String, String)> },
-    StopInstance { instance_id: String },
+    DeregisterFromTargetGroups {
+        instance_id: String,
+    },
+    DisassociateInstanceProfile {
+        association_id: String,
+        profile_arn: String,
+    },
+    TagInstance {
+        instance_id: String,
+        tags: Vec<(String, String)>,
+    },
+    StopInstance {
+        instance_id: String,
+    },
 }
 
 impl Action {
@@ -231,7 +257,12 @@ impl fmt::Display for Action {
                 if *via_untracking_group { " through the untracking group (ends tracked connections)" } else { "" }
             ),
             Self::SnapshotVolumes { instance_id, volume_ids, .. } => {
-                write!(f, "snapshot {} volume(s) of {instance_id} at one point in time: {}", volume_ids.len(), volume_ids.join(", "))
+                write!(
+                    f,
+                    "snapshot {} volume(s) of {instance_id} at one point in time: {}",
+                    volume_ids.len(),
+                    volume_ids.join(", ")
+                )
             }
             Self::DeregisterFromTargetGroups { instance_id } => {
                 write!(f, "deregister {instance_id} from every load-balancer target group")
@@ -334,7 +365,10 @@ pub fn decide(
 
     steps.push(match &facts.autoscaling_group {
         Some(group_name) => PlannedStep {
-            action: Action::DetachFromAutoScalingGroup { group_name: group_name.clone(), instance_id: instance_id.clone() },
+            action: Action::DetachFromAutoScalingGroup {
+                group_name: group_name.clone(),
+                instance_id: instance_id.clone(),
+            },
             skip: None,
         },
         None => PlannedStep {
@@ -430,8 +464,7 @@ pub fn decide(
     if facts.tags.contains_key(tags::CASE) {
         case_tags.retain(|(k, _)| k != tags::FINDING_ID && k != tags::FINDING_TYPE);
     }
-    let missing: Vec<(String, String)> =
-        case_tags.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();
+    let missing: Vec<(String, String)> = case_tags.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();
     steps.push(PlannedStep {
         skip: missing.is_empty().then(|| "already tagged with the case".to_string()),
         action: Action::TagInstance { instance_id: instance_id.clone(), tags: missing },

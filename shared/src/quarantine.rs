@@ -19,11 +19,7 @@ pub enum QuarantineError {
     #[error(transparent)]
     Event(#[from] EventError),
     #[error("instance {instance_id} does not exist in account {account_id} region {region}")]
-    InstanceNotFound {
-        instance_id: String,
-        account_id: String,
-        region: String,
-    },
+    InstanceNotFound { instance_id: String, account_id: String, region: String },
     #[error("could not read the instance: {0}")]
     Read(#[from] AwsError),
 }
@@ -169,7 +165,9 @@ pub async fn quarantine(
     let (mut containment_failed, mut other_failed) = (false, false);
     for phase in [Phase::Prepare, Phase::Contain, Phase::Preserve, Phase::Stop] {
         let steps: Vec<&PlannedStep> = quarantine_plan.steps.iter().filter(|s| s.action.phase() == phase).collect();
-        if phase == Phase::Stop && report.steps.iter().any(|s| s.step == "snapshot_volumes" && s.outcome == StepOutcome::Failed) {
+        if phase == Phase::Stop
+            && report.steps.iter().any(|s| s.step == "snapshot_volumes" && s.outcome == StepOutcome::Failed)
+        {
             report.steps.extend(steps.iter().map(|s| StepReport {
                 step: s.action.name(),
                 resource: s.action.resource().to_string(),
@@ -245,7 +243,8 @@ impl Executor<'_> {
         match action {
             Action::EnsureIsolationGroups { vpc_id, with_untracking } => {
                 let ids =
-                    ec2::ensure_isolation_groups(ec2, vpc_id, &self.config.isolation_group_name, *with_untracking).await?;
+                    ec2::ensure_isolation_groups(ec2, vpc_id, &self.config.isolation_group_name, *with_untracking)
+                        .await?;
                 let detail = format!(
                     "isolation group {}{}",
                     ids.isolation,
@@ -262,7 +261,13 @@ impl Executor<'_> {
                 ec2::protect_from_termination(ec2, instance_id).await?;
                 Ok("termination protection on; shutdown behaviour stop".into())
             }
-            Action::IsolateNetworkInterface { eni_id, vpc_id, original_group_ids, record_original_groups, via_untracking_group } => {
+            Action::IsolateNetworkInterface {
+                eni_id,
+                vpc_id,
+                original_group_ids,
+                record_original_groups,
+                via_untracking_group,
+            } => {
                 let ids = self.group_ids.get(vpc_id).ok_or_else(|| AwsError {
                     action: "ModifyNetworkInterfaceAttribute",
                     code: "NoIsolationGroup".into(),

@@ -20,6 +20,17 @@ pub enum StepOutcome {
     Planned,
 }
 
+impl StepOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+            Self::Planned => "planned",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepReport {
     pub step: &'static str,
@@ -73,7 +84,8 @@ impl Report {
     }
 
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_else(|e| serde_json::json!({ "error": format!("report not serialisable: {e}") }))
+        serde_json::to_value(self)
+            .unwrap_or_else(|e| serde_json::json!({ "error": format!("report not serialisable: {e}") }))
     }
 }
 
@@ -84,7 +96,7 @@ pub fn log_step(case_id: &str, finding_id: &str, step: &StepReport) {
         finding_id,
         step = step.step,
         resource = %step.resource,
-        outcome = ?step.outcome,
+        outcome = step.outcome.as_str(),
         duration_ms = step.duration_ms,
         detail = %step.detail,
         "step"

@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn short_lists_fit_one_tag_and_long_ones_spill_without_loss() {
         let short = vec!["sg-0123456789abcdef0".to_string(), "sg-11111111".to_string()];
-        assert_eq!(list_tags(ORIGINAL_GROUPS, &short), vec![(ORIGINAL_GROUPS.to_string(), "sg-0123456789abcdef0,sg-11111111".to_string())]);
+        assert_eq!(
+            list_tags(ORIGINAL_GROUPS, &short),
+            vec![(ORIGINAL_GROUPS.to_string(), "sg-0123456789abcdef0,sg-11111111".to_string())]
+        );
 
         let long: Vec<String> = (0..16).map(|i| format!("sg-{i:017x}")).collect();
         let written = list_tags(ORIGINAL_GROUPS, &long);

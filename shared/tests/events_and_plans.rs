@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use firebreak::events::{EventError, GuardDutyFinding, ResourceRole};
-use firebreak::plan::{self, Action, Decision, FoundGroup, InstanceFacts, InterfaceFacts, ProfileAssociation, SkipReason, VpcGroups};
+use firebreak::plan::{
+    self, Action, Decision, FoundGroup, InstanceFacts, InterfaceFacts, ProfileAssociation, SkipReason, VpcGroups,
+};
 use firebreak::QuarantineConfig;
 use serde_json::Value;
 
@@ -104,7 +106,10 @@ fn findings_about_other_resources_are_unsupported() {
 fn triage_skips_samples_low_severity_and_targets() {
     let config = QuarantineConfig::default();
     assert_eq!(plan::triage(&finding("guardduty-ec2-dos-actor.json"), &config), Ok(None));
-    assert_eq!(plan::triage(&finding("guardduty-ec2-bitcoin-sample.json"), &config), Ok(Some(SkipReason::SampleFinding)));
+    assert_eq!(
+        plan::triage(&finding("guardduty-ec2-bitcoin-sample.json"), &config),
+        Ok(Some(SkipReason::SampleFinding))
+    );
     assert_eq!(
         plan::triage(&finding("guardduty-ec2-ssh-bruteforce-target.json"), &config),
         Ok(Some(SkipReason::BelowSeverity { severity: 2.0, minimum: 4.0 }))
@@ -121,13 +126,26 @@ fn facts() -> InstanceFacts {
         instance_id: "i-0a1b2c3d4e5f60718".into(),
         state: "running".into(),
         network_interfaces: vec![
-            InterfaceFacts { id: "eni-07a6b5c4d3e2f1098".into(), vpc_id: "vpc-0c1d2e3f4a5b6c7d8".into(), group_ids: vec!["sg-0e5d4c3b2a1f0e9d8".into()], tags: BTreeMap::new() },
-            InterfaceFacts { id: "eni-0f1e2d3c4b5a69788".into(), vpc_id: "vpc-0c1d2e3f4a5b6c7d8".into(), group_ids: vec!["sg-0d4c3b2a19f8e7d6c".into()], tags: BTreeMap::new() },
+            InterfaceFacts {
+                id: "eni-07a6b5c4d3e2f1098".into(),
+                vpc_id: "vpc-0c1d2e3f4a5b6c7d8".into(),
+                group_ids: vec!["sg-0e5d4c3b2a1f0e9d8".into()],
+                tags: BTreeMap::new(),
+            },
+            InterfaceFacts {
+                id: "eni-0f1e2d3c4b5a69788".into(),
+                vpc_id: "vpc-0c1d2e3f4a5b6c7d8".into(),
+                group_ids: vec!["sg-0d4c3b2a19f8e7d6c".into()],
+                tags: BTreeMap::new(),
+            },
         ],
         volume_ids: vec!["vol-0a0a0a0a0a0a0a0a0".into(), "vol-0b0b0b0b0b0b0b0b0".into()],
         tags: BTreeMap::from([("Name".to_string(), "web-1".to_string())]),
         autoscaling_group: Some("web-asg".into()),
-        instance_profile: Some(ProfileAssociation { association_id: "iip-assoc-0123456789abcdef0".into(), profile_arn: "arn:aws:iam::123456789012:instance-profile/web-app".into() }),
+        instance_profile: Some(ProfileAssociation {
+            association_id: "iip-assoc-0123456789abcdef0".into(),
+            profile_arn: "arn:aws:iam::123456789012:instance-profile/web-app".into(),
+        }),
         termination_protected: false,
         shutdown_stops: false,
         snapshots: vec![],
@@ -154,7 +172,8 @@ fn plan_of(decision: Decision) -> plan::QuarantinePlan {
 #[test]
 fn full_quarantine_plan_in_containment_order() {
     let f = finding("guardduty-ec2-dos-actor.json");
-    let plan = plan_of(plan::decide(&f, &facts(), &BTreeMap::new(), &QuarantineConfig::default(), "2026-11-24T02:14:00Z"));
+    let plan =
+        plan_of(plan::decide(&f, &facts(), &BTreeMap::new(), &QuarantineConfig::default(), "2026-11-24T02:14:00Z"));
     assert_eq!(plan.case_id, firebreak::case::case_id_for("16afba5c5c43e07c9e3e5e2e544e95df"));
     let names: Vec<&str> = plan.steps.iter().map(|s| s.action.name()).collect();
     assert_eq!(
@@ -201,7 +220,12 @@ fn already_quarantined_instance_plans_only_skips() {
         eni.group_ids = vec!["sg-0isolation0000000".into()];
     }
     done.snapshots = vec![plan::ExistingSnapshot { snapshot_id: "snap-1".into(), case_id: Some(case_id.clone()) }];
-    for (k, v) in [("firebreak:case", case_id.as_str()), ("firebreak:finding-id", f.id.as_str()), ("firebreak:finding-type", f.finding_type.as_str()), ("firebreak:quarantined-at", "earlier")] {
+    for (k, v) in [
+        ("firebreak:case", case_id.as_str()),
+        ("firebreak:finding-id", f.id.as_str()),
+        ("firebreak:finding-type", f.finding_type.as_str()),
+        ("firebreak:quarantined-at", "earlier"),
+    ] {
         done.tags.insert(k.into(), v.into());
     }
     let plan = plan_of(plan::decide(&f, &done, &existing_groups(), &QuarantineConfig::default(), "later"));
@@ -220,7 +244,10 @@ fn interrupted_isolation_keeps_the_recorded_original_groups() {
     half.network_interfaces[0].tags.insert("firebreak:original-groups".into(), "sg-0e5d4c3b2a1f0e9d8".into());
     half.network_interfaces[0].group_ids = vec!["sg-0untracking000000".into()];
     let plan = plan_of(plan::decide(&f, &half, &existing_groups(), &QuarantineConfig::default(), "now"));
-    let Action::IsolateNetworkInterface { original_group_ids, record_original_groups, .. } = &plan.steps[3].action else { panic!() };
+    let Action::IsolateNetworkInterface { original_group_ids, record_original_groups, .. } = &plan.steps[3].action
+    else {
+        panic!()
+    };
     assert_eq!(original_group_ids, &["sg-0e5d4c3b2a1f0e9d8".to_string()]);
     assert!(!record_original_groups, "the record is not overwritten with the untracking group");
     assert!(plan.steps[3].skip.is_none(), "but the move to isolation is still done");
@@ -231,10 +258,16 @@ fn exempt_and_gone_instances_are_skipped() {
     let f = finding("guardduty-ec2-dos-actor.json");
     let mut exempt = facts();
     exempt.tags.insert("firebreak:exempt".into(), "".into());
-    assert!(matches!(plan::decide(&f, &exempt, &existing_groups(), &QuarantineConfig::default(), "now"), Decision::Skip(SkipReason::Exempt { .. })));
+    assert!(matches!(
+        plan::decide(&f, &exempt, &existing_groups(), &QuarantineConfig::default(), "now"),
+        Decision::Skip(SkipReason::Exempt { .. })
+    ));
     let mut gone = facts();
     gone.state = "shutting-down".into();
-    assert!(matches!(plan::decide(&f, &gone, &existing_groups(), &QuarantineConfig::default(), "now"), Decision::Skip(SkipReason::InstanceGone { .. })));
+    assert!(matches!(
+        plan::decide(&f, &gone, &existing_groups(), &QuarantineConfig::default(), "now"),
+        Decision::Skip(SkipReason::InstanceGone { .. })
+    ));
 }
 
 #[test]
@@ -256,7 +289,10 @@ fn without_cutting_connections_the_untracking_group_is_not_needed() {
     let config = QuarantineConfig { cut_tracked_connections: false, ..QuarantineConfig::default() };
     let only_isolation = BTreeMap::from([(
         "vpc-0c1d2e3f4a5b6c7d8".to_string(),
-        VpcGroups { isolation: Some(FoundGroup { group_id: "sg-0isolation0000000".into(), ready: true }), untracking: None },
+        VpcGroups {
+            isolation: Some(FoundGroup { group_id: "sg-0isolation0000000".into(), ready: true }),
+            untracking: None,
+        },
     )]);
     let plan = plan_of(plan::decide(&f, &facts(), &only_isolation, &config, "now"));
     assert!(plan.steps[0].skip.is_some(), "{plan}");

@@ -34,10 +34,7 @@ fn moto_server_command() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free loopback port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free loopback port")
 }
 
 impl Moto {
@@ -53,7 +50,9 @@ impl Moto {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {} ({e}); run scripts/test.sh, which installs it", command.display()));
+                .unwrap_or_else(|e| {
+                    panic!("cannot start {} ({e}); run scripts/test.sh, which installs it", command.display())
+                });
             let address: SocketAddr = ([127, 0, 0, 1], port).into();
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
@@ -92,10 +91,7 @@ fn is_ready(address: SocketAddr) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
+    if stream.write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
         return false;
     }
     let mut head = [0u8; 12];

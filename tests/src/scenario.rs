@@ -35,13 +35,25 @@ pub struct Setup {
 impl Default for Setup {
     /// The full incident: every attachment present.
     fn default() -> Self {
-        Self { second_interface: true, autoscaling_group: true, target_group: true, instance_profile: true, tags: vec![] }
+        Self {
+            second_interface: true,
+            autoscaling_group: true,
+            target_group: true,
+            instance_profile: true,
+            tags: vec![],
+        }
     }
 }
 
 impl Setup {
     pub fn bare() -> Self {
-        Self { second_interface: false, autoscaling_group: false, target_group: false, instance_profile: false, tags: vec![] }
+        Self {
+            second_interface: false,
+            autoscaling_group: false,
+            target_group: false,
+            instance_profile: false,
+            tags: vec![],
+        }
     }
 }
 
@@ -98,7 +110,17 @@ impl Scenario {
 
     pub async fn compromised_instance(&self, setup: &Setup) -> CompromisedInstance {
         let ec2 = &self.ec2;
-        let vpc_id = ec2.create_vpc().cidr_block("10.20.0.0/16").send().await.expect("CreateVpc").vpc().unwrap().vpc_id().unwrap().to_string();
+        let vpc_id = ec2
+            .create_vpc()
+            .cidr_block("10.20.0.0/16")
+            .send()
+            .await
+            .expect("CreateVpc")
+            .vpc()
+            .unwrap()
+            .vpc_id()
+            .unwrap()
+            .to_string();
         let subnet_id = ec2
             .create_subnet()
             .vpc_id(&vpc_id)
@@ -155,12 +177,20 @@ impl Scenario {
             .subnet_id(&subnet_id)
             .security_group_ids(&ssh_open_group_id)
             .block_device_mappings(
-                BlockDeviceMapping::builder().device_name("/dev/xvda").ebs(EbsBlockDevice::builder().volume_size(8).build()).build(),
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(EbsBlockDevice::builder().volume_size(8).build())
+                    .build(),
             )
             .block_device_mappings(
-                BlockDeviceMapping::builder().device_name("/dev/xvdf").ebs(EbsBlockDevice::builder().volume_size(20).build()).build(),
+                BlockDeviceMapping::builder()
+                    .device_name("/dev/xvdf")
+                    .ebs(EbsBlockDevice::builder().volume_size(20).build())
+                    .build(),
             )
-            .tag_specifications(TagSpecification::builder().resource_type(ResourceType::Instance).set_tags(Some(tags)).build())
+            .tag_specifications(
+                TagSpecification::builder().resource_type(ResourceType::Instance).set_tags(Some(tags)).build(),
+            )
             .send()
             .await
             .expect("RunInstances");
@@ -187,8 +217,20 @@ impl Scenario {
         let mut instance_profile_arn = None;
         if setup.instance_profile {
             let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-            self.iam.create_role().role_name("web-app").assume_role_policy_document(trust.to_string()).send().await.expect("CreateRole");
-            let profile = self.iam.create_instance_profile().instance_profile_name("web-app").send().await.expect("CreateInstanceProfile");
+            self.iam
+                .create_role()
+                .role_name("web-app")
+                .assume_role_policy_document(trust.to_string())
+                .send()
+                .await
+                .expect("CreateRole");
+            let profile = self
+                .iam
+                .create_instance_profile()
+                .instance_profile_name("web-app")
+                .send()
+                .await
+                .expect("CreateInstanceProfile");
             self.iam
                 .add_role_to_instance_profile()
                 .instance_profile_name("web-app")
@@ -209,14 +251,23 @@ impl Scenario {
         if setup.autoscaling_group {
             ec2.create_launch_template()
                 .launch_template_name("web")
-                .launch_template_data(RequestLaunchTemplateData::builder().image_id(&image_id).instance_type(aws_sdk_ec2::types::InstanceType::T3Medium).build())
+                .launch_template_data(
+                    RequestLaunchTemplateData::builder()
+                        .image_id(&image_id)
+                        .instance_type(aws_sdk_ec2::types::InstanceType::T3Medium)
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("CreateLaunchTemplate");
             self.autoscaling
                 .create_auto_scaling_group()
                 .auto_scaling_group_name("web-asg")
-                .launch_template(aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder().launch_template_name("web").build())
+                .launch_template(
+                    aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                        .launch_template_name("web")
+                        .build(),
+                )
                 .min_size(0)
                 .max_size(3)
                 .desired_capacity(0)
@@ -274,7 +325,8 @@ impl Scenario {
     }
 
     async fn volume_ids(&self, instance_id: &str) -> Vec<String> {
-        let described = self.ec2.describe_instances().instance_ids(instance_id).send().await.expect("DescribeInstances");
+        let described =
+            self.ec2.describe_instances().instance_ids(instance_id).send().await.expect("DescribeInstances");
         described.reservations()[0].instances()[0]
             .block_device_mappings()
             .iter()
@@ -387,8 +439,15 @@ impl Scenario {
             interface_tags,
             tags: tag_map(instance.tags()),
             termination_protected: protection.disable_api_termination().and_then(|v| v.value()).unwrap_or(false),
-            shutdown_behavior: shutdown.instance_initiated_shutdown_behavior().and_then(|v| v.value()).unwrap_or("").to_string(),
-            autoscaling_group: asg.auto_scaling_instances().first().and_then(|i| i.auto_scaling_group_name().map(str::to_string)),
+            shutdown_behavior: shutdown
+                .instance_initiated_shutdown_behavior()
+                .and_then(|v| v.value())
+                .unwrap_or("")
+                .to_string(),
+            autoscaling_group: asg
+                .auto_scaling_instances()
+                .first()
+                .and_then(|i| i.auto_scaling_group_name().map(str::to_string)),
             in_target_group,
             instance_profile: profile
                 .iam_instance_profile_associations()
@@ -400,7 +459,11 @@ impl Scenario {
     }
 
     /// The security groups of a VPC by name, with their rule counts (ingress, egress).
-    pub async fn groups_named(&self, vpc_id: &str, name: &str) -> Vec<(String, usize, usize, BTreeMap<String, String>)> {
+    pub async fn groups_named(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Vec<(String, usize, usize, BTreeMap<String, String>)> {
         self.ec2
             .describe_security_groups()
             .filters(Filter::builder().name("vpc-id").values(vpc_id).build())

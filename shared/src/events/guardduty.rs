@@ -137,7 +137,10 @@ impl GuardDutyFinding {
                 });
             }
         }
-        if finding.id.is_empty() || finding.id.len() > 128 || !finding.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if finding.id.is_empty()
+            || finding.id.len() > 128
+            || !finding.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(EventError::InvalidField {
                 field: "detail.id",
                 value: finding.id.chars().take(64).collect(),
@@ -173,9 +176,9 @@ impl GuardDutyFinding {
             return true;
         }
         match info.get("value") {
-            Some(Value::String(text)) => serde_json::from_str::<Value>(text)
-                .map(|inner| is_true(inner.get("sample")))
-                .unwrap_or(false),
+            Some(Value::String(text)) => {
+                serde_json::from_str::<Value>(text).map(|inner| is_true(inner.get("sample"))).unwrap_or(false)
+            }
             Some(inner @ Value::Object(_)) => is_true(inner.get("sample")),
             _ => false,
         }
@@ -192,11 +195,8 @@ impl GuardDutyFinding {
         if self.resource.resource_type != "Instance" {
             return Err(unsupported("this function handles findings about EC2 instances"));
         }
-        let resource_kind = self
-            .finding_type
-            .split_once(':')
-            .and_then(|(_, rest)| rest.split_once('/'))
-            .map(|(kind, _)| kind);
+        let resource_kind =
+            self.finding_type.split_once(':').and_then(|(_, rest)| rest.split_once('/')).map(|(kind, _)| kind);
         if !matches!(resource_kind, Some("EC2" | "Runtime" | "Execution")) {
             return Err(unsupported(
                 "expected a finding type of the form ThreatPurpose:EC2/... or ThreatPurpose:Runtime/...",

@@ -17,24 +17,14 @@ pub use guardduty::{GuardDutyFinding, ResourceRole};
 pub enum EventError {
     #[error("malformed event: {0}")]
     Malformed(String),
-    #[error("unexpected event source {event_source:?} / detail-type {detail_type:?}: this function accepts {expected}")]
-    WrongSource {
-        event_source: String,
-        detail_type: String,
-        expected: &'static str,
-    },
+    #[error(
+        "unexpected event source {event_source:?} / detail-type {detail_type:?}: this function accepts {expected}"
+    )]
+    WrongSource { event_source: String, detail_type: String, expected: &'static str },
     #[error("unsupported finding type {finding_type:?} on resource type {resource_type:?}: {why}")]
-    UnsupportedFinding {
-        finding_type: String,
-        resource_type: String,
-        why: &'static str,
-    },
+    UnsupportedFinding { finding_type: String, resource_type: String, why: &'static str },
     #[error("invalid {field}: {value:?} ({why})")]
-    InvalidField {
-        field: &'static str,
-        value: String,
-        why: &'static str,
-    },
+    InvalidField { field: &'static str, value: String, why: &'static str },
 }
 
 /// Splits the EventBridge envelope from its `detail` and checks where the event came from.
@@ -61,11 +51,7 @@ pub fn validate_account_id(field: &'static str, value: &str) -> Result<(), Event
     if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(EventError::InvalidField {
-            field,
-            value: value.to_string(),
-            why: "an AWS account id is 12 digits",
-        })
+        Err(EventError::InvalidField { field, value: value.to_string(), why: "an AWS account id is 12 digits" })
     }
 }
 
@@ -78,8 +64,7 @@ pub fn validate_instance_id(value: &str) -> Result<(), EventError> {
 /// Any EC2 resource id of the form `<prefix><8 or 17 hex digits>` (`eni-`, `vpc-`, `sg-`, `vol-`).
 pub fn validate_ec2_id(field: &'static str, prefix: &str, value: &str) -> Result<(), EventError> {
     let valid = value.strip_prefix(prefix).is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17)
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     });
     if valid {
         Ok(())
