@@ -2,7 +2,7 @@
 
 use firebreak::events::GuardDutyFinding;
 use firebreak::plan::untracking_group_name;
-use firebreak::quarantine::{quarantine, QuarantineError};
+use firebreak::quarantine::{quarantine_finding, QuarantineError};
 use firebreak::report::{Outcome, Report, StepOutcome};
 use firebreak::QuarantineConfig;
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
@@ -14,7 +14,7 @@ const DOS_EVENT: &str = "guardduty-ec2-dos-actor.json";
 
 async fn run(scenario: &Scenario, config: &QuarantineConfig, event: &Value) -> Result<Report, QuarantineError> {
     let finding = GuardDutyFinding::from_event(event).expect("event parses");
-    quarantine(&scenario.clients, config, &finding).await
+    quarantine_finding(&scenario.clients, config, &finding).await
 }
 
 fn assert_step(report: &Report, step: &str, outcome: StepOutcome) {

@@ -25,6 +25,38 @@ use crate::config::QuarantineConfig;
 use crate::events::{EventError, GuardDutyFinding, ResourceRole};
 use crate::tags;
 
+/// What to quarantine and why. Every signal — a GuardDuty finding, a Health abuse report, a
+/// traffic alarm, a Security Hub action, a credential-exfiltration finding — becomes one of these,
+/// so that they all go through the same plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineRequest {
+    pub instance_id: String,
+    pub account_id: String,
+    pub region: String,
+    /// The signal's own id (finding id, Health event ARN, alarm ARN + time): the case id derives
+    /// from it, so a redelivered signal lands in the same case.
+    pub signal_id: String,
+    /// The finding type, Health event type code or alarm name, recorded on the instance.
+    pub signal_type: String,
+    /// VPCs the signal says the instance is in: a hint that lets the isolation groups be read
+    /// while the instance itself is read. The instance's real interfaces decide.
+    pub vpc_hints: Vec<String>,
+}
+
+impl QuarantineRequest {
+    /// The request for the instance a GuardDuty EC2 finding names (validated).
+    pub fn from_finding(finding: &GuardDutyFinding) -> Result<Self, EventError> {
+        Ok(Self {
+            instance_id: finding.ec2_instance()?.instance_id.clone(),
+            account_id: finding.account_id.clone(),
+            region: finding.region.clone(),
+            signal_id: finding.id.clone(),
+            signal_type: finding.finding_type.clone(),
+            vpc_hints: finding.vpc_ids(),
+        })
+    }
+}
+
 /// What was read about the instance before deciding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InstanceFacts {
@@ -321,10 +353,10 @@ pub fn untracking_group_name(isolation_group_name: &str) -> String {
     format!("{isolation_group_name}-untracking")
 }
 
-/// Turns a triaged finding and the facts read about its instance into a decision. Pure: the
-/// same inputs give the same plan, which is what makes redelivery safe.
+/// Turns a request and the facts read about its instance into a decision. Pure: the same inputs
+/// give the same plan, which is what makes redelivery safe.
 pub fn decide(
-    finding: &GuardDutyFinding,
+    request: &QuarantineRequest,
     facts: &InstanceFacts,
     groups: &BTreeMap<String, VpcGroups>,
     config: &QuarantineConfig,
@@ -338,7 +370,7 @@ pub fn decide(
     }
     // A case already opened on this instance (by an earlier finding) stays the case, so a second
     // finding about the same compromise adds no second set of snapshots.
-    let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&finding.id));
+    let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&request.signal_id));
     let instance_id = facts.instance_id.clone();
     let mut steps = Vec::new();
 
@@ -412,7 +444,7 @@ pub fn decide(
             volume_ids: facts.volume_ids.clone(),
             tags: vec![
                 (tags::CASE.into(), case_id.clone()),
-                (tags::FINDING_ID.into(), finding.id.clone()),
+                (tags::FINDING_ID.into(), request.signal_id.clone()),
                 (tags::INSTANCE_ID.into(), instance_id.clone()),
             ],
         },
@@ -448,8 +480,8 @@ pub fn decide(
 
     let mut case_tags = vec![
         (tags::CASE.to_string(), case_id.clone()),
-        (tags::FINDING_ID.to_string(), finding.id.clone()),
-        (tags::FINDING_TYPE.to_string(), finding.finding_type.clone()),
+        (tags::FINDING_ID.to_string(), request.signal_id.clone()),
+        (tags::FINDING_TYPE.to_string(), request.signal_type.clone()),
     ];
     if !facts.tags.contains_key(tags::QUARANTINED_AT) {
         case_tags.push((tags::QUARANTINED_AT.to_string(), now.to_string()));
@@ -460,7 +492,7 @@ pub fn decide(
     if let Some(profile) = &facts.instance_profile {
         case_tags.push((tags::INSTANCE_PROFILE.to_string(), profile.profile_arn.clone()));
     }
-    // The first finding's id and type stay on the instance; later findings of the case are in the report.
+    // The first signal's id and type stay on the instance; later signals of the case are in the report.
     if facts.tags.contains_key(tags::CASE) {
         case_tags.retain(|(k, _)| k != tags::FINDING_ID && k != tags::FINDING_TYPE);
     }

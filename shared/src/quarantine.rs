@@ -11,7 +11,7 @@ use crate::config::QuarantineConfig;
 use crate::ec2::{self, IsolationGroupIds};
 use crate::events::{EventError, GuardDutyFinding};
 use crate::fleet;
-use crate::plan::{self, Action, Decision, InstanceFacts, Phase, PlannedStep, VpcGroups};
+use crate::plan::{self, Action, Decision, InstanceFacts, Phase, PlannedStep, QuarantineRequest, VpcGroups};
 use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
 
 #[derive(Debug, Error)]
@@ -34,10 +34,9 @@ pub struct Observed {
 pub async fn observe(
     clients: &Clients,
     config: &QuarantineConfig,
-    finding: &GuardDutyFinding,
-    instance_id: &str,
+    request: &QuarantineRequest,
 ) -> Result<Observed, QuarantineError> {
-    let event_vpcs = finding.vpc_ids();
+    let instance_id = request.instance_id.as_str();
     let (instance, interfaces, termination, profile, snapshots, autoscaling_group, groups) = tokio::join!(
         ec2::describe_instance(&clients.ec2, instance_id),
         ec2::describe_interfaces(&clients.ec2, instance_id),
@@ -45,13 +44,13 @@ pub async fn observe(
         ec2::instance_profile_association(&clients.ec2, instance_id),
         ec2::firebreak_snapshots(&clients.ec2, instance_id),
         fleet::autoscaling_group_of(&clients.autoscaling, instance_id),
-        ec2::find_isolation_groups(&clients.ec2, &event_vpcs, &config.isolation_group_name),
+        ec2::find_isolation_groups(&clients.ec2, &request.vpc_hints, &config.isolation_group_name),
     );
     let Some(instance) = instance? else {
         return Err(QuarantineError::InstanceNotFound {
             instance_id: instance_id.to_string(),
-            account_id: finding.account_id.clone(),
-            region: finding.region.clone(),
+            account_id: request.account_id.clone(),
+            region: request.region.clone(),
         });
     };
     let interfaces = interfaces?;
@@ -86,38 +85,34 @@ pub async fn observe(
     })
 }
 
-/// Quarantines the instance a GuardDuty finding names. Returns a report in every case the
-/// function could act on; an error only when the event is unusable or the instance unreadable.
-pub async fn quarantine(
+/// Quarantines the instance a GuardDuty finding names, unless triage says to leave it (sample,
+/// low severity, TARGET role), which the report then explains.
+pub async fn quarantine_finding(
     clients: &Clients,
     config: &QuarantineConfig,
     finding: &GuardDutyFinding,
 ) -> Result<Report, QuarantineError> {
-    let started = SystemTime::now();
-    let clock = Instant::now();
-    let instance_id = finding.ec2_instance()?.instance_id.clone();
-    let mut report = Report {
-        function: "quarantine-instance",
-        case_id: None,
-        finding_id: finding.id.clone(),
-        finding_type: finding.finding_type.clone(),
-        account_id: finding.account_id.clone(),
-        region: finding.region.clone(),
-        resource: instance_id.clone(),
-        dry_run: config.dry_run,
-        outcome: Outcome::Skipped,
-        reason: None,
-        steps: Vec::new(),
-        started_at: timestamp(started),
-        duration_ms: 0,
-    };
+    let request = QuarantineRequest::from_finding(finding)?;
     if let Some(skip) = plan::triage(finding, config)? {
+        let mut report = Report::new("quarantine-instance", &request, config.dry_run);
         report.reason = Some(skip.to_string());
-        report.duration_ms = millis(clock.elapsed());
         return Ok(report);
     }
-    let observed = observe(clients, config, finding, &instance_id).await?;
-    let decision = plan::decide(finding, &observed.facts, &observed.groups, config, &timestamp(started));
+    quarantine(clients, config, &request).await
+}
+
+/// Quarantines one instance. Returns a report in every case the function could act on; an error
+/// only when the instance cannot be read (unknown id, AWS refusing the reads).
+pub async fn quarantine(
+    clients: &Clients,
+    config: &QuarantineConfig,
+    request: &QuarantineRequest,
+) -> Result<Report, QuarantineError> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let mut report = Report::new("quarantine-instance", request, config.dry_run);
+    let observed = observe(clients, config, request).await?;
+    let decision = plan::decide(request, &observed.facts, &observed.groups, config, &timestamp(started));
     let quarantine_plan = match decision {
         Decision::Skip(skip) => {
             report.reason = Some(skip.to_string());
@@ -127,7 +122,7 @@ pub async fn quarantine(
         Decision::Quarantine(plan) => plan,
     };
     report.case_id = Some(quarantine_plan.case_id.clone());
-    tracing::info!(case_id = %quarantine_plan.case_id, finding_id = %finding.id, plan = %quarantine_plan, "plan");
+    tracing::info!(case_id = %quarantine_plan.case_id, finding_id = %request.signal_id, plan = %quarantine_plan, "plan");
     if config.dry_run {
         report.outcome = Outcome::Planned;
         report.steps = quarantine_plan
@@ -190,7 +185,7 @@ pub async fn quarantine(
                     other_failed = true;
                 }
             }
-            report::log_step(&quarantine_plan.case_id, &finding.id, &result);
+            report::log_step(&quarantine_plan.case_id, &request.signal_id, &result);
             report.steps.push(result);
         }
     }

@@ -75,6 +75,25 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report about a quarantine request, started now; the outcome starts as skipped.
+    pub fn new(function: &'static str, request: &crate::plan::QuarantineRequest, dry_run: bool) -> Self {
+        Self {
+            function,
+            case_id: None,
+            finding_id: request.signal_id.clone(),
+            finding_type: request.signal_type.clone(),
+            account_id: request.account_id.clone(),
+            region: request.region.clone(),
+            resource: request.instance_id.clone(),
+            dry_run,
+            outcome: Outcome::Skipped,
+            reason: None,
+            steps: Vec::new(),
+            started_at: timestamp(SystemTime::now()),
+            duration_ms: 0,
+        }
+    }
+
     pub fn step(&self, name: &str) -> Option<&StepReport> {
         self.steps.iter().find(|s| s.step == name)
     }

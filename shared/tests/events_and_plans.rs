@@ -162,6 +162,10 @@ fn existing_groups() -> BTreeMap<String, VpcGroups> {
     )])
 }
 
+fn request(f: &GuardDutyFinding) -> plan::QuarantineRequest {
+    plan::QuarantineRequest::from_finding(f).unwrap()
+}
+
 fn plan_of(decision: Decision) -> plan::QuarantinePlan {
     match decision {
         Decision::Quarantine(plan) => plan,
@@ -172,8 +176,13 @@ fn plan_of(decision: Decision) -> plan::QuarantinePlan {
 #[test]
 fn full_quarantine_plan_in_containment_order() {
     let f = finding("guardduty-ec2-dos-actor.json");
-    let plan =
-        plan_of(plan::decide(&f, &facts(), &BTreeMap::new(), &QuarantineConfig::default(), "2026-11-24T02:14:00Z"));
+    let plan = plan_of(plan::decide(
+        &request(&f),
+        &facts(),
+        &BTreeMap::new(),
+        &QuarantineConfig::default(),
+        "2026-11-24T02:14:00Z",
+    ));
     assert_eq!(plan.case_id, firebreak::case::case_id_for("16afba5c5c43e07c9e3e5e2e544e95df"));
     let names: Vec<&str> = plan.steps.iter().map(|s| s.action.name()).collect();
     assert_eq!(
@@ -228,7 +237,7 @@ fn already_quarantined_instance_plans_only_skips() {
     ] {
         done.tags.insert(k.into(), v.into());
     }
-    let plan = plan_of(plan::decide(&f, &done, &existing_groups(), &QuarantineConfig::default(), "later"));
+    let plan = plan_of(plan::decide(&request(&f), &done, &existing_groups(), &QuarantineConfig::default(), "later"));
     for step in &plan.steps {
         if step.action.name() != "deregister_from_target_groups" {
             assert!(step.skip.is_some(), "{} should be a skip: {plan}", step.action.name());
@@ -243,7 +252,7 @@ fn interrupted_isolation_keeps_the_recorded_original_groups() {
     // Crashed after the first move: the ENI sits in the untracking group, its record written.
     half.network_interfaces[0].tags.insert("firebreak:original-groups".into(), "sg-0e5d4c3b2a1f0e9d8".into());
     half.network_interfaces[0].group_ids = vec!["sg-0untracking000000".into()];
-    let plan = plan_of(plan::decide(&f, &half, &existing_groups(), &QuarantineConfig::default(), "now"));
+    let plan = plan_of(plan::decide(&request(&f), &half, &existing_groups(), &QuarantineConfig::default(), "now"));
     let Action::IsolateNetworkInterface { original_group_ids, record_original_groups, .. } = &plan.steps[3].action
     else {
         panic!()
@@ -259,13 +268,13 @@ fn exempt_and_gone_instances_are_skipped() {
     let mut exempt = facts();
     exempt.tags.insert("firebreak:exempt".into(), "".into());
     assert!(matches!(
-        plan::decide(&f, &exempt, &existing_groups(), &QuarantineConfig::default(), "now"),
+        plan::decide(&request(&f), &exempt, &existing_groups(), &QuarantineConfig::default(), "now"),
         Decision::Skip(SkipReason::Exempt { .. })
     ));
     let mut gone = facts();
     gone.state = "shutting-down".into();
     assert!(matches!(
-        plan::decide(&f, &gone, &existing_groups(), &QuarantineConfig::default(), "now"),
+        plan::decide(&request(&f), &gone, &existing_groups(), &QuarantineConfig::default(), "now"),
         Decision::Skip(SkipReason::InstanceGone { .. })
     ));
 }
@@ -274,10 +283,10 @@ fn exempt_and_gone_instances_are_skipped() {
 fn stop_and_snapshot_follow_the_configuration() {
     let f = finding("guardduty-ec2-dos-actor.json");
     let config = QuarantineConfig { stop_instance: true, ..QuarantineConfig::default() };
-    let plan = plan_of(plan::decide(&f, &facts(), &existing_groups(), &config, "now"));
+    let plan = plan_of(plan::decide(&request(&f), &facts(), &existing_groups(), &config, "now"));
     assert_eq!(plan.steps.last().unwrap().action.name(), "stop_instance");
     let no_snapshots = QuarantineConfig { snapshot: false, ..QuarantineConfig::default() };
-    let plan = plan_of(plan::decide(&f, &facts(), &existing_groups(), &no_snapshots, "now"));
+    let plan = plan_of(plan::decide(&request(&f), &facts(), &existing_groups(), &no_snapshots, "now"));
     let snapshot = plan.steps.iter().find(|s| s.action.name() == "snapshot_volumes").unwrap();
     assert!(snapshot.skip.as_deref().unwrap().contains("disabled"));
     assert!(plan.steps.iter().all(|s| s.action.name() != "stop_instance"));
@@ -294,7 +303,7 @@ fn without_cutting_connections_the_untracking_group_is_not_needed() {
             untracking: None,
         },
     )]);
-    let plan = plan_of(plan::decide(&f, &facts(), &only_isolation, &config, "now"));
+    let plan = plan_of(plan::decide(&request(&f), &facts(), &only_isolation, &config, "now"));
     assert!(plan.steps[0].skip.is_some(), "{plan}");
     assert!(matches!(plan.steps[3].action, Action::IsolateNetworkInterface { via_untracking_group: false, .. }));
 }

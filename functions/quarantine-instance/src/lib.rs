@@ -12,6 +12,6 @@ pub struct Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let finding = GuardDutyFinding::from_event(&event.payload)?;
-    let report = quarantine::quarantine(&function.clients, &function.config, &finding).await?;
+    let report = quarantine::quarantine_finding(&function.clients, &function.config, &finding).await?;
     Ok(report.into_result()?)
 }

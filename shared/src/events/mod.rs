@@ -4,12 +4,14 @@
 //! [`EventError`] before any client is touched.
 
 pub mod guardduty;
+pub mod health;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
 
 pub use guardduty::{GuardDutyFinding, ResourceRole};
+pub use health::HealthEvent;
 
 /// Why an event was refused. Each variant names what was wrong so that an on-call engineer reading
 /// the Lambda error (or the dead-letter queue) knows which event to fix or which rule misroutes.
