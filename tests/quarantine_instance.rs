@@ -10,7 +10,7 @@ use firebreak_tests::{Moto, Scenario};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
-const DOS_EVENT: &str = "guardduty-ec2-dos-actor.json";
+const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
 
 async fn run(scenario: &Scenario, config: &QuarantineConfig, event: &Value) -> Result<Report, QuarantineError> {
     let finding = GuardDutyFinding::from_event(event).expect("event parses");
@@ -188,7 +188,7 @@ async fn missing_instance_is_a_clear_error() {
 #[tokio::test]
 async fn sample_finding_is_skipped_unless_configured() {
     let (_moto, scenario, instance) = setup(Setup::bare()).await;
-    let event = scenario.guardduty_event("guardduty-ec2-bitcoin-sample.json", &instance);
+    let event = scenario.guardduty_event("quarantine-instance/guardduty-ec2-bitcoin-sample.json", &instance);
     let report = run(&scenario, &QuarantineConfig::default(), &event).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped);
     assert!(report.reason.as_deref().unwrap().contains("sample"), "{report:#?}");
@@ -214,7 +214,7 @@ async fn severity_below_threshold_is_skipped() {
 async fn target_of_brute_force_is_not_quarantined() {
     let (_moto, scenario, instance) = setup(Setup::bare()).await;
     let config = QuarantineConfig { min_severity: 0.0, ..QuarantineConfig::default() };
-    let event = scenario.guardduty_event("guardduty-ec2-ssh-bruteforce-target.json", &instance);
+    let event = scenario.guardduty_event("close-open-ports/guardduty-ec2-ssh-bruteforce-target.json", &instance);
     let report = run(&scenario, &config, &event).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped);
     assert!(report.reason.as_deref().unwrap().contains("TARGET"), "{report:#?}");

@@ -14,8 +14,26 @@ fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
+/// Every sample event, in `events/<function>/<name>.json`.
+fn all_events() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for function in std::fs::read_dir(events_dir()).unwrap() {
+        for file in std::fs::read_dir(function.unwrap().path()).unwrap() {
+            files.push(file.unwrap().path());
+        }
+    }
+    files
+}
+
 fn event(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(events_dir().join(name)).unwrap()).unwrap()
+    let path = events_dir().join("quarantine-instance").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The TARGET brute-force finding: delivered to close-open-ports, and skipped by quarantine.
+fn target_finding() -> GuardDutyFinding {
+    let path = events_dir().join("close-open-ports/guardduty-ec2-ssh-bruteforce-target.json");
+    GuardDutyFinding::from_event(&serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()).unwrap()
 }
 
 fn finding(name: &str) -> GuardDutyFinding {
@@ -25,8 +43,7 @@ fn finding(name: &str) -> GuardDutyFinding {
 #[test]
 fn every_guardduty_sample_event_parses() {
     let mut parsed = 0;
-    for entry in std::fs::read_dir(events_dir()).unwrap() {
-        let path = entry.unwrap().path();
+    for path in all_events() {
         let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         if value["source"] != "aws.guardduty" {
             continue;
@@ -55,7 +72,7 @@ fn dos_finding_is_read_with_its_camel_case_fields() {
 fn both_forms_of_sample_marking_are_recognised() {
     assert!(finding("guardduty-ec2-bitcoin-sample.json").is_sample(), "additionalInfo.value JSON string");
     assert!(finding("guardduty-ec2-trojan-sample-legacy.json").is_sample(), "legacy additionalInfo.sample");
-    assert_eq!(finding("guardduty-ec2-ssh-bruteforce-target.json").resource_role(), ResourceRole::Target);
+    assert_eq!(target_finding().resource_role(), ResourceRole::Target);
 }
 
 #[test]
@@ -111,14 +128,11 @@ fn triage_skips_samples_low_severity_and_targets() {
         Ok(Some(SkipReason::SampleFinding))
     );
     assert_eq!(
-        plan::triage(&finding("guardduty-ec2-ssh-bruteforce-target.json"), &config),
+        plan::triage(&target_finding(), &config),
         Ok(Some(SkipReason::BelowSeverity { severity: 2.0, minimum: 4.0 }))
     );
     let everything = QuarantineConfig { min_severity: 0.0, ..config };
-    assert_eq!(
-        plan::triage(&finding("guardduty-ec2-ssh-bruteforce-target.json"), &everything),
-        Ok(Some(SkipReason::TargetNotCompromised))
-    );
+    assert_eq!(plan::triage(&target_finding(), &everything), Ok(Some(SkipReason::TargetNotCompromised)));
 }
 
 fn facts() -> InstanceFacts {

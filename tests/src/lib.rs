@@ -14,7 +14,7 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A sample event from `events/`, parsed.
+/// A sample event, `events/<function>/<name>`, parsed: `sample_event("quarantine-instance/x.json")`.
 pub fn sample_event(name: &str) -> serde_json::Value {
     let path = workspace_root().join("events").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));

@@ -70,7 +70,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config: firebreak::QuarantineConfig::from_env()?,
         clients: firebreak::Clients::from_env().await,
     };
-    let event = scenario.guardduty_event("guardduty-ec2-dos-actor.json", &instance);
+    let event = scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &instance);
     println!(
         "── GuardDuty: {} (severity {}) → quarantine-instance ──",
         event["detail"]["type"], event["detail"]["severity"]
@@ -84,7 +84,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     if keep {
         let fresh = scenario.compromised_instance(&Setup::bare()).await;
-        let event = scenario.guardduty_event("guardduty-ec2-dos-actor.json", &fresh);
+        let event = scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &fresh);
         let dir = firebreak_tests::workspace_root().join("target/demo");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("guardduty-event.json");
