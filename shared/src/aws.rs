@@ -20,19 +20,33 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
+/// Builds one service client from the shared config, with Firebreak's retry policy, attempt
+/// timeouts and retry recorder (see [`crate::attempts`]).
+macro_rules! client {
+    ($service:ident, $config:expr) => {
+        $service::Client::from_conf(
+            $service::config::Builder::from($config)
+                .retry_config(crate::attempts::retry_config())
+                .timeout_config(crate::attempts::timeout_config())
+                .interceptor(crate::attempts::RetryRecorder)
+                .build(),
+        )
+    };
+}
+
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
         Self {
-            ec2: aws_sdk_ec2::Client::new(config),
-            autoscaling: aws_sdk_autoscaling::Client::new(config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
-            securityhub: aws_sdk_securityhub::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            guardduty: aws_sdk_guardduty::Client::new(config),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(config),
+            ec2: client!(aws_sdk_ec2, config),
+            autoscaling: client!(aws_sdk_autoscaling, config),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, config),
+            iam: client!(aws_sdk_iam, config),
+            sts: client!(aws_sdk_sts, config),
+            securityhub: client!(aws_sdk_securityhub, config),
+            sns: client!(aws_sdk_sns, config),
+            cloudwatch: client!(aws_sdk_cloudwatch, config),
+            guardduty: client!(aws_sdk_guardduty, config),
+            cloudtrail: client!(aws_sdk_cloudtrail, config),
         }
     }
 

@@ -4,9 +4,11 @@
 //! what to do without touching AWS ([`plan`]), carry the plan out ([`quarantine`], backed by
 //! [`ec2`] and [`fleet`]), and return what happened ([`report`]).
 
+pub mod attempts;
 pub mod aws;
 pub mod case;
 pub mod config;
+pub mod deadline;
 pub mod ec2;
 pub mod events;
 pub mod fleet;

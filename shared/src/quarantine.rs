@@ -6,8 +6,10 @@ use std::time::{Instant, SystemTime};
 use futures::future::join_all;
 use thiserror::Error;
 
+use crate::attempts::recording_retries;
 use crate::aws::{AwsError, Clients};
 use crate::config::QuarantineConfig;
+use crate::deadline::Deadline;
 use crate::ec2::{self, IsolationGroupIds};
 use crate::events::{EventError, GuardDutyFinding};
 use crate::fleet;
@@ -22,6 +24,8 @@ pub enum QuarantineError {
     InstanceNotFound { instance_id: String, account_id: String, region: String },
     #[error("could not read the instance: {0}")]
     Read(#[from] AwsError),
+    #[error("the Lambda deadline came before the instance could be read; nothing was changed")]
+    DeadlineBeforeRead,
 }
 
 /// Everything that was read about an instance before deciding.
@@ -37,14 +41,15 @@ pub async fn observe(
     request: &QuarantineRequest,
 ) -> Result<Observed, QuarantineError> {
     let instance_id = request.instance_id.as_str();
+    // Boxed: SDK futures are large, and seven side by side overflow a default thread stack.
     let (instance, interfaces, termination, profile, snapshots, autoscaling_group, groups) = tokio::join!(
-        ec2::describe_instance(&clients.ec2, instance_id),
-        ec2::describe_interfaces(&clients.ec2, instance_id),
-        ec2::termination_settings(&clients.ec2, instance_id),
-        ec2::instance_profile_association(&clients.ec2, instance_id),
-        ec2::firebreak_snapshots(&clients.ec2, instance_id),
-        fleet::autoscaling_group_of(&clients.autoscaling, instance_id),
-        ec2::find_isolation_groups(&clients.ec2, &request.vpc_hints, &config.isolation_group_name),
+        Box::pin(ec2::describe_instance(&clients.ec2, instance_id)),
+        Box::pin(ec2::describe_interfaces(&clients.ec2, instance_id)),
+        Box::pin(ec2::termination_settings(&clients.ec2, instance_id)),
+        Box::pin(ec2::instance_profile_association(&clients.ec2, instance_id)),
+        Box::pin(ec2::firebreak_snapshots(&clients.ec2, instance_id)),
+        Box::pin(fleet::autoscaling_group_of(&clients.autoscaling, instance_id)),
+        Box::pin(ec2::find_isolation_groups(&clients.ec2, &request.vpc_hints, &config.isolation_group_name)),
     );
     let Some(instance) = instance? else {
         return Err(QuarantineError::InstanceNotFound {
@@ -91,6 +96,7 @@ pub async fn quarantine_finding(
     clients: &Clients,
     config: &QuarantineConfig,
     finding: &GuardDutyFinding,
+    deadline: Deadline,
 ) -> Result<Report, QuarantineError> {
     let request = QuarantineRequest::from_finding(finding)?;
     if let Some(skip) = plan::triage(finding, config)? {
@@ -98,20 +104,23 @@ pub async fn quarantine_finding(
         report.reason = Some(skip.to_string());
         return Ok(report);
     }
-    quarantine(clients, config, &request).await
+    quarantine(clients, config, &request, deadline).await
 }
 
-/// Quarantines one instance. Returns a report in every case the function could act on; an error
-/// only when the instance cannot be read (unknown id, AWS refusing the reads).
+/// Quarantines one instance. Returns a report in every case the function could act on, including
+/// a partial one when the deadline comes first; an error only when the instance cannot be read
+/// (unknown id, AWS refusing the reads, no time left to read).
 pub async fn quarantine(
     clients: &Clients,
     config: &QuarantineConfig,
     request: &QuarantineRequest,
+    deadline: Deadline,
 ) -> Result<Report, QuarantineError> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut report = Report::new("quarantine-instance", request, config.dry_run);
-    let observed = observe(clients, config, request).await?;
+    let (observed, read_retries) = recording_retries(deadline.run(Box::pin(observe(clients, config, request)))).await;
+    let observed = observed.ok_or(QuarantineError::DeadlineBeforeRead)??;
     let decision = plan::decide(request, &observed.facts, &observed.groups, config, &timestamp(started));
     let quarantine_plan = match decision {
         Decision::Skip(skip) => {
@@ -122,20 +131,23 @@ pub async fn quarantine(
         Decision::Quarantine(plan) => plan,
     };
     report.case_id = Some(quarantine_plan.case_id.clone());
+    let mut read = StepReport::new("read_instance", &request.instance_id, StepOutcome::Done, observed.summary());
+    read.duration_ms = millis(clock.elapsed());
+    read.retries = read_retries;
+    report::log_step(&quarantine_plan.case_id, &request.signal_id, &read);
+    report.steps.push(read);
     tracing::info!(case_id = %quarantine_plan.case_id, finding_id = %request.signal_id, plan = %quarantine_plan, "plan");
     if config.dry_run {
         report.outcome = Outcome::Planned;
-        report.steps = quarantine_plan
-            .steps
-            .iter()
-            .map(|step| StepReport {
-                step: step.action.name(),
-                resource: step.action.resource().to_string(),
-                outcome: if step.skip.is_some() { StepOutcome::Skipped } else { StepOutcome::Planned },
-                detail: step.skip.clone().unwrap_or_else(|| step.action.to_string()),
-                duration_ms: 0,
-            })
-            .collect();
+        report.steps.extend(quarantine_plan.steps.iter().map(|step| match &step.skip {
+            Some(why) => StepReport::new(step.action.name(), step.action.resource(), StepOutcome::Skipped, why),
+            None => StepReport::new(
+                step.action.name(),
+                step.action.resource(),
+                StepOutcome::Planned,
+                step.action.to_string(),
+            ),
+        }));
         report.duration_ms = millis(clock.elapsed());
         return Ok(report);
     }
@@ -156,24 +168,43 @@ pub async fn quarantine(
                 ))
             })
             .collect(),
+        deadline,
     };
     let (mut containment_failed, mut other_failed) = (false, false);
     for phase in [Phase::Prepare, Phase::Contain, Phase::Preserve, Phase::Stop] {
         let steps: Vec<&PlannedStep> = quarantine_plan.steps.iter().filter(|s| s.action.phase() == phase).collect();
-        if phase == Phase::Stop
-            && report.steps.iter().any(|s| s.step == "snapshot_volumes" && s.outcome == StepOutcome::Failed)
+        let held_back = if deadline.is_near() {
+            Some("not started: the Lambda deadline is near; a retry of the event resumes here")
+        } else if phase == Phase::Stop
+            && report.steps.iter().any(|s| {
+                s.step == "snapshot_volumes" && s.outcome != StepOutcome::Done && s.outcome != StepOutcome::Skipped
+            })
         {
-            report.steps.extend(steps.iter().map(|s| StepReport {
-                step: s.action.name(),
-                resource: s.action.resource().to_string(),
-                outcome: StepOutcome::Skipped,
-                detail: "not stopped: the snapshots failed, and evidence comes first".into(),
-                duration_ms: 0,
-            }));
-            continue;
-        }
-        let executor_ref = &executor;
-        let results = join_all(steps.iter().map(|step| executor_ref.run(step))).await;
+            Some("not stopped: the snapshots did not complete, and evidence comes first")
+        } else {
+            None
+        };
+        let results = match held_back {
+            Some(why) => steps
+                .iter()
+                .map(|s| {
+                    let outcome = if s.skip.is_some() { StepOutcome::Skipped } else { StepOutcome::Failed };
+                    (
+                        StepReport::new(
+                            s.action.name(),
+                            s.action.resource(),
+                            outcome,
+                            s.skip.as_deref().unwrap_or(why),
+                        ),
+                        None,
+                    )
+                })
+                .collect(),
+            None => {
+                let executor_ref = &executor;
+                join_all(steps.iter().map(|step| executor_ref.run(step))).await
+            }
+        };
         for (step, (result, created_groups)) in steps.iter().zip(results) {
             if let Some((vpc, ids)) = created_groups {
                 executor.group_ids.insert(vpc, ids);
@@ -200,10 +231,25 @@ pub async fn quarantine(
     Ok(report)
 }
 
+impl Observed {
+    fn summary(&self) -> String {
+        let facts = &self.facts;
+        format!(
+            "{}, {} ENI(s), {} volume(s), Auto Scaling group {}, instance profile {}",
+            facts.state,
+            facts.network_interfaces.len(),
+            facts.volume_ids.len(),
+            facts.autoscaling_group.as_deref().unwrap_or("none"),
+            facts.instance_profile.as_ref().map(|p| p.profile_arn.as_str()).unwrap_or("none"),
+        )
+    }
+}
+
 struct Executor<'a> {
     clients: &'a Clients,
     config: &'a QuarantineConfig,
     group_ids: BTreeMap<String, IsolationGroupIds>,
+    deadline: Deadline,
 }
 
 type StepResult = (StepReport, Option<(String, IsolationGroupIds)>);
@@ -212,20 +258,25 @@ impl Executor<'_> {
     async fn run(&self, step: &PlannedStep) -> StepResult {
         let clock = Instant::now();
         let mut created = None;
-        let (outcome, detail) = match &step.skip {
-            Some(why) => (StepOutcome::Skipped, why.clone()),
-            None => match self.act(&step.action, &mut created).await {
-                Ok(detail) => (StepOutcome::Done, detail),
-                Err(e) => (StepOutcome::Failed, e.to_string()),
-            },
+        let mut report = match &step.skip {
+            Some(why) => StepReport::new(step.action.name(), step.action.resource(), StepOutcome::Skipped, why),
+            None => {
+                let (result, retries) =
+                    recording_retries(self.deadline.run(Box::pin(self.act(&step.action, &mut created)))).await;
+                let (outcome, detail) = match result {
+                    Some(Ok(detail)) => (StepOutcome::Done, detail),
+                    Some(Err(e)) => (StepOutcome::Failed, e.to_string()),
+                    None => (
+                        StepOutcome::Failed,
+                        "cut off at the Lambda deadline; a retry of the event resumes here".into(),
+                    ),
+                };
+                let mut report = StepReport::new(step.action.name(), step.action.resource(), outcome, detail);
+                report.retries = retries;
+                report
+            }
         };
-        let report = StepReport {
-            step: step.action.name(),
-            resource: step.action.resource().to_string(),
-            outcome,
-            detail,
-            duration_ms: millis(clock.elapsed()),
-        };
+        report.duration_ms = millis(clock.elapsed());
         (report, created)
     }
 

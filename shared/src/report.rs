@@ -39,6 +39,20 @@ pub struct StepReport {
     /// What was done or planned, why it was skipped, or the error.
     pub detail: String,
     pub duration_ms: u64,
+    /// AWS calls that had to be retried (throttling, 5xx, resets), e.g. `CreateSnapshots (attempt 2)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
+}
+
+impl StepReport {
+    pub fn new(
+        step: &'static str,
+        resource: impl Into<String>,
+        outcome: StepOutcome,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self { step, resource: resource.into(), outcome, detail: detail.into(), duration_ms: 0, retries: Vec::new() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,6 +132,7 @@ pub fn log_step(case_id: &str, finding_id: &str, step: &StepReport) {
         outcome = step.outcome.as_str(),
         duration_ms = step.duration_ms,
         detail = %step.detail,
+        retries = ?step.retries,
         "step"
     );
 }
