@@ -287,7 +287,8 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
     let group_id = group.group_id().unwrap_or_default().to_string();
     if role == tags::ROLE_UNTRACKING {
         if let Some(missing) = missing_all_traffic(group.ip_permissions()) {
-            authorize_ignoring_duplicates(
+            ignoring(
+                "InvalidPermission.Duplicate",
                 ec2.authorize_security_group_ingress()
                     .group_id(&group_id)
                     .ip_permissions(missing)
@@ -297,7 +298,8 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
             )?;
         }
         if let Some(missing) = missing_all_traffic(group.ip_permissions_egress()) {
-            authorize_ignoring_duplicates(
+            ignoring(
+                "InvalidPermission.Duplicate",
                 ec2.authorize_security_group_egress()
                     .group_id(&group_id)
                     .ip_permissions(missing)
@@ -309,30 +311,38 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
     } else {
         // A new group comes with an allow-all egress rule; a group found with any rule was
         // changed by someone or left half-built. Either way every rule goes.
+        // A retried revoke whose first answer was lost finds the rule gone: that is success.
         if !group.ip_permissions().is_empty() {
-            ec2.revoke_security_group_ingress()
-                .group_id(&group_id)
-                .set_ip_permissions(Some(group.ip_permissions().to_vec()))
-                .send()
-                .await
-                .aws("RevokeSecurityGroupIngress")?;
+            ignoring(
+                "InvalidPermission.NotFound",
+                ec2.revoke_security_group_ingress()
+                    .group_id(&group_id)
+                    .set_ip_permissions(Some(group.ip_permissions().to_vec()))
+                    .send()
+                    .await
+                    .aws("RevokeSecurityGroupIngress"),
+            )?;
         }
         if !group.ip_permissions_egress().is_empty() {
-            ec2.revoke_security_group_egress()
-                .group_id(&group_id)
-                .set_ip_permissions(Some(group.ip_permissions_egress().to_vec()))
-                .send()
-                .await
-                .aws("RevokeSecurityGroupEgress")?;
+            ignoring(
+                "InvalidPermission.NotFound",
+                ec2.revoke_security_group_egress()
+                    .group_id(&group_id)
+                    .set_ip_permissions(Some(group.ip_permissions_egress().to_vec()))
+                    .send()
+                    .await
+                    .aws("RevokeSecurityGroupEgress"),
+            )?;
         }
     }
     Ok(group_id)
 }
 
-fn authorize_ignoring_duplicates<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+/// Treats one AWS error code as success: the state the call wanted is already there.
+fn ignoring<T>(code: &str, result: Result<T, AwsError>) -> Result<(), AwsError> {
     match result {
         Ok(_) => Ok(()),
-        Err(e) if e.is_code("InvalidPermission.Duplicate") => Ok(()),
+        Err(e) if e.is_code(code) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -352,28 +362,20 @@ async fn lookup_group(ec2: &Client, vpc_id: &str, name: &str) -> Result<Option<S
 /// flows allowed by all-traffic rules in both directions are not tracked, so when the ENI then
 /// moves to the group with no rules, every flow, including established ones, is cut at once. A
 /// network ACL would also cut them, but ACLs belong to the subnet and would cut its other
-/// instances too. The original groups are recorded as an ENI tag in parallel with the first move.
+/// instances too. The original groups are recorded as an ENI tag before the ENI leaves them:
+/// done in parallel, a crash between the two would lose what a release needs to restore.
 pub async fn isolate_interface(
     ec2: &Client,
     eni_id: &str,
     groups: &IsolationGroupIds,
     record_original_groups: Option<&[String]>,
 ) -> Result<(), AwsError> {
-    let record = async {
-        match record_original_groups {
-            Some(original) => create_tags(ec2, eni_id, &tags::list_tags(tags::ORIGINAL_GROUPS, original)).await,
-            None => Ok(()),
-        }
-    };
-    let first_move = async {
-        match &groups.untracking {
-            Some(untracking) => set_interface_groups(ec2, eni_id, untracking).await,
-            None => Ok(()),
-        }
-    };
-    let (recorded, moved) = tokio::join!(record, first_move);
-    recorded?;
-    moved?;
+    if let Some(original) = record_original_groups {
+        create_tags(ec2, eni_id, &tags::list_tags(tags::ORIGINAL_GROUPS, original)).await?;
+    }
+    if let Some(untracking) = &groups.untracking {
+        set_interface_groups(ec2, eni_id, untracking).await?;
+    }
     set_interface_groups(ec2, eni_id, &groups.isolation).await
 }
 
@@ -404,12 +406,30 @@ pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result
     Ok(())
 }
 
-/// One CreateSnapshots call: every volume at the same instant (crash-consistent).
+/// What a snapshot step left behind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SnapshotOutcome {
+    Created(Vec<String>),
+    /// Another delivery of the same case snapshotted the instance at the same moment: its set was
+    /// kept and this one's duplicate set removed.
+    DuplicateRemoved {
+        kept: Vec<String>,
+        removed: Vec<String>,
+    },
+}
+
+/// One CreateSnapshots call: every volume at the same instant (crash-consistent), tagged with the
+/// case. CreateSnapshots takes no client token, so two deliveries racing past the "already
+/// snapshotted?" check each create a set; afterwards every racer lists the case's sets and all
+/// keep the same one (earliest start, then lowest set id) and delete only their own duplicate.
 pub async fn snapshot_volumes(
     ec2: &Client,
     instance_id: &str,
     snapshot_tags: &[(String, String)],
-) -> Result<Vec<String>, AwsError> {
+) -> Result<SnapshotOutcome, AwsError> {
+    let set_id = unique_set_id(instance_id);
+    let mut all_tags = snapshot_tags.to_vec();
+    all_tags.push((tags::SNAPSHOT_SET.to_string(), set_id.clone()));
     let response = ec2
         .create_snapshots()
         .instance_specification(
@@ -419,22 +439,91 @@ pub async fn snapshot_volumes(
         .tag_specifications(
             TagSpecification::builder()
                 .resource_type(ResourceType::Snapshot)
-                .set_tags(Some(to_tags(snapshot_tags)))
+                .set_tags(Some(to_tags(&all_tags)))
                 .build(),
         )
         .send()
         .await
         .aws("CreateSnapshots")?;
-    Ok(response.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)).collect())
+    let ours: Vec<String> = response.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)).collect();
+    let Some(case_id) = snapshot_tags.iter().find(|(k, _)| k == tags::CASE).map(|(_, v)| v.as_str()) else {
+        return Ok(SnapshotOutcome::Created(ours));
+    };
+    let listed = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(filter(&format!("tag:{}", tags::INSTANCE_ID), [instance_id]))
+        .filters(filter(&format!("tag:{}", tags::CASE), [case_id]))
+        .send()
+        .await
+        .aws("DescribeSnapshots")?;
+    // set id -> (earliest start, snapshot ids)
+    let mut sets: BTreeMap<String, (Option<aws_sdk_ec2::primitives::DateTime>, Vec<String>)> = BTreeMap::new();
+    for snapshot in listed.snapshots() {
+        let set = tag_map(snapshot.tags()).remove(tags::SNAPSHOT_SET).unwrap_or_default();
+        let entry = sets.entry(set).or_default();
+        entry.0 = match (entry.0, snapshot.start_time()) {
+            (Some(a), Some(b)) => Some(if b.as_nanos() < a.as_nanos() { *b } else { a }),
+            (a, b) => a.or(b.copied()),
+        };
+        entry.1.extend(snapshot.snapshot_id().map(str::to_string));
+    }
+    let keeper = sets
+        .iter()
+        .min_by_key(|(set, (start, _))| (start.map(|t| t.as_nanos()).unwrap_or(i128::MAX), set.to_string()))
+        .map(|(set, (_, ids))| (set.clone(), ids.clone()));
+    // A CreateSnapshots retried after its first answer was lost leaves a second, unreported
+    // copy under the same set id: those copies are duplicates of ours.
+    let orphans: Vec<String> = sets
+        .get(&set_id)
+        .map(|(_, ids)| ids.iter().filter(|id| !ours.contains(id)).cloned().collect())
+        .unwrap_or_default();
+    match keeper {
+        Some((kept_set, kept)) if kept_set != set_id => {
+            let removed: Vec<String> = ours.iter().chain(&orphans).cloned().collect();
+            delete_snapshots(ec2, &removed).await?;
+            Ok(SnapshotOutcome::DuplicateRemoved { kept, removed })
+        }
+        _ if !orphans.is_empty() => {
+            delete_snapshots(ec2, &orphans).await?;
+            Ok(SnapshotOutcome::DuplicateRemoved { kept: ours, removed: orphans })
+        }
+        _ => Ok(SnapshotOutcome::Created(ours)),
+    }
+}
+
+/// Deletes duplicate snapshots Firebreak itself just made; never any other snapshot.
+async fn delete_snapshots(ec2: &Client, snapshot_ids: &[String]) -> Result<(), AwsError> {
+    futures::future::try_join_all(snapshot_ids.iter().map(|snapshot_id| async move {
+        ignoring(
+            "InvalidSnapshot.NotFound",
+            ec2.delete_snapshot().snapshot_id(snapshot_id).send().await.aws("DeleteSnapshot"),
+        )
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Distinct for every invocation, also across warm containers and accounts.
+fn unique_set_id(instance_id: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    let seed = format!("{instance_id}:{nanos}:{}:{}", std::process::id(), SEQUENCE.fetch_add(1, Ordering::Relaxed));
+    crate::case::case_id_for(&seed).replacen("fb-", "set-", 1)
 }
 
 pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -> Result<(), AwsError> {
-    ec2.disassociate_iam_instance_profile()
-        .association_id(association_id)
-        .send()
-        .await
-        .aws("DisassociateIamInstanceProfile")?;
-    Ok(())
+    // Already gone (a retried call whose first answer was lost, a concurrent delivery): done.
+    ignoring(
+        "InvalidAssociationID.NotFound",
+        ec2.disassociate_iam_instance_profile()
+            .association_id(association_id)
+            .send()
+            .await
+            .aws("DisassociateIamInstanceProfile"),
+    )
 }
 
 pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {

@@ -29,15 +29,24 @@ pub async fn detach_from_autoscaling_group(
     group_name: &str,
     instance_id: &str,
 ) -> Result<(), AwsError> {
-    autoscaling
+    let detached = autoscaling
         .detach_instances()
         .auto_scaling_group_name(group_name)
         .instance_ids(instance_id)
         .should_decrement_desired_capacity(false)
         .send()
         .await
-        .aws("DetachInstances")?;
-    Ok(())
+        .aws("DetachInstances");
+    match detached {
+        Ok(_) => Ok(()),
+        // Refused because it is no longer in the group (a retry whose first answer was lost, a
+        // concurrent delivery): the goal is reached. Any other refusal stands.
+        Err(e) if autoscaling_group_of(autoscaling, instance_id).await?.is_none() => {
+            tracing::info!(error = %e, "instance already out of its Auto Scaling group");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A registration of the instance in a target group.
@@ -85,13 +94,18 @@ pub async fn deregister_from_target_groups(
     .flatten()
     .collect::<Vec<_>>();
     try_join_all(registrations.iter().map(|r| async move {
-        elbv2
+        let deregistered = elbv2
             .deregister_targets()
             .target_group_arn(&r.target_group_arn)
             .targets(TargetDescription::builder().id(instance_id).set_port(r.port).build())
             .send()
             .await
-            .aws("DeregisterTargets")
+            .aws("DeregisterTargets");
+        match deregistered {
+            // Gone already (a retried call whose first answer was lost): the goal is reached.
+            Err(e) if e.is_code("InvalidTarget") => Ok(()),
+            other => other.map(|_| ()),
+        }
     }))
     .await?;
     Ok(registrations)

@@ -180,6 +180,7 @@ pub enum Action {
         vpc_id: String,
         with_untracking: bool,
     },
+    /// The group is recorded on the instance first, so a crash after the detach loses nothing.
     DetachFromAutoScalingGroup {
         group_name: String,
         instance_id: String,
@@ -205,9 +206,11 @@ pub enum Action {
     DeregisterFromTargetGroups {
         instance_id: String,
     },
+    /// The profile is recorded on the instance first, so a crash after the removal loses nothing.
     DisassociateInstanceProfile {
         association_id: String,
         profile_arn: String,
+        instance_id: String,
     },
     TagInstance {
         instance_id: String,
@@ -277,7 +280,7 @@ impl fmt::Display for Action {
                 if *with_untracking { " and the untracking group" } else { "" }
             ),
             Self::DetachFromAutoScalingGroup { group_name, .. } => {
-                write!(f, "detach from Auto Scaling group {group_name} (a replacement is launched)")
+                write!(f, "record and detach from Auto Scaling group {group_name} (a replacement is launched)")
             }
             Self::ProtectFromTermination { instance_id } => {
                 write!(f, "enable termination protection on {instance_id} and make shutdown stop it")
@@ -299,7 +302,9 @@ impl fmt::Display for Action {
             Self::DeregisterFromTargetGroups { instance_id } => {
                 write!(f, "deregister {instance_id} from every load-balancer target group")
             }
-            Self::DisassociateInstanceProfile { profile_arn, .. } => write!(f, "remove instance profile {profile_arn}"),
+            Self::DisassociateInstanceProfile { profile_arn, .. } => {
+                write!(f, "record and remove instance profile {profile_arn}")
+            }
             Self::TagInstance { instance_id, tags } => write!(
                 f,
                 "tag {instance_id} with {}",
@@ -469,11 +474,16 @@ pub fn decide(
             action: Action::DisassociateInstanceProfile {
                 association_id: profile.association_id.clone(),
                 profile_arn: profile.profile_arn.clone(),
+                instance_id: instance_id.clone(),
             },
             skip: None,
         },
         None => PlannedStep {
-            action: Action::DisassociateInstanceProfile { association_id: "-".into(), profile_arn: "-".into() },
+            action: Action::DisassociateInstanceProfile {
+                association_id: "-".into(),
+                profile_arn: "-".into(),
+                instance_id: instance_id.clone(),
+            },
             skip: Some("no instance profile associated".into()),
         },
     });
@@ -485,12 +495,6 @@ pub fn decide(
     ];
     if !facts.tags.contains_key(tags::QUARANTINED_AT) {
         case_tags.push((tags::QUARANTINED_AT.to_string(), now.to_string()));
-    }
-    if let Some(group) = &facts.autoscaling_group {
-        case_tags.push((tags::AUTOSCALING_GROUP.to_string(), group.clone()));
-    }
-    if let Some(profile) = &facts.instance_profile {
-        case_tags.push((tags::INSTANCE_PROFILE.to_string(), profile.profile_arn.clone()));
     }
     // The first signal's id and type stay on the instance; later signals of the case are in the report.
     if facts.tags.contains_key(tags::CASE) {

@@ -10,11 +10,12 @@ use crate::attempts::recording_retries;
 use crate::aws::{AwsError, Clients};
 use crate::config::QuarantineConfig;
 use crate::deadline::Deadline;
-use crate::ec2::{self, IsolationGroupIds};
+use crate::ec2::{self, IsolationGroupIds, SnapshotOutcome};
 use crate::events::{EventError, GuardDutyFinding};
 use crate::fleet;
 use crate::plan::{self, Action, Decision, InstanceFacts, Phase, PlannedStep, QuarantineRequest, VpcGroups};
 use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
+use crate::tags;
 
 #[derive(Debug, Error)]
 pub enum QuarantineError {
@@ -300,6 +301,8 @@ impl Executor<'_> {
                 Ok(detail)
             }
             Action::DetachFromAutoScalingGroup { group_name, instance_id } => {
+                let record = [(tags::AUTOSCALING_GROUP.to_string(), group_name.clone())];
+                ec2::create_tags(ec2, instance_id, &record).await?;
                 fleet::detach_from_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
                 Ok(format!("detached from {group_name}; the group launches a replacement"))
             }
@@ -333,8 +336,14 @@ impl Executor<'_> {
                 ))
             }
             Action::SnapshotVolumes { instance_id, tags, .. } => {
-                let snapshots = ec2::snapshot_volumes(ec2, instance_id, tags).await?;
-                Ok(format!("snapshots {}", snapshots.join(", ")))
+                Ok(match ec2::snapshot_volumes(ec2, instance_id, tags).await? {
+                    SnapshotOutcome::Created(snapshots) => format!("snapshots {}", snapshots.join(", ")),
+                    SnapshotOutcome::DuplicateRemoved { kept, removed } => format!(
+                        "a concurrent delivery snapshotted the instance too: kept {}, removed the duplicates {}",
+                        kept.join(", "),
+                        removed.join(", ")
+                    ),
+                })
             }
             Action::DeregisterFromTargetGroups { instance_id } => {
                 let removed = fleet::deregister_from_target_groups(&self.clients.elbv2, instance_id).await?;
@@ -347,7 +356,9 @@ impl Executor<'_> {
                     )
                 })
             }
-            Action::DisassociateInstanceProfile { association_id, profile_arn } => {
+            Action::DisassociateInstanceProfile { association_id, profile_arn, instance_id } => {
+                let record = [(tags::INSTANCE_PROFILE.to_string(), profile_arn.clone())];
+                ec2::create_tags(ec2, instance_id, &record).await?;
                 ec2::disassociate_instance_profile(ec2, association_id).await?;
                 Ok(format!("removed {profile_arn} (credentials already issued stay valid until they expire)"))
             }

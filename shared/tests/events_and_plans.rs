@@ -223,8 +223,8 @@ fn full_quarantine_plan_in_containment_order() {
     ));
     let Action::TagInstance { tags, .. } = &plan.steps[8].action else { panic!() };
     let tags: BTreeMap<_, _> = tags.iter().cloned().collect();
-    assert_eq!(tags["firebreak:autoscaling-group"], "web-asg");
     assert_eq!(tags["firebreak:quarantined-at"], "2026-11-24T02:14:00Z");
+    assert_eq!(tags["firebreak:finding-type"], "Backdoor:EC2/DenialOfService.Tcp");
     let printed = plan.to_string();
     assert!(printed.contains("detach from Auto Scaling group web-asg"), "{printed}");
 }

@@ -1,6 +1,7 @@
 //! Test harness: a real moto server on 127.0.0.1, one per test, and a realistic compromised
 //! instance built inside it.
 
+pub mod faults;
 pub mod moto;
 pub mod scenario;
 

@@ -73,17 +73,22 @@ impl Moto {
     /// SDK configuration aimed at this server: fixed region, dummy credentials, nothing read
     /// from the machine, so no request can leave the loopback interface.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await
+        sdk_config_for(&self.endpoint).await
     }
 
     pub async fn clients(&self) -> firebreak::Clients {
         firebreak::Clients::new(&self.sdk_config().await)
     }
+}
+
+/// SDK configuration for any loopback endpoint (the emulator, or a fault proxy in front of it).
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
 }
 
 fn is_ready(address: SocketAddr) -> bool {

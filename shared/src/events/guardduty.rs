@@ -9,6 +9,8 @@ use super::{envelope, validate_account_id, validate_ec2_id, validate_instance_id
 
 pub const SOURCE: &str = "aws.guardduty";
 pub const DETAIL_TYPE: &str = "GuardDuty Finding";
+/// The largest instance types take 50-odd ENIs; a finding listing more is not real.
+pub const MAX_NETWORK_INTERFACES: usize = 64;
 
 /// The part of a GuardDuty finding Firebreak acts on. Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -208,6 +210,13 @@ impl GuardDutyFinding {
             .as_ref()
             .ok_or(EventError::Malformed("detail.resource.instanceDetails is missing".into()))?;
         validate_instance_id(&details.instance_id)?;
+        if details.network_interfaces.len() > MAX_NETWORK_INTERFACES {
+            return Err(EventError::InvalidField {
+                field: "networkInterfaces",
+                value: format!("{} interfaces", details.network_interfaces.len()),
+                why: "more network interfaces than any EC2 instance can have",
+            });
+        }
         for eni in &details.network_interfaces {
             if let Some(vpc) = &eni.vpc_id {
                 validate_ec2_id("networkInterfaces[].vpcId", "vpc-", vpc)?;

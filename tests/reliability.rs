@@ -1,0 +1,257 @@
+//! Reliability under fire: throttling, lost responses, crashes at every step, concurrent
+//! duplicates, hostile input and the Lambda deadline — all against the real emulator, with a
+//! fault-injecting proxy between the SDK and moto.
+
+use std::time::Duration;
+
+use firebreak::deadline::Deadline;
+use firebreak::events::GuardDutyFinding;
+use firebreak::quarantine::quarantine_finding;
+use firebreak::report::{Outcome, Report, StepOutcome};
+use firebreak::{Clients, QuarantineConfig};
+use firebreak_tests::faults::{Fault, FaultProxy};
+use firebreak_tests::moto::sdk_config_for;
+use firebreak_tests::scenario::{CompromisedInstance, Setup};
+use firebreak_tests::{Moto, Scenario};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+
+const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
+
+struct Bench {
+    _moto: Moto,
+    proxy: FaultProxy,
+    scenario: Scenario,
+    instance: CompromisedInstance,
+    /// Clients whose every request passes through the fault proxy.
+    clients: Clients,
+    event: Value,
+}
+
+async fn bench() -> Bench {
+    let moto = Moto::start();
+    let scenario = Scenario::new(&moto).await;
+    let instance = scenario.compromised_instance(&Setup::default()).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let clients = Clients::new(&sdk_config_for(&proxy.endpoint).await);
+    let event = scenario.guardduty_event(DOS_EVENT, &instance);
+    Bench { _moto: moto, proxy, scenario, instance, clients, event }
+}
+
+impl Bench {
+    async fn quarantine(&self) -> Report {
+        let finding = GuardDutyFinding::from_event(&self.event).unwrap();
+        quarantine_finding(&self.clients, &QuarantineConfig::default(), &finding, Deadline::NONE).await.unwrap()
+    }
+
+    /// The state an uninterrupted run leaves: one isolation group, every ENI in it with its
+    /// original groups recorded once, one set of snapshots, every attachment removed, the case tagged.
+    async fn assert_fully_contained(&self) {
+        let instance = &self.instance;
+        let isolation = self.scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await;
+        assert_eq!(isolation.len(), 1, "exactly one isolation group");
+        assert_eq!((isolation[0].1, isolation[0].2), (0, 0), "the isolation group has no rules");
+        assert_eq!(self.scenario.groups_named(&instance.vpc_id, "firebreak-isolation-untracking").await.len(), 1);
+        let view = self.scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
+        for (eni, original) in &instance.interfaces {
+            assert_eq!(view.interface_groups[eni], vec![isolation[0].0.clone()], "{eni} isolated");
+            let mut recorded: Vec<String> =
+                view.interface_tags[eni]["firebreak:original-groups"].split(',').map(str::to_string).collect();
+            recorded.sort();
+            let mut original = original.clone();
+            original.sort();
+            assert_eq!(recorded, original, "{eni}: original groups recorded once, not overwritten");
+        }
+        assert!(view.termination_protected);
+        assert_eq!(view.shutdown_behavior, "stop");
+        assert_eq!(view.autoscaling_group, None);
+        assert!(!view.in_target_group);
+        assert_eq!(view.instance_profile, None);
+        assert_eq!(view.snapshots.len(), instance.volume_ids.len(), "one set of snapshots: {:?}", view.snapshots);
+        let case = &view.tags["firebreak:case"];
+        assert!(view.snapshots.iter().all(|(_, tags)| &tags["firebreak:case"] == case));
+        assert_eq!(view.tags["firebreak:autoscaling-group"], "web-asg");
+        assert!(view.tags.contains_key("firebreak:instance-profile"));
+    }
+}
+
+fn retries(report: &Report) -> Vec<String> {
+    report.steps.iter().flat_map(|s| s.retries.iter().cloned()).collect()
+}
+
+#[tokio::test]
+async fn contains_fully_under_thirty_percent_throttling() {
+    let bench = bench().await;
+    bench.proxy.fail_share(0.3, Fault::Throttle);
+    let report = bench.quarantine().await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    bench.assert_fully_contained().await;
+    assert!(!bench.proxy.injected().is_empty(), "faults were injected");
+    assert!(!retries(&report).is_empty(), "the report names what was retried: {report:#?}");
+}
+
+#[tokio::test]
+async fn contains_fully_when_a_fifth_of_requests_get_server_errors() {
+    let bench = bench().await;
+    bench.proxy.fail_share(0.2, Fault::ServerError(503));
+    let report = bench.quarantine().await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    bench.assert_fully_contained().await;
+    assert!(!retries(&report).is_empty());
+}
+
+/// A lost response (the request reached AWS, the connection reset before the answer) at one
+/// step: the SDK retries the call, which must then be harmless.
+async fn survives_lost_response_at(operation: &str, occurrence: usize) {
+    let bench = bench().await;
+    bench.proxy.fail_nth(operation, occurrence, Fault::ResetAfterForwarding);
+    let report = bench.quarantine().await;
+    assert_eq!(report.outcome, Outcome::Contained, "reset at {operation}: {report:#?}");
+    assert_eq!(bench.proxy.injected().len(), 1, "the fault fired: {:?}", bench.proxy.calls());
+    assert!(
+        retries(&report).iter().any(|r| r.starts_with(operation)),
+        "the report names the retried {operation}: {:?}",
+        retries(&report)
+    );
+    bench.assert_fully_contained().await;
+}
+
+macro_rules! lost_response_tests {
+    ($($name:ident: $operation:literal #$n:literal,)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            survives_lost_response_at($operation, $n).await;
+        }
+    )*};
+}
+
+lost_response_tests! {
+    reset_at_describe_instances: "DescribeInstances" #1,
+    reset_at_create_security_group: "CreateSecurityGroup" #1,
+    reset_at_revoke_isolation_egress: "RevokeSecurityGroupEgress" #1,
+    reset_at_authorize_untracking_ingress: "AuthorizeSecurityGroupIngress" #1,
+    reset_at_authorize_untracking_egress: "AuthorizeSecurityGroupEgress" #1,
+    reset_at_record_original_groups: "CreateTags" #1,
+    reset_at_move_to_untracking_group: "ModifyNetworkInterfaceAttribute" #1,
+    reset_at_move_to_isolation_group: "ModifyNetworkInterfaceAttribute" #3,
+    reset_at_detach_from_autoscaling: "DetachInstances" #1,
+    reset_at_termination_protection: "ModifyInstanceAttribute" #1,
+    reset_at_create_snapshots: "CreateSnapshots" #1,
+    reset_at_deregister_targets: "DeregisterTargets" #1,
+    reset_at_disassociate_profile: "DisassociateIamInstanceProfile" #1,
+}
+
+/// The invocation dies right after one step; the same event is delivered again, and the end
+/// state equals an uninterrupted run's.
+async fn recovers_from_crash_after(operation: &str, occurrence: usize) {
+    let bench = bench().await;
+    bench.proxy.crash_after(operation, occurrence);
+    let first = bench.quarantine().await;
+    // Unless the crash came after the very last call, the run was cut short.
+    if !bench.proxy.injected().is_empty() {
+        assert_ne!(first.outcome, Outcome::Contained, "the crash after {operation} interrupted the run: {first:#?}");
+        assert!(first.steps.iter().any(|s| s.outcome == StepOutcome::Failed));
+    }
+    bench.proxy.heal();
+    let second = bench.quarantine().await;
+    assert_eq!(second.outcome, Outcome::Contained, "redelivery after a crash at {operation}: {second:#?}");
+    assert_eq!(second.case_id, first.case_id);
+    bench.assert_fully_contained().await;
+}
+
+macro_rules! crash_tests {
+    ($($name:ident: $operation:literal #$n:literal,)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            recovers_from_crash_after($operation, $n).await;
+        }
+    )*};
+}
+
+crash_tests! {
+    crash_after_creating_the_isolation_group: "CreateSecurityGroup" #1,
+    crash_after_revoking_its_egress: "RevokeSecurityGroupEgress" #1,
+    crash_after_creating_the_untracking_group: "CreateSecurityGroup" #2,
+    crash_after_opening_the_untracking_group: "AuthorizeSecurityGroupIngress" #1,
+    crash_after_recording_original_groups: "CreateTags" #1,
+    crash_after_first_move_to_untracking: "ModifyNetworkInterfaceAttribute" #1,
+    crash_after_second_move: "ModifyNetworkInterfaceAttribute" #2,
+    crash_after_first_isolation: "ModifyNetworkInterfaceAttribute" #3,
+    crash_after_detaching_from_autoscaling: "DetachInstances" #1,
+    crash_after_termination_protection: "ModifyInstanceAttribute" #1,
+    crash_after_snapshots: "CreateSnapshots" #1,
+    crash_after_deregistering: "DeregisterTargets" #1,
+    crash_after_removing_the_profile: "DisassociateIamInstanceProfile" #1,
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_deliveries_make_one_group_and_one_snapshot_set() {
+    let bench = bench().await;
+    let (a, b) = tokio::join!(bench.quarantine(), bench.quarantine());
+    assert_ne!(a.outcome, Outcome::Failed, "{a:#?}");
+    assert_ne!(b.outcome, Outcome::Failed, "{b:#?}");
+    bench.assert_fully_contained().await;
+    // And a third delivery afterwards finds everything in place.
+    let c = bench.quarantine().await;
+    assert_eq!(c.outcome, Outcome::Contained);
+    bench.assert_fully_contained().await;
+}
+
+#[tokio::test]
+async fn a_slow_api_meets_the_deadline_with_a_partial_report() {
+    let bench = bench().await;
+    // Every request after the reads is slow: the work cannot finish in the time given.
+    bench.proxy.fail_share(1.0, Fault::Slow(Duration::from_millis(400)));
+    let finding = GuardDutyFinding::from_event(&bench.event).unwrap();
+    let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(1200));
+    let report = quarantine_finding(&bench.clients, &QuarantineConfig::default(), &finding, deadline).await;
+    let report = match report {
+        Ok(report) => report,
+        // Even the reads did not fit: a clear error, nothing changed.
+        Err(e) => {
+            assert!(e.to_string().contains("deadline"), "{e}");
+            assert!(bench.proxy.mutating_calls().is_empty());
+            return;
+        }
+    };
+    assert_ne!(report.outcome, Outcome::Contained, "{report:#?}");
+    assert!(
+        report.steps.iter().any(|s| s.detail.contains("deadline")),
+        "the report says the deadline cut the work: {report:#?}"
+    );
+    // The redelivered event, with time, finishes the job.
+    bench.proxy.heal();
+    let report = bench.quarantine().await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    bench.assert_fully_contained().await;
+}
+
+/// Every file in tests/hostile/ is refused with a clear error, and the emulator receives no call.
+#[tokio::test]
+async fn hostile_and_malformed_events_are_refused_without_any_call() {
+    let bench = bench().await;
+    let function =
+        quarantine_instance::Function { clients: bench.clients.clone(), config: QuarantineConfig::default() };
+    let dir = firebreak_tests::workspace_root().join("tests/hostile");
+    let mut refused = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(mut event) = serde_json::from_str::<Value>(&text) else {
+            // Not JSON at all: the Lambda runtime refuses it before the handler is called.
+            refused += 1;
+            continue;
+        };
+        // Point the event at the real instance, so that only the hostile part can stop it.
+        if event["detail"]["resource"]["instanceDetails"]["instanceId"] == "REAL" {
+            event["detail"]["resource"]["instanceDetails"]["instanceId"] = bench.instance.instance_id.clone().into();
+        }
+        let result = quarantine_instance::handle(&function, LambdaEvent::new(event, Context::default())).await;
+        let err = result.expect_err(&format!("{} must be refused", path.display()));
+        assert!(!err.to_string().is_empty());
+        refused += 1;
+    }
+    assert!(refused >= 10, "the corpus has {refused} events");
+    assert_eq!(bench.proxy.calls(), Vec::<String>::new(), "bad input made AWS calls");
+    bench.proxy.reset_record();
+}

@@ -1,0 +1,341 @@
+//! A fault-injecting HTTP proxy between the SDK and moto: throttling errors, 5xx, lost
+//! responses, slow responses, and "crashes" after a chosen call. It also records every AWS
+//! operation it saw, so tests can assert that bad input made no call at all.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// `RequestLimitExceeded` (EC2) / `Throttling` (query APIs) / `ThrottlingException` (JSON APIs).
+    Throttle,
+    /// A bare 500 or 503.
+    ServerError(u16),
+    /// The request reaches moto, then the connection is reset: the response is lost.
+    ResetAfterForwarding,
+    /// The connection is reset before anything is forwarded.
+    ResetBeforeForwarding,
+    /// The response is delayed.
+    Slow(Duration),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// (operation or `*`, 1-based occurrence of that operation) -> fault.
+    nth: HashMap<(String, usize), Fault>,
+    /// Share of all requests (0..1) answered with a fault, drawn from a fixed-seed generator.
+    share: Option<(f64, Fault)>,
+    /// After the n-th response of this operation, every later request fails (non-retryable):
+    /// the invocation "dies" right after that step.
+    crash_after: Option<(String, usize)>,
+    crashed: bool,
+    seen: HashMap<String, usize>,
+    calls: Vec<String>,
+    injected: Vec<String>,
+    rng: u64,
+}
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+}
+
+impl FaultProxy {
+    /// Starts the proxy on a free 127.0.0.1 port, forwarding to `upstream` (`http://127.0.0.1:N`).
+    pub fn start(upstream: &str) -> Self {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let state = Arc::new(Mutex::new(State { rng: 0x9e37_79b9_7f4a_7c15, ..State::default() }));
+        let stop = Arc::new(AtomicBool::new(false));
+        {
+            let (state, stop) = (state.clone(), stop.clone());
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (state, upstream) = (state.clone(), upstream.clone());
+                    thread::spawn(move || {
+                        let _ = serve(stream, &upstream, &state);
+                    });
+                }
+            });
+        }
+        Self { endpoint: format!("http://127.0.0.1:{port}"), state, stop, port }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().expect("proxy state"))
+    }
+
+    /// Answers the n-th call (1-based) of `operation` (or of any operation, with `*`) with `fault`.
+    pub fn fail_nth(&self, operation: &str, n: usize, fault: Fault) {
+        self.with(|s| s.nth.insert((operation.to_string(), n), fault));
+    }
+
+    /// Answers about `share` of all requests with `fault` (deterministic sequence).
+    pub fn fail_share(&self, share: f64, fault: Fault) {
+        self.with(|s| s.share = Some((share, fault)));
+    }
+
+    /// Lets the n-th call of `operation` through, then fails every later request.
+    pub fn crash_after(&self, operation: &str, n: usize) {
+        self.with(|s| s.crash_after = Some((operation.to_string(), n)));
+    }
+
+    /// Removes every fault; the record of calls is kept.
+    pub fn heal(&self) {
+        self.with(|s| {
+            s.nth.clear();
+            s.share = None;
+            s.crash_after = None;
+            s.crashed = false;
+        });
+    }
+
+    /// Every operation received, in order (`DescribeInstances`, `CreateSnapshots`, ...).
+    pub fn calls(&self) -> Vec<String> {
+        self.with(|s| s.calls.clone())
+    }
+
+    /// The operations that can change something (not Describe/Get/List).
+    pub fn mutating_calls(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|c| !["Describe", "Get", "List"].iter().any(|p| c.starts_with(p))).collect()
+    }
+
+    /// Each fault injected, as `Operation: fault`.
+    pub fn injected(&self) -> Vec<String> {
+        self.with(|s| s.injected.clone())
+    }
+
+    pub fn reset_record(&self) {
+        self.with(|s| {
+            s.calls.clear();
+            s.injected.clear();
+            s.seen.clear();
+        });
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+struct Request {
+    head: Vec<String>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.iter().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    /// The AWS operation: `Action=` of query APIs, `X-Amz-Target` of JSON APIs, else the path.
+    fn operation(&self) -> String {
+        let body = String::from_utf8_lossy(&self.body);
+        if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+            return action.to_string();
+        }
+        if let Some(target) = self.header("x-amz-target") {
+            return target.rsplit('.').next().unwrap_or(target).to_string();
+        }
+        self.head.first().cloned().unwrap_or_default()
+    }
+
+    fn is_ec2(&self) -> bool {
+        String::from_utf8_lossy(&self.body).contains("Version=2016-11-15")
+    }
+
+    fn is_query(&self) -> bool {
+        String::from_utf8_lossy(&self.body).contains("Action=")
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let mut request = Request { head, body: Vec::new() };
+    let length: usize = request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    request.body = vec![0; length];
+    reader.read_exact(&mut request.body)?;
+    Ok(Some(request))
+}
+
+enum Decision {
+    Forward,
+    Fault(Fault),
+    Crash,
+}
+
+fn decide(state: &Mutex<State>, operation: &str) -> Decision {
+    let mut s = state.lock().expect("proxy state");
+    s.calls.push(operation.to_string());
+    let count = {
+        let seen = s.seen.entry(operation.to_string()).or_default();
+        *seen += 1;
+        *seen
+    };
+    let total = s.calls.len();
+    if s.crashed {
+        s.injected.push(format!("{operation}: crashed"));
+        return Decision::Crash;
+    }
+    if let Some((op, n)) = &s.crash_after {
+        if op == operation && *n == count {
+            // This call goes through; everything after it fails.
+            s.crashed = true;
+            return Decision::Forward;
+        }
+    }
+    let fault = s.nth.get(&(operation.to_string(), count)).or_else(|| s.nth.get(&("*".to_string(), total))).copied();
+    let fault = fault.or_else(|| {
+        let (share, fault) = s.share?;
+        // xorshift64: a fixed sequence, so a failing run can be replayed.
+        s.rng ^= s.rng << 13;
+        s.rng ^= s.rng >> 7;
+        s.rng ^= s.rng << 17;
+        ((s.rng % 10_000) as f64 / 10_000.0 < share).then_some(fault)
+    });
+    match fault {
+        Some(fault) => {
+            s.injected.push(format!("{operation}: {fault:?}"));
+            Decision::Fault(fault)
+        }
+        None => Decision::Forward,
+    }
+}
+
+fn serve(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut client = client;
+    while let Some(request) = read_request(&mut reader)? {
+        let operation = request.operation();
+        match decide(state, &operation) {
+            Decision::Forward => {
+                let response = forward(&request, upstream)?;
+                client.write_all(&response)?;
+            }
+            Decision::Crash => {
+                client.write_all(&error_response(
+                    &request,
+                    400,
+                    "InjectedCrash",
+                    "the invocation died here (injected)",
+                ))?;
+            }
+            Decision::Fault(Fault::Slow(delay)) => {
+                thread::sleep(delay);
+                let response = forward(&request, upstream)?;
+                client.write_all(&response)?;
+            }
+            Decision::Fault(Fault::Throttle) => {
+                let (status, code) = if request.is_ec2() {
+                    (503, "RequestLimitExceeded")
+                } else if request.is_query() {
+                    (400, "Throttling")
+                } else {
+                    (400, "ThrottlingException")
+                };
+                client.write_all(&error_response(&request, status, code, "Rate exceeded (injected)"))?;
+            }
+            Decision::Fault(Fault::ServerError(status)) => {
+                client.write_all(&error_response(&request, status, "InternalError", "injected server error"))?;
+            }
+            Decision::Fault(Fault::ResetBeforeForwarding) => {
+                let _ = client.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Decision::Fault(Fault::ResetAfterForwarding) => {
+                let _ = forward(&request, upstream)?;
+                let _ = client.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+        }
+        client.flush()?;
+    }
+    Ok(())
+}
+
+/// Sends one request to moto on a fresh connection and returns the whole response, re-framed
+/// with a Content-Length so the client connection can stay open.
+fn forward(request: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream)?;
+    let mut out = Vec::new();
+    for (i, line) in request.head.iter().enumerate() {
+        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(&request.body);
+    server.write_all(&out)?;
+    let mut raw = Vec::new();
+    server.read_to_end(&mut raw)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(raw.len());
+    let (head, body) = raw.split_at(split);
+    let head = String::from_utf8_lossy(head);
+    let mut response = Vec::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:")
+            || lower.starts_with("content-length:")
+            || lower.starts_with("transfer-encoding:")
+        {
+            continue;
+        }
+        response.extend_from_slice(line.as_bytes());
+        response.extend_from_slice(b"\r\n");
+    }
+    response.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    response.extend_from_slice(body);
+    Ok(response)
+}
+
+fn error_response(request: &Request, status: u16, code: &str, message: &str) -> Vec<u8> {
+    let (content_type, body) = if request.is_ec2() {
+        ("text/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>"))
+    } else if request.is_query() {
+        ("text/xml", format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"))
+    } else {
+        ("application/json", format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"))
+    };
+    let reason = match status {
+        400 => "Bad Request",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
