@@ -6,3 +6,4 @@ source scripts/emulator.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+bash scripts/infra-check.sh

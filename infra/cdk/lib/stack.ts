@@ -1,0 +1,213 @@
+// The Firebreak stack: the same resources, rules, roles and Parameters as infra/sam/template.yaml.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CfnCondition, CfnParameter, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FirebreakFunction, FUNCTIONS } from './functions';
+
+export interface FirebreakStackProps extends StackProps {
+  /**
+   * Directory holding one sub-directory per function with its `bootstrap`, as
+   * `cargo lambda build --release --arm64` leaves them in target/lambda/.
+   */
+  readonly lambdaDir: string;
+  readonly functions?: FirebreakFunction[];
+}
+
+const flag = (scope: Construct, id: string, fallback: 'true' | 'false', description: string): CfnParameter =>
+  new CfnParameter(scope, id, { type: 'String', default: fallback, allowedValues: ['true', 'false'], description });
+
+export class FirebreakStack extends Stack {
+  constructor(scope: Construct, id: string, props: FirebreakStackProps) {
+    super(scope, id, props);
+
+    const p = {
+      DryRun: flag(this, 'DryRun', 'true', 'FIREBREAK_DRY_RUN. "true" = read, plan and report only; no mutating call. Set "false" once the reports look right.'),
+      MinSeverity: new CfnParameter(this, 'MinSeverity', {
+        type: 'Number', default: 4, minValue: 0, maxValue: 10,
+        description: 'FIREBREAK_MIN_SEVERITY. GuardDuty findings below this severity are reported and left alone.',
+      }),
+      ExemptTagKey: new CfnParameter(this, 'ExemptTagKey', {
+        type: 'String', default: 'firebreak:exempt', minLength: 1, maxLength: 128, allowedPattern: '^(?![aA][wW][sS]:).+$',
+        description: 'FIREBREAK_EXEMPT_TAG_KEY. Resources carrying this tag key are never touched (the roles also deny it).',
+      }),
+      IsolationGroupName: new CfnParameter(this, 'IsolationGroupName', {
+        type: 'String', default: 'firebreak-isolation', minLength: 1, maxLength: 240, allowedPattern: '^(?![sS][gG]-).+$',
+        description: 'FIREBREAK_ISOLATION_GROUP_NAME. Per-VPC security group with no rules (its untracking twin is <name>-untracking).',
+      }),
+      StopInstance: flag(this, 'StopInstance', 'false', 'FIREBREAK_STOP_INSTANCE. Stop the instance after its volumes are snapshotted (loses memory).'),
+      Snapshot: flag(this, 'Snapshot', 'true', 'FIREBREAK_SNAPSHOT. Snapshot every EBS volume of a quarantined instance.'),
+      ActOnSampleFindings: flag(this, 'ActOnSampleFindings', 'false', "FIREBREAK_ACT_ON_SAMPLE_FINDINGS. Act on GuardDuty's generated sample findings."),
+      CutTrackedConnections: flag(this, 'CutTrackedConnections', 'true', 'FIREBREAK_CUT_TRACKED_CONNECTIONS. Pass interfaces through an all-traffic group so established connections end.'),
+      MemberRoleName: new CfnParameter(this, 'MemberRoleName', {
+        type: 'String', default: 'FirebreakResponder', allowedPattern: '^[\\w+=,.@-]{1,64}$',
+        description: 'FIREBREAK_MEMBER_ROLE_NAME. Name of the role (infra/member-role.yaml) the functions assume in member accounts.',
+      }),
+      MemberExternalId: new CfnParameter(this, 'MemberExternalId', {
+        type: 'String', default: '', allowedPattern: '^$|^[\\w+=,.@:/-]{2,1224}$',
+        description: 'FIREBREAK_MEMBER_EXTERNAL_ID. The sts:ExternalId the member-account role requires (empty = single account).',
+      }),
+      LogRetentionDays: new CfnParameter(this, 'LogRetentionDays', {
+        type: 'Number', default: '365',
+        allowedValues: ['30', '60', '90', '120', '150', '180', '365', '400', '545', '731', '1096', '1827', '2192', '2557', '2922', '3288', '3653'],
+        description: "Days the functions' logs (every step of every case) are kept.",
+      }),
+      ReservedConcurrency: new CfnParameter(this, 'ReservedConcurrency', {
+        type: 'Number', default: 10, minValue: 1,
+        description: 'Reserved concurrency per function, so a burst of findings cannot starve (or be starved by) other Lambdas.',
+      }),
+      AlertEmail: new CfnParameter(this, 'AlertEmail', {
+        type: 'String', default: '',
+        description: 'Optional e-mail address subscribed to the alert topic (confirm the subscription mail).',
+      }),
+    };
+
+    // Where an event goes after Lambda's own retries failed: nothing is dropped silently.
+    const failedEvents = new sqs.Queue(this, 'FailedEventsQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(failedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the functions (Lambda on-failure destination).',
+    });
+
+    const alerts = new sns.Topic(this, 'AlertTopic', {
+      displayName: 'Firebreak',
+      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+    const email = new sns.Subscription(this, 'AlertSubscription', {
+      topic: alerts, protocol: sns.SubscriptionProtocol.EMAIL, endpoint: p.AlertEmail.valueAsString,
+    });
+    const hasEmail = new CfnCondition(this, 'HasAlertEmail', {
+      expression: Fn.conditionNot(Fn.conditionEquals(p.AlertEmail.valueAsString, '')),
+    });
+    (email.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = hasEmail;
+
+    const environment: Record<string, string> = {
+      FIREBREAK_DRY_RUN: p.DryRun.valueAsString,
+      FIREBREAK_MIN_SEVERITY: p.MinSeverity.valueAsString,
+      FIREBREAK_EXEMPT_TAG_KEY: p.ExemptTagKey.valueAsString,
+      FIREBREAK_ISOLATION_GROUP_NAME: p.IsolationGroupName.valueAsString,
+      FIREBREAK_STOP_INSTANCE: p.StopInstance.valueAsString,
+      FIREBREAK_SNAPSHOT: p.Snapshot.valueAsString,
+      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: p.ActOnSampleFindings.valueAsString,
+      FIREBREAK_CUT_TRACKED_CONNECTIONS: p.CutTrackedConnections.valueAsString,
+      FIREBREAK_MEMBER_ROLE_NAME: p.MemberRoleName.valueAsString,
+      FIREBREAK_MEMBER_EXTERNAL_ID: p.MemberExternalId.valueAsString,
+      FIREBREAK_TOPIC_ARN: alerts.topicArn,
+      RUST_LOG: 'info',
+    };
+
+    for (const spec of props.functions ?? FUNCTIONS) {
+      const code = path.join(props.lambdaDir, spec.name);
+      if (!fs.existsSync(path.join(code, 'bootstrap'))) {
+        throw new Error(`${code}/bootstrap does not exist: run \`cargo lambda build --release --arm64\` at the workspace root first (or set FIREBREAK_LAMBDA_DIR)`);
+      }
+      const id = spec.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+
+      const logGroup = new logs.LogGroup(this, `${id}LogGroup`, { removalPolicy: RemovalPolicy.RETAIN });
+      (logGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays = p.LogRetentionDays.valueAsNumber;
+
+      const role = new iam.Role(this, `${id}Role`, {
+        path: '/firebreak/',
+        description: `${spec.name}; exactly the calls in the code it runs (checked by scripts/infra-check.sh).`,
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        inlinePolicies: { remediation: new iam.PolicyDocument({ statements: spec.statements }) },
+      });
+      // The exemption tag key is a parameter and a policy key cannot be a token: this document is
+      // a JSON string with the key substituted in by CloudFormation.
+      const guard = new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
+        policyName: 'exemption-guard',
+        roles: [role.roleName],
+        policyDocument: Fn.sub(JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{
+            Sid: 'NeverTouchExemptResources',
+            Effect: 'Deny',
+            Action: spec.deniedOnExemptResources,
+            Resource: '*',
+            Condition: { Null: { 'aws:ResourceTag/${ExemptTagKey}': 'false' } },
+          }],
+        })),
+      });
+      logGroup.grantWrite(role);
+
+      const fn = new lambda.Function(this, `${id}Function`, {
+        description: spec.description,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'bootstrap',
+        code: lambda.Code.fromAsset(code),
+        memorySize: 256,
+        timeout: Duration.seconds(120),
+        role,
+        logGroup,
+        environment,
+        reservedConcurrentExecutions: p.ReservedConcurrency.valueAsNumber,
+        onFailure: new SqsDestination(failedEvents),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      });
+      fn.node.addDependency(guard);
+      Tags.of(fn).add('firebreak:function', spec.name);
+
+      for (const [ruleId, eventPattern] of Object.entries(spec.rules)) {
+        new events.Rule(this, `${id}${ruleId}`, { eventPattern, targets: [new targets.LambdaFunction(fn)] });
+      }
+      for (const [ruleId, expression] of Object.entries(spec.schedules ?? {})) {
+        new events.Rule(this, `${id}${ruleId}`, { schedule: events.Schedule.expression(expression), targets: [new targets.LambdaFunction(fn)] });
+      }
+
+      // cdk-nag IAM5 (wildcards): each finding acknowledged one by one, with the reason.
+      for (const resource of wildcardResources(this, spec.statements)) {
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${resource}]`,
+          reason: resource === '*'
+            ? 'Describe* calls support no resource-level permissions; only read actions are allowed on "*".'
+            : 'The instance, interface, group or target group is only known from the finding at run time: scoped to the ' +
+              'resource type in this account and region, narrowed by tag conditions where AWS supports them, and denied ' +
+              'on resources carrying the exemption tag.',
+        });
+      }
+      Validations.of(guard).acknowledge({
+        id: 'CloudFormation-Validate::E3510',
+        reason: 'A JSON string is a valid PolicyDocument for CloudFormation; it is a string so that the exemption tag key parameter can be substituted into a condition key.',
+      });
+    }
+  }
+}
+
+/** The wildcard resources of `statements` as cdk-nag names them (`arn:<AWS::Partition>:ec2:...`). */
+function wildcardResources(stack: Stack, statements: iam.PolicyStatement[]): string[] {
+  const render = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = value as Record<string, unknown>;
+    if (v.Ref) return `<${v.Ref}>`;
+    if (v['Fn::Join']) {
+      const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+    throw new Error(`cannot render ${JSON.stringify(value)}`);
+  };
+  const found = new Set<string>();
+  for (const statement of statements) {
+    for (const resource of statement.resources) {
+      const rendered = render(stack.resolve(resource));
+      if (rendered.includes('*')) found.add(rendered);
+    }
+  }
+  return [...found];
+}

@@ -1,0 +1,117 @@
+// Unit tests of the synthesised stack (aws-cdk-lib/assertions), run with node's test runner.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { FUNCTIONS } from '../lib/functions';
+import { FirebreakStack } from '../lib/stack';
+
+// Placeholder binaries: the tests check the stack, not the Rust build.
+const lambdaDir = fs.mkdtempSync(path.join(os.tmpdir(), 'firebreak-lambda-'));
+for (const spec of FUNCTIONS) {
+  fs.mkdirSync(path.join(lambdaDir, spec.name), { recursive: true });
+  fs.writeFileSync(path.join(lambdaDir, spec.name, 'bootstrap'), '');
+}
+
+const synth = (): Template => Template.fromStack(new FirebreakStack(new App(), 'Firebreak', { lambdaDir }));
+
+test('every function runs the Rust binary on provided.al2023 arm64 with reserved concurrency', () => {
+  const template = synth();
+  template.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length);
+  for (const spec of FUNCTIONS) {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+      Handler: 'bootstrap',
+      ReservedConcurrentExecutions: { Ref: 'ReservedConcurrency' },
+      Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
+      Environment: { Variables: Match.objectLike({ FIREBREAK_DRY_RUN: { Ref: 'DryRun' }, FIREBREAK_EXEMPT_TAG_KEY: { Ref: 'ExemptTagKey' } }) },
+    });
+  }
+});
+
+test('a first deploy is a dry run', () => {
+  synth().hasParameter('DryRun', { Type: 'String', Default: 'true', AllowedValues: ['true', 'false'] });
+});
+
+test('failed async invocations are retried, then land in the SQS queue', () => {
+  const template = synth();
+  const queues = template.findResources('AWS::SQS::Queue');
+  assert.equal(Object.keys(queues).length, 1);
+  const queue = Object.keys(queues)[0];
+  template.resourceCountIs('AWS::Lambda::EventInvokeConfig', FUNCTIONS.length);
+  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+    MaximumRetryAttempts: 2,
+    MaximumEventAgeInSeconds: 3600,
+    DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+  });
+});
+
+test('logs are kept for the configured number of days', () => {
+  synth().allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: { Ref: 'LogRetentionDays' } });
+});
+
+test('quarantine-instance hears GuardDuty findings about a compromised instance, not an attacked one', () => {
+  synth().hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: {
+      source: ['aws.guardduty'],
+      'detail-type': ['GuardDuty Finding'],
+      detail: {
+        resource: { resourceType: ['Instance'] },
+        $or: [{ service: { resourceRole: ['ACTOR'] } }, { service: { resourceRole: [{ exists: false }] } }],
+      },
+    },
+  });
+});
+
+test('roles: own path for the member-account trust, no managed policy, exempt resources denied', () => {
+  const template = synth();
+  template.allResourcesProperties('AWS::IAM::Role', { Path: '/firebreak/', ManagedPolicyArns: Match.absent() });
+  const guards = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: 'exemption-guard' } });
+  assert.equal(Object.keys(guards).length, FUNCTIONS.length);
+  for (const guard of Object.values(guards)) {
+    const document = JSON.parse(guard.Properties.PolicyDocument['Fn::Sub']);
+    assert.equal(document.Statement[0].Effect, 'Deny');
+    assert.deepEqual(document.Statement[0].Condition, { Null: { 'aws:ResourceTag/${ExemptTagKey}': 'false' } });
+  }
+});
+
+test('no mutating action is allowed on every resource', () => {
+  const template = synth();
+  const read = /^[a-z0-9-]+:(Describe|Get|List)/;
+  for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    for (const policy of role.Properties.Policies ?? []) {
+      for (const statement of policy.PolicyDocument.Statement) {
+        const actions: string[] = [statement.Action].flat();
+        if ([statement.Resource].flat().includes('*')) {
+          assert.deepEqual(actions.filter((a) => !read.test(a)), [], `mutating actions on "*" in ${statement.Sid}`);
+        }
+      }
+    }
+  }
+});
+
+test('the alert topic and the failure queue are encrypted and refuse plain HTTP', () => {
+  const template = synth();
+  template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+  });
+});
+
+test('cdk-nag AwsSolutions passes (every acknowledgement carries its reason in lib/stack.ts)', () => {
+  const app = new App();
+  new FirebreakStack(app, 'Firebreak', { lambdaDir });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  assert.doesNotThrow(() => app.synth());
+});
+
+test('the stack refuses to synthesise without the built binaries', () => {
+  assert.throws(() => new FirebreakStack(new App(), 'Firebreak', { lambdaDir: path.join(lambdaDir, 'missing') }), /cargo lambda build/);
+});

@@ -1,0 +1,393 @@
+"""Checks the deployment templates against the code and the sample events, offline.
+
+usage: infra_check.py SAM_TEMPLATE CDK_SYNTHESISED_TEMPLATE MEMBER_ROLE_TEMPLATE
+
+- every crate in functions/ is deployed by SAM and by CDK, and nothing else is;
+- every EventBridge pattern is run through moto's EventBridge pattern matcher (the emulator's
+  TestEventPattern implementation) against every file in events/: a function's rules match
+  every event in events/<function>/ and none in any other directory;
+- each function's role allows exactly the IAM actions its code calls (code_actions.py), plus the
+  Lambda platform's own (logs, the failure queue), which must be scoped to their resources; no
+  mutating action on "*"; every mutating EC2/Auto Scaling/ELB/IAM action is denied on resources
+  tagged with the exemption key;
+- the member-account role allows exactly the union of what the functions call in a member account;
+- every FIREBREAK_* variable the code reads is set on every function, from the same Parameters in both;
+- async invocation: retries, maximum event age, an SQS on-failure destination; reserved
+  concurrency; a log group with retention; provided.al2023 on arm64.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from cfnlint.decode import decode
+from moto.events.models import EventPattern
+
+from code_actions import Workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What the Lambda service does with the function's role, not the code: write its logs, deliver a
+# failed event to the on-failure queue (CDK's grant adds the two read calls). Never on "*".
+PLATFORM_ACTIONS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "sqs:SendMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+}
+READ_VERBS = ("Describe", "Get", "List", "BatchGet", "Lookup")
+# Mutating actions allowed on "*", each with the reason (AWS supports no resource for it).
+MUTATING_ON_ANY_RESOURCE_ALLOWED: dict[str, str] = {}
+# Services whose resources carry tags the exemption deny can test with aws:ResourceTag.
+TAG_GUARDED_SERVICES = {"ec2", "autoscaling", "elasticloadbalancing", "iam"}
+# Calls made in the security account itself, never through the member-account role: alerts go to
+# the topic in this stack, findings are updated through the Security Hub administrator, and the
+# role is assumed from here.
+HOME_ACCOUNT_ACTIONS = {
+    "sns:Publish",
+    "sts:AssumeRole",
+    "securityhub:BatchUpdateFindings",
+    "securityhub:GetFindings",
+    "securityhub:BatchImportFindings",
+}
+
+errors: list[str] = []
+
+
+def fail(message: str) -> None:
+    errors.append(message)
+
+
+def is_mutating(action: str) -> bool:
+    return not action.split(":", 1)[1].startswith(READ_VERBS)
+
+
+# ---------------------------------------------------------------------------- templates
+def load(path: Path) -> dict:
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    template, matches = decode(str(path))
+    if template is None:
+        raise SystemExit(f"{path}: cannot be parsed: {matches}")
+    return template
+
+
+def sub_string(value) -> str | None:
+    """The text of a Fn::Sub, with ${X} left as the placeholder `${X}`."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]
+    return None
+
+
+def policy_document(document) -> dict:
+    text = sub_string(document)
+    if text is not None:
+        return json.loads(text)
+    if isinstance(document, str):
+        return json.loads(document)
+    return document
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def statements_of_role(resources: dict, role_id: str) -> list[dict]:
+    role = resources[role_id]
+    if role["Type"] != "AWS::IAM::Role":
+        raise SystemExit(f"{role_id} is not an AWS::IAM::Role")
+    if role["Properties"].get("ManagedPolicyArns"):
+        fail(f"role {role_id}: managed policies are not reviewable least privilege: {role['Properties']['ManagedPolicyArns']}")
+    documents = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    for resource in resources.values():
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"):
+            props = resource["Properties"]
+            roles = props.get("Roles", []) + ([props["RoleName"]] if "RoleName" in props else [])
+            if {"Ref": role_id} in roles:
+                documents.append(props["PolicyDocument"])
+    statements = []
+    for document in documents:
+        statements += as_list(policy_document(document)["Statement"])
+    return statements
+
+
+def role_of(resources: dict, function_props: dict) -> str:
+    role = function_props.get("Role")
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        target = role["Fn::GetAtt"]
+        return target[0] if isinstance(target, list) else target.split(".")[0]
+    raise SystemExit(f"function role must be an AWS::IAM::Role of the template (Fn::GetAtt), found {role!r}")
+
+
+def ref_id(value) -> str | None:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            return target[0] if isinstance(target, list) else target.split(".")[0]
+    return None
+
+
+class Deployed:
+    """One function as a template deploys it."""
+
+    def __init__(self, name: str, logical_id: str):
+        self.name = name
+        self.logical_id = logical_id
+        self.patterns: list[dict] = []
+        self.schedules: list[str] = []
+        self.statements: list[dict] = []
+        self.environment: dict = {}
+        self.settings: dict = {}
+
+
+def sam_functions(template: dict) -> dict[str, Deployed]:
+    resources = template["Resources"]
+    globals_ = template.get("Globals", {}).get("Function", {})
+    found = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = {**globals_, **resource["Properties"]}
+        metadata = resource.get("Metadata", {})
+        name = metadata.get("BuildProperties", {}).get("Binary")
+        if metadata.get("BuildMethod") != "rust-cargolambda" or not name:
+            fail(f"SAM {logical_id}: Metadata needs BuildMethod rust-cargolambda and BuildProperties.Binary")
+            continue
+        if props.get("Tags", {}).get("firebreak:function") != name:
+            fail(f"SAM {logical_id}: tag firebreak:function must be {name}")
+        function = Deployed(name, logical_id)
+        for event_id, event in props.get("Events", {}).items():
+            if event["Type"] == "EventBridgeRule":
+                function.patterns.append(event["Properties"]["Pattern"])
+            elif event["Type"] in ("Schedule", "ScheduleV2"):
+                function.schedules.append(event["Properties"]["Schedule" if event["Type"] == "Schedule" else "ScheduleExpression"])
+            else:
+                fail(f"SAM {logical_id}: event {event_id} of type {event['Type']} is not checked by this script")
+        function.statements = statements_of_role(resources, role_of(resources, props))
+        function.environment = {**globals_.get("Environment", {}).get("Variables", {}), **resource["Properties"].get("Environment", {}).get("Variables", {})}
+        invoke = props.get("EventInvokeConfig", {})
+        on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
+        function.settings = {
+            "runtime": props.get("Runtime"),
+            "architectures": props.get("Architectures"),
+            "reserved": props.get("ReservedConcurrentExecutions"),
+            "retries": invoke.get("MaximumRetryAttempts"),
+            "max_age": invoke.get("MaximumEventAgeInSeconds"),
+            "on_failure": resources.get(ref_id(on_failure.get("Destination")) or "", {}).get("Type"),
+            "log_group": resources.get(ref_id(props.get("LoggingConfig", {}).get("LogGroup")) or "", {}),
+        }
+        found[name] = function
+    return found
+
+
+def cdk_functions(template: dict) -> dict[str, Deployed]:
+    resources = template["Resources"]
+    found = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        props = resource["Properties"]
+        tags = {t["Key"]: t["Value"] for t in props.get("Tags", [])}
+        name = tags.get("firebreak:function")
+        if not name:
+            continue  # not a Firebreak function (none expected; CDK helpers would show here)
+        function = Deployed(name, logical_id)
+        for rule in resources.values():
+            if rule["Type"] != "AWS::Events::Rule":
+                continue
+            if any(ref_id(t["Arn"]) == logical_id for t in rule["Properties"].get("Targets", [])):
+                if "EventPattern" in rule["Properties"]:
+                    function.patterns.append(rule["Properties"]["EventPattern"])
+                if "ScheduleExpression" in rule["Properties"]:
+                    function.schedules.append(rule["Properties"]["ScheduleExpression"])
+        function.statements = statements_of_role(resources, role_of(resources, props))
+        function.environment = props.get("Environment", {}).get("Variables", {})
+        invoke = next(
+            (r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig" and ref_id(r["Properties"]["FunctionName"]) == logical_id),
+            {},
+        )
+        on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
+        function.settings = {
+            "runtime": props.get("Runtime"),
+            "architectures": props.get("Architectures"),
+            "reserved": props.get("ReservedConcurrentExecutions"),
+            "retries": invoke.get("MaximumRetryAttempts"),
+            "max_age": invoke.get("MaximumEventAgeInSeconds"),
+            "on_failure": resources.get(ref_id(on_failure.get("Destination")) or "", {}).get("Type"),
+            "log_group": resources.get(ref_id(props.get("LoggingConfig", {}).get("LogGroup")) or "", {}),
+        }
+        found[name] = function
+    return found
+
+
+# ---------------------------------------------------------------------------- checks
+def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str]) -> None:
+    for name in sorted(in_code - deployed.keys()):
+        fail(f"{kind}: functions/{name} is not deployed (add it: README, Deploy, 'Adding a function')")
+    for name in sorted(deployed.keys() - in_code):
+        fail(f"{kind}: deploys {name}, which is not a crate in functions/")
+
+
+def check_settings(kind: str, function: Deployed) -> None:
+    s = function.settings
+    where = f"{kind} {function.name}"
+    if s["runtime"] != "provided.al2023" or s["architectures"] != ["arm64"]:
+        fail(f"{where}: runtime must be provided.al2023 on arm64, found {s['runtime']} {s['architectures']}")
+    if s["reserved"] is None:
+        fail(f"{where}: no reserved concurrency")
+    if s["retries"] is None or s["max_age"] is None:
+        fail(f"{where}: async invocation needs MaximumRetryAttempts and MaximumEventAgeInSeconds")
+    if s["on_failure"] != "AWS::SQS::Queue":
+        fail(f"{where}: the on-failure destination must be an SQS queue of the stack")
+    if s["log_group"].get("Type") != "AWS::Logs::LogGroup" or "RetentionInDays" not in s["log_group"].get("Properties", {}):
+        fail(f"{where}: needs its own log group with RetentionInDays (LoggingConfig.LogGroup)")
+    if not function.patterns and not function.schedules:
+        fail(f"{where}: no trigger")
+
+
+def allowed_actions(statements: list[dict]) -> dict[str, list]:
+    """Allowed action -> the resources of the statements that allow it."""
+    allowed: dict[str, list] = {}
+    for statement in statements:
+        if statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            if "*" in action:
+                fail(f"wildcard action {action!r}: name each action")
+            allowed.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return allowed
+
+
+def check_policy(kind: str, function: Deployed, code_actions: dict[str, list[str]], exempt_key_ref: str) -> None:
+    where = f"{kind} {function.name}"
+    allowed = allowed_actions(function.statements)
+    for action in sorted(code_actions.keys() - allowed.keys()):
+        fail(f"{where}: the code calls {action} ({code_actions[action][0]}) but the role does not allow it")
+    for action in sorted(allowed.keys() - code_actions.keys() - PLATFORM_ACTIONS):
+        fail(f"{where}: the role allows {action}, which the code never calls")
+    for action, resources in sorted(allowed.items()):
+        if "*" in resources and (action in PLATFORM_ACTIONS or (is_mutating(action) and action not in MUTATING_ON_ANY_RESOURCE_ALLOWED)):
+            fail(f"{where}: {action} is allowed on every resource; scope it")
+    guarded = set()
+    for statement in function.statements:
+        condition = json.dumps(statement.get("Condition", {}))
+        if statement["Effect"] == "Deny" and as_list(statement["Resource"]) == ["*"] and f"aws:ResourceTag/{exempt_key_ref}" in condition:
+            guarded |= set(as_list(statement["Action"]))
+    for action in sorted(a for a in allowed if a.split(":")[0] in TAG_GUARDED_SERVICES and is_mutating(a) and a not in guarded):
+        fail(f"{where}: {action} is not denied on resources tagged with the exemption key")
+
+
+def check_environment(kind: str, function: Deployed, variables: set[str], parameters: set[str]) -> None:
+    for variable in sorted(variables - function.environment.keys()):
+        fail(f"{kind} {function.name}: the code reads {variable}, which is not set (add a Parameter and the variable)")
+    for variable, value in function.environment.items():
+        if variable.startswith("FIREBREAK_") and ref_id(value) is None:
+            fail(f"{kind} {function.name}: {variable} must come from a Parameter or a resource, not a constant")
+        elif variable.startswith("FIREBREAK_") and isinstance(value, dict) and "Ref" in value and value["Ref"] not in parameters and not value["Ref"][0].isupper():
+            fail(f"{kind} {function.name}: {variable} refers to unknown {value['Ref']}")
+
+
+def event_files() -> dict[Path, dict]:
+    return {path: json.loads(path.read_text()) for path in sorted((ROOT / "events").glob("*/*.json"))}
+
+
+def is_schedule_event(event: dict) -> bool:
+    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
+
+
+def check_patterns(kind: str, deployed: dict[str, Deployed], events: dict[Path, dict]) -> int:
+    compared = 0
+    for name, function in deployed.items():
+        matchers = [EventPattern.load(json.dumps(p)) for p in function.patterns]
+        for path, event in events.items():
+            meant_for_it = path.parent.name == name
+            matched = any(m.matches_event(event) for m in matchers) or (bool(function.schedules) and is_schedule_event(event) and meant_for_it)
+            compared += 1
+            if meant_for_it and not matched:
+                fail(f"{kind} {name}: no rule matches {path.relative_to(ROOT)}, filed for it")
+            if matched and not meant_for_it:
+                fail(f"{kind} {name}: a rule matches {path.relative_to(ROOT)}, which is filed for {path.parent.name}")
+    return compared
+
+
+def normalised(patterns: list) -> list[str]:
+    return sorted(json.dumps(p, sort_keys=True) for p in patterns)
+
+
+def check_member_role(template: dict, member_actions: set[str]) -> None:
+    resources = template["Resources"]
+    roles = [i for i, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    if len(roles) != 1:
+        fail(f"member-role.yaml: expected one role, found {roles}")
+        return
+    role = resources[roles[0]]["Properties"]
+    trust = json.dumps(role["AssumeRolePolicyDocument"])
+    for needed in ("sts:ExternalId", "aws:PrincipalArn", "/firebreak/"):
+        if needed not in trust:
+            fail(f"member-role.yaml: the trust policy must use {needed}")
+    allowed = allowed_actions(statements_of_role(resources, roles[0]))
+    for action in sorted(member_actions - allowed.keys()):
+        fail(f"member-role.yaml: a function calls {action} in member accounts but the role does not allow it")
+    for action in sorted(allowed.keys() - member_actions):
+        fail(f"member-role.yaml: the role allows {action}, which no function calls in a member account")
+    for action, resources_ in sorted(allowed.items()):
+        if "*" in resources_ and is_mutating(action) and action not in MUTATING_ON_ANY_RESOURCE_ALLOWED:
+            fail(f"member-role.yaml: {action} is allowed on every resource; scope it")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    sam, cdk, member = (load(Path(p)) for p in argv[1:])
+    workspace = Workspace(ROOT)
+    functions = workspace.functions()
+    code_actions = {name: workspace.actions_of(path) for name, path in functions.items()}
+    variables = workspace.config_variables()
+    events = event_files()
+
+    by_kind = {"SAM": sam_functions(sam), "CDK": cdk_functions(cdk)}
+    parameters = {"SAM": set(sam.get("Parameters", {})), "CDK": set(cdk.get("Parameters", {})) - {"BootstrapVersion"}}
+    if parameters["SAM"] != parameters["CDK"]:
+        fail(f"SAM and CDK Parameters differ: only SAM {sorted(parameters['SAM'] - parameters['CDK'])}, only CDK {sorted(parameters['CDK'] - parameters['SAM'])}")
+    compared = 0
+    for kind, deployed in by_kind.items():
+        check_inventory(kind, deployed, set(functions))
+        for name, function in deployed.items():
+            check_settings(kind, function)
+            check_policy(kind, function, code_actions.get(name, {}), "${ExemptTagKey}")
+            check_environment(kind, function, variables, parameters[kind])
+        compared += check_patterns(kind, deployed, events)
+    for name in by_kind["SAM"].keys() & by_kind["CDK"].keys():
+        sam_f, cdk_f = by_kind["SAM"][name], by_kind["CDK"][name]
+        if normalised(sam_f.patterns) != normalised(cdk_f.patterns) or sorted(sam_f.schedules) != sorted(cdk_f.schedules):
+            fail(f"{name}: SAM and CDK rules differ:\n  SAM {normalised(sam_f.patterns)} {sam_f.schedules}\n  CDK {normalised(cdk_f.patterns)} {cdk_f.schedules}")
+    for directory in sorted({p.parent.name for p in events}):
+        if directory not in functions:
+            print(f"note: events/{directory}/ is for a function not in functions/ yet; checked only that no rule matches it")
+
+    member_actions = {a for actions in code_actions.values() for a in actions} - HOME_ACCOUNT_ACTIONS
+    check_member_role(member, member_actions)
+
+    if errors:
+        print("infra check FAILED:", file=sys.stderr)
+        for message in errors:
+            print(f"  - {message}", file=sys.stderr)
+        return 1
+    total_actions = sum(len(a) for a in code_actions.values())
+    print(
+        f"infra check: {len(functions)} function(s) deployed by SAM and CDK; {total_actions} code-derived IAM action(s) "
+        f"match their roles; {compared} rule/event pairs through moto's EventBridge matcher; member role allows {len(member_actions)} action(s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
