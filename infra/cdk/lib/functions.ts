@@ -106,6 +106,14 @@ export const FUNCTIONS: FirebreakFunction[] = [
         resources: [snapshots],
         conditions: { Null: { 'aws:RequestTag/firebreak:case': 'false' } },
       }),
+      // Only to remove a duplicate set Firebreak itself just made (racing deliveries, a retried
+      // CreateSnapshots): never a snapshot without Firebreak's set tag.
+      new iam.PolicyStatement({
+        sid: 'DeleteOnlyFirebreakDuplicateSnapshots',
+        actions: ['ec2:DeleteSnapshot'],
+        resources: [snapshots],
+        conditions: { Null: { 'aws:ResourceTag/firebreak:snapshot-set': 'false' } },
+      }),
       new iam.PolicyStatement({
         sid: 'WriteFirebreakTagsOnly',
         actions: ['ec2:CreateTags'],
@@ -134,6 +142,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       'ec2:DisassociateIamInstanceProfile',
       'ec2:StopInstances',
       'ec2:CreateSnapshots',
+      'ec2:DeleteSnapshot',
       'ec2:CreateTags',
       'autoscaling:DetachInstances',
       'elasticloadbalancing:DeregisterTargets',
