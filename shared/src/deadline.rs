@@ -5,6 +5,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Kept free at the end of an invocation to log, serialise and return the report.
 pub const REPORT_MARGIN: Duration = Duration::from_millis(1500);
 
+/// September 2001: no real Lambda deadline is earlier.
+const PLAUSIBLE_EPOCH: Duration = Duration::from_secs(1_000_000_000);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline {
     at: Option<Instant>,
@@ -22,10 +25,11 @@ impl Deadline {
         Self::at(Instant::now() + duration)
     }
 
-    /// From the Lambda context's deadline (epoch milliseconds). Zero means "not set" (a context
-    /// built by hand), not "already past".
+    /// From the Lambda context's deadline (epoch milliseconds). A value that cannot be an epoch
+    /// time means "not set", not "already past": zero in a context built by hand, and local
+    /// emulators (cargo lambda) that send the timeout itself, e.g. 600000.
     pub fn from_lambda(deadline: SystemTime) -> Self {
-        if deadline <= UNIX_EPOCH {
+        if deadline < UNIX_EPOCH + PLAUSIBLE_EPOCH {
             return Self::NONE;
         }
         let left = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
@@ -57,6 +61,7 @@ mod tests {
     #[test]
     fn an_unset_lambda_deadline_is_no_deadline() {
         assert_eq!(Deadline::from_lambda(UNIX_EPOCH), Deadline::NONE);
+        assert_eq!(Deadline::from_lambda(UNIX_EPOCH + Duration::from_millis(600_000)), Deadline::NONE);
         assert_eq!(Deadline::NONE.remaining(), None);
         assert!(!Deadline::NONE.is_near());
     }
