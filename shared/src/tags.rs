@@ -7,6 +7,8 @@ pub const FINDING_ID: &str = "firebreak:finding-id";
 pub const FINDING_TYPE: &str = "firebreak:finding-type";
 pub const QUARANTINED_AT: &str = "firebreak:quarantined-at";
 pub const INSTANCE_ID: &str = "firebreak:instance-id";
+/// On a user or role: when Firebreak first revoked its credentials.
+pub const CREDENTIALS_REVOKED_AT: &str = "firebreak:credentials-revoked-at";
 /// On each ENI: the groups it had before isolation, so a release can put them back.
 pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups";
 pub const AUTOSCALING_GROUP: &str = "firebreak:autoscaling-group";
