@@ -862,8 +862,15 @@ pub async fn revoke_finding(
     config: &RevokeConfig,
     finding: &GuardDutyFinding,
 ) -> Result<Report, RevokeError> {
+    // Sample findings name placeholders ("GeneratedFindingUserName") that would not validate.
+    if finding.is_sample() && !config.quarantine.act_on_sample_findings {
+        let user = finding.resource.access_key_details.as_ref().and_then(|d| d.user_name.clone()).unwrap_or_default();
+        let mut report = new_report(config, &finding.id, &finding.finding_type, &finding.account_id, &finding.region, user);
+        report.reason = Some(RevokeSkip::SampleFinding.to_string());
+        return Ok(report);
+    }
     let request = RevokeRequest::from_finding(finding)?;
-    // Sample and severity need no identity; reading it first would make a sample cost an STS call.
+    // Severity and principal type need no identity; reading it first would cost an STS call.
     if let Some(skip) = triage(Some(finding), &request, config, None) {
         return Ok(skipped(config, &request, skip));
     }
@@ -908,13 +915,24 @@ fn empty_report(config: &RevokeConfig, request: &RevokeRequest) -> Report {
         Target::RoleSessions { role_name } | Target::InstanceCredentials { role_name, .. } => role_name.clone(),
         Target::NotRevocable { principal, user_type } => format!("{user_type}:{principal}"),
     };
+    new_report(config, &request.signal_id, &request.signal_type, &request.account_id, &request.region, resource)
+}
+
+fn new_report(
+    config: &RevokeConfig,
+    signal_id: &str,
+    signal_type: &str,
+    account_id: &str,
+    region: &str,
+    resource: String,
+) -> Report {
     Report {
         function: FUNCTION,
         case_id: None,
-        finding_id: request.signal_id.clone(),
-        finding_type: request.signal_type.clone(),
-        account_id: request.account_id.clone(),
-        region: request.region.clone(),
+        finding_id: signal_id.to_string(),
+        finding_type: signal_type.to_string(),
+        account_id: account_id.to_string(),
+        region: region.to_string(),
         resource,
         dry_run: config.quarantine.dry_run,
         outcome: Outcome::Skipped,
