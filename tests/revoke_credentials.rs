@@ -48,7 +48,12 @@ impl Env {
             create = create.tags(aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build().unwrap());
         }
         create.send().await.expect("CreateUser");
-        iam.create_login_profile().user_name(name).password("Corr3ct-Horse-Battery!").send().await.expect("CreateLoginProfile");
+        iam.create_login_profile()
+            .user_name(name)
+            .password("Corr3ct-Horse-Battery!")
+            .send()
+            .await
+            .expect("CreateLoginProfile");
         let mut keys = Vec::new();
         for _ in 0..2 {
             let key = iam.create_access_key().user_name(name).send().await.expect("CreateAccessKey");
@@ -217,7 +222,12 @@ async fn an_existing_cutoff_is_kept_when_it_covers_the_finding_and_moved_forward
     let event = user_event("deploy-bot", &leaked); // updatedAt 2026-11-24T02:12:09.620Z
     let put = |cutoff: &'static str| {
         let document = policy::PolicyDocument::revoke_sessions_issued_before(cutoff).to_json();
-        env.iam().put_user_policy().user_name("deploy-bot").policy_name(policy::REVOKE_SESSIONS_POLICY).policy_document(document).send()
+        env.iam()
+            .put_user_policy()
+            .user_name("deploy-bot")
+            .policy_name(policy::REVOKE_SESSIONS_POLICY)
+            .policy_document(document)
+            .send()
     };
 
     // A cutoff after the reported activity already revokes every session it can be about: kept,
@@ -287,7 +297,11 @@ async fn exfiltrated_instance_credentials_are_denied_for_that_instance_and_the_i
     assert_step(&report, "quarantine_source_instance", StepOutcome::Done);
     let isolation = env.scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await;
     assert_eq!(isolation.len(), 1);
-    assert!(!env.scenario.groups_named(&instance.vpc_id, &untracking_group_name("firebreak-isolation")).await.is_empty());
+    assert!(!env
+        .scenario
+        .groups_named(&instance.vpc_id, &untracking_group_name("firebreak-isolation"))
+        .await
+        .is_empty());
     let after = env.scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
     for (eni, _) in &instance.interfaces {
         assert_eq!(after.interface_groups[eni], vec![isolation[0].0.clone()], "{eni} is isolated");
@@ -349,8 +363,9 @@ async fn protected_principals_and_our_own_identity_are_never_revoked() {
     let env = start().await;
     let (leaked, _) = env.user("ir-admin", &[]).await;
     for entry in ["ir-admin", "IR-Admin", "arn:aws:iam::123456789012:user/ops/ir-admin"] {
-        let config = RevokeConfig::from_lookup(|name| (name == revoke::PROTECTED_PRINCIPALS).then(|| entry.to_string()))
-            .unwrap();
+        let config =
+            RevokeConfig::from_lookup(|name| (name == revoke::PROTECTED_PRINCIPALS).then(|| entry.to_string()))
+                .unwrap();
         let report = env.run(&config, &user_event("ir-admin", &leaked)).await.unwrap();
         assert_eq!(report.outcome, Outcome::Skipped, "{entry}");
         assert!(report.reason.as_deref().unwrap().contains("FIREBREAK_PROTECTED_PRINCIPALS"), "{report:#?}");
@@ -382,9 +397,11 @@ async fn protected_principals_and_our_own_identity_are_never_revoked() {
 async fn root_finding_changes_nothing_and_says_why() {
     let env = start().await;
     let (key, _) = env.user("deploy-bot", &[]).await;
-    let function = revoke_credentials::Function { clients: env.scenario.clients.clone(), config: RevokeConfig::default() };
-    let report =
-        revoke_credentials::handle(&function, LambdaEvent::new(sample_event(ROOT_EVENT), Context::default())).await.unwrap();
+    let function =
+        revoke_credentials::Function { clients: env.scenario.clients.clone(), config: RevokeConfig::default() };
+    let report = revoke_credentials::handle(&function, LambdaEvent::new(sample_event(ROOT_EVENT), Context::default()))
+        .await
+        .unwrap();
     assert_eq!(report["outcome"], "skipped", "{report:#}");
     let reason = report["reason"].as_str().unwrap();
     assert!(reason.contains("root credentials") && reason.contains("cannot be revoked"), "{reason}");
@@ -427,9 +444,11 @@ async fn dry_run_plans_and_changes_nothing() {
 #[tokio::test]
 async fn handler_refuses_other_events_without_calling_aws() {
     let env = start().await;
-    let function = revoke_credentials::Function { clients: env.scenario.clients.clone(), config: RevokeConfig::default() };
+    let function =
+        revoke_credentials::Function { clients: env.scenario.clients.clone(), config: RevokeConfig::default() };
     let ec2_finding = sample_event("quarantine-instance/guardduty-ec2-dos-actor.json");
-    let err = revoke_credentials::handle(&function, LambdaEvent::new(ec2_finding, Context::default())).await.unwrap_err();
+    let err =
+        revoke_credentials::handle(&function, LambdaEvent::new(ec2_finding, Context::default())).await.unwrap_err();
     assert!(err.to_string().contains("resource type AccessKey"), "{err}");
     let mut abuse = sample_event(HEALTH_EVENT);
     abuse["detail"]["eventTypeCode"] = json!("AWS_ABUSE_DOS_REPORT");

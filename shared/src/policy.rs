@@ -45,7 +45,8 @@ pub struct Statement {
 
 impl PolicyDocument {
     fn deny_all_when(sid: &str, operator: &str, key: &str, value: &str) -> Self {
-        let condition = BTreeMap::from([(operator.to_string(), BTreeMap::from([(key.to_string(), value.to_string())]))]);
+        let condition =
+            BTreeMap::from([(operator.to_string(), BTreeMap::from([(key.to_string(), value.to_string())]))]);
         Self {
             version: VERSION.into(),
             statement: vec![Statement {
@@ -149,9 +150,10 @@ mod tests {
 
     #[test]
     fn deny_instance_policy_names_the_source_instance() {
-        let json =
-            PolicyDocument::deny_instance_credentials("arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718")
-                .to_json();
+        let json = PolicyDocument::deny_instance_credentials(
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718",
+        )
+        .to_json();
         assert_eq!(
             json,
             r#"{"Version":"2012-10-17","Statement":[{"Sid":"FirebreakDenyInstanceCredentials","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"ec2:SourceInstanceARN":"arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718"}}}]}"#

@@ -364,7 +364,12 @@ impl RevokeRequest {
                     finding.region,
                     finding.account_id
                 );
-                Target::InstanceCredentials { role_name: user_name, instance_id, instance_arn, vpc_hints: finding.vpc_ids() }
+                Target::InstanceCredentials {
+                    role_name: user_name,
+                    instance_id,
+                    instance_arn,
+                    vpc_hints: finding.vpc_ids(),
+                }
             }
             "AssumedRole" => {
                 validate_iam_name("accessKeyDetails.userName", &user_name)?;
@@ -516,13 +521,29 @@ pub enum RevokePhase {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum RevokeAction {
-    DeactivateAccessKey { user_name: String, access_key_id: String },
-    DeleteLoginProfile { user_name: String },
+    DeactivateAccessKey {
+        user_name: String,
+        access_key_id: String,
+    },
+    DeleteLoginProfile {
+        user_name: String,
+    },
     /// The cutoff is taken when the step runs: after the keys are disabled.
-    RevokeSessions { principal: Principal },
-    DenyInstanceCredentials { role_name: String, instance_id: String, instance_arn: String },
-    TagPrincipal { principal: Principal, tags: Vec<(String, String)> },
-    QuarantineInstance { request: QuarantineRequest },
+    RevokeSessions {
+        principal: Principal,
+    },
+    DenyInstanceCredentials {
+        role_name: String,
+        instance_id: String,
+        instance_arn: String,
+    },
+    TagPrincipal {
+        principal: Principal,
+        tags: Vec<(String, String)>,
+    },
+    QuarantineInstance {
+        request: QuarantineRequest,
+    },
 }
 
 impl RevokeAction {
@@ -630,7 +651,10 @@ pub enum RevokeDecision {
 pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeConfig, now: DateTime) -> RevokeDecision {
     let exempt_key = &config.quarantine.exempt_tag_key;
     if facts.tags.contains_key(exempt_key) {
-        return RevokeDecision::Skip(RevokeSkip::Exempt { principal: facts.principal.clone(), tag_key: exempt_key.clone() });
+        return RevokeDecision::Skip(RevokeSkip::Exempt {
+            principal: facts.principal.clone(),
+            tag_key: exempt_key.clone(),
+        });
     }
     let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&request.signal_id));
     let principal = facts.principal.clone();
@@ -651,7 +675,10 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
                 }
             };
             steps.push(PlannedRevokeStep {
-                action: RevokeAction::DeactivateAccessKey { user_name: user_name.clone(), access_key_id: named.clone() },
+                action: RevokeAction::DeactivateAccessKey {
+                    user_name: user_name.clone(),
+                    access_key_id: named.clone(),
+                },
                 skip,
             });
         }
@@ -865,7 +892,8 @@ pub async fn revoke_finding(
     // Sample findings name placeholders ("GeneratedFindingUserName") that would not validate.
     if finding.is_sample() && !config.quarantine.act_on_sample_findings {
         let user = finding.resource.access_key_details.as_ref().and_then(|d| d.user_name.clone()).unwrap_or_default();
-        let mut report = new_report(config, &finding.id, &finding.finding_type, &finding.account_id, &finding.region, user);
+        let mut report =
+            new_report(config, &finding.id, &finding.finding_type, &finding.account_id, &finding.region, user);
         report.reason = Some(RevokeSkip::SampleFinding.to_string());
         return Ok(report);
     }
