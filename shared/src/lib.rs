@@ -12,10 +12,13 @@ pub mod deadline;
 pub mod ec2;
 pub mod events;
 pub mod fleet;
+pub mod iam;
 pub mod logging;
 pub mod plan;
+pub mod policy;
 pub mod quarantine;
 pub mod report;
+pub mod revoke;
 pub mod tags;
 
 pub use aws::Clients;

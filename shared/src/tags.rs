@@ -9,6 +9,8 @@ pub const QUARANTINED_AT: &str = "firebreak:quarantined-at";
 pub const INSTANCE_ID: &str = "firebreak:instance-id";
 /// On each snapshot: which CreateSnapshots call made it, to tell racing deliveries apart.
 pub const SNAPSHOT_SET: &str = "firebreak:snapshot-set";
+/// On a user or role: when Firebreak first revoked its credentials.
+pub const CREDENTIALS_REVOKED_AT: &str = "firebreak:credentials-revoked-at";
 /// On each ENI: the groups it had before isolation, so a release can put them back.
 pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups";
 pub const AUTOSCALING_GROUP: &str = "firebreak:autoscaling-group";
