@@ -12,6 +12,7 @@ pub mod events;
 pub mod fleet;
 pub mod logging;
 pub mod plan;
+pub mod ports;
 pub mod quarantine;
 pub mod report;
 pub mod tags;
