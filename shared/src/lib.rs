@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod logging;
 pub mod plan;
 pub mod ports;
+pub mod posture;
 pub mod quarantine;
 pub mod report;
 pub mod tags;
