@@ -493,13 +493,14 @@ fn secs(date: &aws_sdk_iam::primitives::DateTime) -> i64 {
 
 /// Reads every fact the checks need, concurrently; each read fails on its own.
 pub async fn observe(clients: &Clients, account_id: &str, region: &str) -> PostureFacts {
+    // Boxed: six SDK futures side by side overflow a 2 MiB thread stack in debug builds.
     let (guardduty_enabled, logging_multi_region_trail, root, users, groups, alarms) = tokio::join!(
-        guardduty_enabled(&clients.guardduty),
-        logging_multi_region_trail(&clients.cloudtrail),
-        root_summary(&clients.iam),
-        users(&clients.iam),
-        ports::read_groups(&clients.ec2, None),
-        alarms(&clients.cloudwatch),
+        Box::pin(guardduty_enabled(&clients.guardduty)),
+        Box::pin(logging_multi_region_trail(&clients.cloudtrail)),
+        Box::pin(root_summary(&clients.iam)),
+        Box::pin(users(&clients.iam)),
+        Box::pin(ports::read_groups(&clients.ec2, None)),
+        Box::pin(alarms(&clients.cloudwatch)),
     );
     PostureFacts {
         account_id: account_id.to_string(),
@@ -694,7 +695,7 @@ pub async fn audit_posture(
         started_at: now.clone(),
         duration_ms: 0,
     };
-    let facts = observe(clients, &event.account_id, &event.region).await;
+    let facts = Box::pin(observe(clients, &event.account_id, &event.region)).await;
     let (gaps, evaluated) = evaluate(&facts, config, now_secs);
     let read_errors: BTreeMap<Check, AwsError> = [
         (vec![Check::GuarddutyEnabled], facts.guardduty_enabled.as_ref().err()),
