@@ -16,6 +16,8 @@ pub mod iam;
 pub mod logging;
 pub mod plan;
 pub mod policy;
+pub mod ports;
+pub mod posture;
 pub mod quarantine;
 pub mod report;
 pub mod revoke;

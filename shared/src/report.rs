@@ -68,6 +68,10 @@ pub enum Outcome {
     Skipped,
     /// Dry run: the steps are what would be done.
     Planned,
+    /// A function that contains nothing (an audit) ran every step.
+    Completed,
+    /// It ran, but some steps failed: see the steps.
+    CompletedWithErrors,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1009,8 +1009,8 @@ fn worst(a: Outcome, b: Outcome) -> Outcome {
     let rank = |o: Outcome| match o {
         Outcome::Skipped => 0,
         Outcome::Planned => 1,
-        Outcome::Contained => 2,
-        Outcome::ContainedWithErrors => 3,
+        Outcome::Contained | Outcome::Completed => 2,
+        Outcome::ContainedWithErrors | Outcome::CompletedWithErrors => 3,
         Outcome::Failed => 4,
     };
     if rank(b) > rank(a) {
@@ -1095,7 +1095,10 @@ async fn run(
             match quarantine::quarantine(clients, &config.quarantine, request, deadline).await {
                 Ok(q) => {
                     let outcome = match q.outcome {
-                        Outcome::Contained | Outcome::ContainedWithErrors => StepOutcome::Done,
+                        Outcome::Contained
+                        | Outcome::ContainedWithErrors
+                        | Outcome::Completed
+                        | Outcome::CompletedWithErrors => StepOutcome::Done,
                         Outcome::Failed => StepOutcome::Failed,
                         Outcome::Skipped => StepOutcome::Skipped,
                         Outcome::Planned => StepOutcome::Planned,

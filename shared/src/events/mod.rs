@@ -3,15 +3,19 @@
 //! Parsing never calls AWS: a malformed, spoofed or unsupported event is rejected here with an
 //! [`EventError`] before any client is touched.
 
+pub mod cloudtrail;
 pub mod guardduty;
 pub mod health;
+pub mod schedule;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
 
+pub use cloudtrail::SecurityGroupApiCall;
 pub use guardduty::{GuardDutyFinding, ResourceRole};
 pub use health::HealthEvent;
+pub use schedule::ScheduledEvent;
 
 /// Why an event was refused. Each variant names what was wrong so that an on-call engineer reading
 /// the Lambda error (or the dead-letter queue) knows which event to fix or which rule misroutes.
