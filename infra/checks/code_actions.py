@@ -146,8 +146,16 @@ class Workspace:
             operation = match.group(1)
             line = text.count("\n", 0, match.start()) + 1
             crates = self.crates_with_operation(operation)
+            statement = text[text.rfind(";", 0, match.start()) + 1 : match.end()]
             if len(crates) > 1:
-                crates = [c for c in crates if c.removeprefix("aws-sdk-") in uses] or crates
+                # The client the statement itself names (`clients.securityhub`, a `securityhub`
+                # argument) decides first; then the SDKs the file uses.
+                named = set(re.findall(r"[a-z0-9]+", statement))
+                crates = (
+                    [c for c in crates if c.removeprefix("aws-sdk-") in named]
+                    or [c for c in crates if c.removeprefix("aws-sdk-") in uses]
+                    or crates
+                )
             if len(crates) != 1:
                 raise SystemExit(
                     f"{file}:{line}: .aws(\"{operation}\") names "
@@ -156,7 +164,6 @@ class Workspace:
                 )
             action = f"{self.iam_prefix(crates[0])}:{operation}"
             actions = IAM_ACTIONS_OF_OPERATION.get(action, [action])
-            statement = text[text.rfind(";", 0, match.start()) + 1 : match.end()]
             if TAG_ON_CREATE.search(statement) and crates[0] == "aws-sdk-ec2":
                 actions = actions + ["ec2:CreateTags"]
             calls.append(Call(operation, file, line, actions))

@@ -626,9 +626,9 @@ async fn previous_findings(
         .record_state(StringFilter::builder().value("ACTIVE").comparison(StringFilterComparison::Equals).build())
         .build();
     let mut found = BTreeMap::new();
-    let mut pages = securityhub.get_findings().filters(filters).max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        for finding in page.aws("GetFindings")?.findings() {
+    let mut securityhub_pages = securityhub.get_findings().filters(filters).max_results(100).into_paginator().send();
+    while let Some(securityhub_page) = securityhub_pages.next().await {
+        for finding in securityhub_page.aws("GetFindings")?.findings() {
             let ours = finding.generator_id().is_some_and(|g| g.starts_with(GENERATOR_PREFIX))
                 && finding.aws_account_id() == Some(account_id)
                 && finding.record_state() == Some(&RecordState::Active);
