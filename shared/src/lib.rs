@@ -4,6 +4,8 @@
 //! what to do without touching AWS ([`plan`]), carry the plan out ([`quarantine`], backed by
 //! [`ec2`] and [`fleet`]), and return what happened ([`report`]).
 
+pub mod abuse;
+pub mod accounts;
 pub mod aws;
 pub mod case;
 pub mod config;
@@ -11,9 +13,12 @@ pub mod ec2;
 pub mod events;
 pub mod fleet;
 pub mod logging;
+pub mod notify;
 pub mod plan;
 pub mod quarantine;
 pub mod report;
+pub mod respond;
+pub mod securityhub;
 pub mod tags;
 
 pub use aws::Clients;

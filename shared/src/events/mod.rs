@@ -3,8 +3,10 @@
 //! Parsing never calls AWS: a malformed, spoofed or unsupported event is rejected here with an
 //! [`EventError`] before any client is touched.
 
+pub mod cloudwatch;
 pub mod guardduty;
 pub mod health;
+pub mod securityhub;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
@@ -12,6 +14,8 @@ use thiserror::Error;
 
 pub use guardduty::{GuardDutyFinding, ResourceRole};
 pub use health::HealthEvent;
+pub use cloudwatch::{AlarmKind, AlarmStateChange};
+pub use securityhub::{AsffFinding, CustomAction, SecurityHubEvent, Trigger};
 
 /// Why an event was refused. Each variant names what was wrong so that an on-call engineer reading
 /// the Lambda error (or the dead-letter queue) knows which event to fix or which rule misroutes.
