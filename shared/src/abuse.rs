@@ -278,7 +278,7 @@ pub async fn top_talkers(
                 .build()
         })
         .collect();
-    let mut talkers = Vec::new();
+    let mut sums: Vec<(usize, Vec<f64>)> = Vec::new();
     let mut next_token = None;
     loop {
         let data = cloudwatch
@@ -291,14 +291,8 @@ pub async fn top_talkers(
             .await
             .aws("GetMetricData")?;
         for result in data.metric_data_results() {
-            let index = result.id().and_then(|id| id.strip_prefix('i')).and_then(|n| n.parse::<usize>().ok());
-            let Some(instance_id) = index.and_then(|n| instance_ids.get(n)) else { continue };
-            let bytes: f64 = result.values().iter().sum();
-            if !result.values().is_empty() {
-                match talkers.iter_mut().find(|t: &&mut TopTalker| &t.instance_id == instance_id) {
-                    Some(known) => known.network_out_bytes += bytes,
-                    None => talkers.push(TopTalker { instance_id: instance_id.clone(), network_out_bytes: bytes }),
-                }
+            if let Some(index) = result.id().and_then(|id| id.strip_prefix('i')).and_then(|n| n.parse::<usize>().ok()) {
+                sums.push((index, result.values().to_vec()));
             }
         }
         next_token = data.next_token().map(str::to_string);
@@ -306,9 +300,27 @@ pub async fn top_talkers(
             break;
         }
     }
+    Ok(rank(&instance_ids, &sums, count))
+}
+
+/// Sums each instance's datapoints (results may come in several pages), highest first, at most
+/// `count`; instances without datapoints are left out.
+pub fn rank(instance_ids: &[String], results: &[(usize, Vec<f64>)], count: usize) -> Vec<TopTalker> {
+    let mut talkers: Vec<TopTalker> = Vec::new();
+    for (index, values) in results {
+        let Some(instance_id) = instance_ids.get(*index) else { continue };
+        if values.is_empty() {
+            continue;
+        }
+        let bytes: f64 = values.iter().sum();
+        match talkers.iter_mut().find(|t| &t.instance_id == instance_id) {
+            Some(known) => known.network_out_bytes += bytes,
+            None => talkers.push(TopTalker { instance_id: instance_id.clone(), network_out_bytes: bytes }),
+        }
+    }
     talkers.sort_by(|a, b| b.network_out_bytes.total_cmp(&a.network_out_bytes));
     talkers.truncate(count);
-    Ok(talkers)
+    talkers
 }
 
 /// Bytes as a person reads them: `209.3 GB`.
@@ -347,6 +359,17 @@ mod tests {
         assert_eq!(config.top_talkers, 5);
         assert!(AbuseConfig::from_lookup(|n| (n == TOP_TALKERS).then(|| "0".into())).is_err());
         assert!(AbuseConfig::from_lookup(|n| (n == QUARANTINE_ON_BILLING_ALARM).then(|| "sure".into())).is_err());
+    }
+
+    #[test]
+    fn top_talkers_are_summed_across_pages_and_ranked() {
+        let ids: Vec<String> = ["i-0000000a", "i-0000000b", "i-0000000c"].map(String::from).to_vec();
+        let results = vec![(0, vec![1.0e6]), (1, vec![98.4e9, 2.0e9]), (2, vec![]), (0, vec![5.0e6]), (7, vec![1.0])];
+        let ranked = rank(&ids, &results, 5);
+        assert_eq!(ranked.len(), 2, "no data, no entry; unknown ids ignored");
+        assert_eq!(ranked[0], TopTalker { instance_id: "i-0000000b".into(), network_out_bytes: 100.4e9 });
+        assert_eq!(ranked[1].network_out_bytes, 6.0e6);
+        assert_eq!(rank(&ids, &results, 1).len(), 1);
     }
 
     #[test]

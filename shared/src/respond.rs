@@ -12,7 +12,6 @@
 use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
-use futures::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
@@ -264,6 +263,11 @@ pub async fn respond_to_instance_event(
     settings: &Settings,
     event: &Value,
 ) -> Result<Response, RespondError> {
+    // Boxed: the response future holds every AWS call's future, too large for a small stack.
+    Box::pin(instance_event(accounts, settings, event)).await
+}
+
+async fn instance_event(accounts: &Accounts, settings: &Settings, event: &Value) -> Result<Response, RespondError> {
     let source = event.get("source").and_then(Value::as_str).unwrap_or_default();
     let (mut response, targets) = if source == crate::events::securityhub::SOURCE {
         let hub = SecurityHubEvent::from_event(event)?;
@@ -281,7 +285,7 @@ pub async fn respond_to_instance_event(
         );
         (response, vec![Target { request, finding: Some(finding), origin: None }])
     };
-    run(accounts, settings, &mut response, targets).await;
+    Box::pin(run(accounts, settings, &mut response, targets)).await;
     Ok(response)
 }
 
@@ -384,6 +388,10 @@ pub async fn respond_to_abuse_event(
     settings: &Settings,
     event: &Value,
 ) -> Result<Response, RespondError> {
+    Box::pin(abuse_event(accounts, settings, event)).await
+}
+
+async fn abuse_event(accounts: &Accounts, settings: &Settings, event: &Value) -> Result<Response, RespondError> {
     let source = event.get("source").and_then(Value::as_str).unwrap_or_default();
     let mut response;
     let mut targets = Vec::new();
@@ -518,7 +526,7 @@ pub async fn respond_to_abuse_event(
             response.reason = Some("the abuse report names no affected entity".into());
         }
     }
-    run(accounts, settings, &mut response, targets).await;
+    Box::pin(run(accounts, settings, &mut response, targets)).await;
     Ok(response)
 }
 
@@ -532,10 +540,11 @@ async fn run(accounts: &Accounts, settings: &Settings, response: &mut Response, 
         .filter(|t| seen.insert((t.request.account_id.clone(), t.request.region.clone(), t.request.instance_id.clone())))
         .collect();
     let function = response.function;
-    let results = join_all(targets.iter().map(|target| quarantine_target(accounts, settings, target))).await;
     let mut updates: Vec<(FindingRef, Report)> = Vec::new();
-    for (target, result) in targets.iter().zip(results) {
-        match result {
+    // One after the other: instances in the same VPC share its isolation group, and creating it
+    // twice at once would race.
+    for target in &targets {
+        match Box::pin(quarantine_target(accounts, settings, target)).await {
             Ok(mut report) => {
                 report.function = function;
                 if let Some(origin) = &target.origin {
@@ -547,7 +556,8 @@ async fn run(accounts: &Accounts, settings: &Settings, response: &mut Response, 
         }
     }
     response.finish();
-    follow_up(accounts, settings, response, updates).await;
+    // Boxed: the quarantine and follow-up futures are large, and Lambda's stack is not.
+    Box::pin(follow_up(accounts, settings, response, updates)).await;
     response.duration_ms = millis(clock.elapsed());
 }
 
@@ -565,7 +575,7 @@ async fn quarantine_target(accounts: &Accounts, settings: &Settings, target: &Ta
         .clients_for(&request.account_id, &request.region, &case_id_for(&request.signal_id))
         .await
         .map_err(|e| e.to_string())?;
-    quarantine::quarantine(&account.clients, config, request).await.map_err(|e| e.to_string())
+    Box::pin(quarantine::quarantine(&account.clients, config, request)).await.map_err(|e| e.to_string())
 }
 
 async fn follow_up(accounts: &Accounts, settings: &Settings, response: &mut Response, updates: Vec<(FindingRef, Report)>) {
