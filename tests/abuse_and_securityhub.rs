@@ -88,7 +88,8 @@ async fn abuse_report_ip_entities_resolve_to_instances_and_unknown_ips_are_repor
     let mut event = sample_event("abuse-report/health-abuse-dos-ip.json");
     event["detail"]["affectedEntities"] =
         json!([{"entityValue": public_ip}, {"entityValue": private_address}, {"entityValue": "198.51.100.99"}]);
-    let function = AbuseFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: Settings::default() };
+    let function =
+        AbuseFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: Settings::default() };
     let response = abuse(&function, event).await.expect("handled");
 
     assert_eq!(response["outcome"], "contained", "{response:#}");
@@ -100,7 +101,10 @@ async fn abuse_report_ip_entities_resolve_to_instances_and_unknown_ips_are_repor
         .collect();
     assert_eq!(
         kinds,
-        BTreeSet::from([(public.instance_id.clone(), "public".into()), (private.instance_id.clone(), "private".into())])
+        BTreeSet::from([
+            (public.instance_id.clone(), "public".into()),
+            (private.instance_id.clone(), "private".into())
+        ])
     );
     assert_eq!(response["unresolved"][0]["entity"], "198.51.100.99", "the unknown IP is reported, not guessed");
     assert_eq!(response["reports"].as_array().unwrap().len(), 2, "only the two resolved instances");
@@ -128,7 +132,8 @@ async fn elastic_ip_resolves_to_its_instance() {
         .unwrap();
     let mut event = sample_event("abuse-report/health-abuse-dos-ip.json");
     event["detail"]["affectedEntities"] = json!([{"entityValue": allocation.public_ip().unwrap()}]);
-    let function = AbuseFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: Settings::default() };
+    let function =
+        AbuseFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: Settings::default() };
     let response = abuse(&function, event).await.expect("handled");
     assert_eq!(response["resolved"][0]["kind"], "elastic", "{response:#}");
     assert_eq!(response["resolved"][0]["instance_id"], instance.instance_id.as_str());
@@ -210,7 +215,8 @@ async fn network_out_alarm_isolates_the_instance() {
     let mut event = sample_event("abuse-report/cloudwatch-networkout-alarm.json");
     event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] =
         json!(instance.instance_id);
-    let function = AbuseFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: Settings::default() };
+    let function =
+        AbuseFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: Settings::default() };
 
     let mut back_to_ok = event.clone();
     back_to_ok["detail"]["state"]["value"] = json!("OK");
@@ -245,7 +251,10 @@ async fn billing_alarm_quarantines_nothing_by_default() {
     .expect("handled");
     assert!(response.reports.is_empty(), "{response:#?}");
     assert!(response.reason.as_deref().unwrap().contains("none quarantined"), "{response:#?}");
-    assert!(response.errors.iter().any(|e| e.contains("GetMetricData")), "the missing ranking is reported: {response:#?}");
+    assert!(
+        response.errors.iter().any(|e| e.contains("GetMetricData")),
+        "the missing ranking is reported: {response:#?}"
+    );
     assert_eq!(scenario.view(&noisy.instance_id, None).await, before, "no quarantine by default");
     assert_eq!(isolation_groups_anywhere(&scenario).await, 0);
 }
@@ -280,17 +289,22 @@ fn step_outcomes(response: &Value) -> Vec<(String, String)> {
 async fn security_hub_import_and_custom_action_do_what_the_native_guardduty_event_does() {
     let moto = Moto::start();
     let scenario = Scenario::new(&moto).await;
-    let settings = Settings { notify: NotifyConfig { sns_topic_arn: None, security_hub: false }, ..Settings::default() };
+    let settings =
+        Settings { notify: NotifyConfig { sns_topic_arn: None, security_hub: false }, ..Settings::default() };
     let function = QuarantineFunction { accounts: accounts(&moto, AccountsConfig::default()).await, config: settings };
 
     let native_instance = scenario.compromised_instance(&Setup::bare()).await;
-    let native = quarantine(&function, scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &native_instance))
-        .await
-        .expect("native");
+    let native = quarantine(
+        &function,
+        scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &native_instance),
+    )
+    .await
+    .expect("native");
     let mut results = vec![("native", native_instance, native)];
-    for name in
-        ["quarantine-instance/securityhub-imported-guardduty-ec2-dos.json", "quarantine-instance/securityhub-custom-action-quarantine.json"]
-    {
+    for name in [
+        "quarantine-instance/securityhub-imported-guardduty-ec2-dos.json",
+        "quarantine-instance/securityhub-custom-action-quarantine.json",
+    ] {
         let instance = scenario.compromised_instance(&Setup::bare()).await;
         let response = quarantine(&function, security_hub_event(name, &instance, ACCOUNT_ID)).await.expect(name);
         results.push((name, instance, response));
@@ -310,7 +324,8 @@ async fn security_hub_import_and_custom_action_do_what_the_native_guardduty_even
 
     // Our own write-back comes back as an import with workflow NOTIFIED: nothing is done again.
     let instance = scenario.compromised_instance(&Setup::bare()).await;
-    let mut worked = security_hub_event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json", &instance, ACCOUNT_ID);
+    let mut worked =
+        security_hub_event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json", &instance, ACCOUNT_ID);
     worked["detail"]["findings"][0]["Workflow"]["Status"] = json!("NOTIFIED");
     let response = quarantine(&function, worked).await.unwrap();
     assert_eq!(response["outcome"], "skipped", "{response:#}");
@@ -371,7 +386,8 @@ async fn a_finding_in_a_member_account_is_remediated_there_and_nowhere_else() {
     let home_instance = home.compromised_instance(&Setup::bare()).await;
     let member = scenario_in(&member_account_config(&moto).await);
     let instance = member.compromised_instance(&Setup::bare()).await;
-    let caller = aws_sdk_sts::Client::new(&member_account_config(&moto).await).get_caller_identity().send().await.unwrap();
+    let caller =
+        aws_sdk_sts::Client::new(&member_account_config(&moto).await).get_caller_identity().send().await.unwrap();
     assert_eq!(caller.account(), Some(MEMBER_ACCOUNT), "the emulator really separates the accounts");
     let home_before = home.view(&home_instance.instance_id, None).await;
 
@@ -380,9 +396,14 @@ async fn a_finding_in_a_member_account_is_remediated_there_and_nowhere_else() {
         allowed_accounts: Some(BTreeSet::from([MEMBER_ACCOUNT.to_string()])),
         ..AccountsConfig::default()
     };
-    let settings = Settings { notify: NotifyConfig { sns_topic_arn: None, security_hub: false }, ..Settings::default() };
+    let settings =
+        Settings { notify: NotifyConfig { sns_topic_arn: None, security_hub: false }, ..Settings::default() };
     let function = QuarantineFunction { accounts: accounts(&moto, config).await, config: settings };
-    let event = security_hub_event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json", &instance, MEMBER_ACCOUNT);
+    let event = security_hub_event(
+        "quarantine-instance/securityhub-imported-guardduty-ec2-dos.json",
+        &instance,
+        MEMBER_ACCOUNT,
+    );
     let response = quarantine(&function, event.clone()).await.expect("remediated in the member account");
     assert_eq!(response["outcome"], "contained", "{response:#}");
     assert_eq!(response["reports"][0]["account_id"], MEMBER_ACCOUNT);
@@ -406,7 +427,8 @@ async fn an_account_outside_the_allow_list_is_refused_with_no_action() {
         ..AccountsConfig::default()
     };
     let function = QuarantineFunction { accounts: accounts(&moto, config).await, config: Settings::default() };
-    let event = security_hub_event("quarantine-instance/securityhub-custom-action-quarantine.json", &instance, MEMBER_ACCOUNT);
+    let event =
+        security_hub_event("quarantine-instance/securityhub-custom-action-quarantine.json", &instance, MEMBER_ACCOUNT);
     let err = quarantine(&function, event).await.unwrap_err().to_string();
     assert!(err.contains("222222222222 is not in FIREBREAK_ALLOWED_ACCOUNTS"), "{err}");
     assert_eq!(member.view(&instance.instance_id, None).await, before, "no action");
@@ -438,15 +460,16 @@ async fn batch_update_findings_request_marks_the_finding_notified_with_the_case(
                         && n.updated_by() == Some("firebreak")
                 })
         })
-        .then_output(|| BatchUpdateFindingsOutput::builder().set_processed_findings(Some(vec![])).set_unprocessed_findings(Some(vec![])).build());
+        .then_output(|| {
+            BatchUpdateFindingsOutput::builder()
+                .set_processed_findings(Some(vec![]))
+                .set_unprocessed_findings(Some(vec![]))
+                .build()
+        });
     let client = mock_client!(aws_sdk_securityhub, [&rule]);
     let note = format!("Firebreak case fb-0123456789abcdef: i-0a1b2c3d4e5f60718 contained; {}", "x".repeat(600));
-    firebreak::securityhub::update_findings(
-        &client,
-        &[firebreak::securityhub::FindingRef { id, product_arn }],
-        &note,
-    )
-    .await
-    .expect("the request matched the rule");
+    firebreak::securityhub::update_findings(&client, &[firebreak::securityhub::FindingRef { id, product_arn }], &note)
+        .await
+        .expect("the request matched the rule");
     assert_eq!(rule.num_calls(), 1);
 }

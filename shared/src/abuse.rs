@@ -144,12 +144,7 @@ pub async fn resolve_ip(ec2: &aws_sdk_ec2::Client, ip: IpAddr) -> Result<Result<
         });
     }
 
-    let public = ec2
-        .describe_instances()
-        .filters(filter("ip-address"))
-        .send()
-        .await
-        .aws("DescribeInstances")?;
+    let public = ec2.describe_instances().filters(filter("ip-address")).send().await.aws("DescribeInstances")?;
     let public_ids: BTreeSet<String> = public
         .reservations()
         .iter()
@@ -160,7 +155,12 @@ pub async fn resolve_ip(ec2: &aws_sdk_ec2::Client, ip: IpAddr) -> Result<Result<
         return Ok(Err(ambiguous));
     }
     if let Some(instance_id) = public_ids.into_iter().next() {
-        return Ok(Ok(ResolvedAddress { ip: text, kind: AddressKind::Public, instance_id, network_interface_id: None }));
+        return Ok(Ok(ResolvedAddress {
+            ip: text,
+            kind: AddressKind::Public,
+            instance_id,
+            network_interface_id: None,
+        }));
     }
 
     let private = ec2
@@ -185,12 +185,17 @@ pub async fn resolve_ip(ec2: &aws_sdk_ec2::Client, ip: IpAddr) -> Result<Result<
     }
     Ok(match (instances.into_iter().next(), holders.first()) {
         (Some(instance_id), _) => Ok(ResolvedAddress {
-            network_interface_id: holders.iter().find(|(_, i)| i.as_deref() == Some(&instance_id)).map(|(e, _)| e.clone()),
+            network_interface_id: holders
+                .iter()
+                .find(|(_, i)| i.as_deref() == Some(&instance_id))
+                .map(|(e, _)| e.clone()),
             ip: text,
             kind: AddressKind::Private,
             instance_id,
         }),
-        (None, Some((eni, _))) => Err(format!("{text} is on network interface {eni}, which is not attached to an instance")),
+        (None, Some((eni, _))) => {
+            Err(format!("{text} is on network interface {eni}, which is not attached to an instance"))
+        }
         (None, None) => Err(format!("no Elastic, public or private address {text} in this account and region")),
     })
 }

@@ -59,7 +59,10 @@ impl AccountsConfig {
         };
         let external_id = match lookup(EXTERNAL_ID).filter(|v| !v.is_empty()) {
             None => None,
-            Some(v) if (2..=1224).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c)) => {
+            Some(v)
+                if (2..=1224).contains(&v.len())
+                    && v.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c)) =>
+            {
                 Some(v)
             }
             Some(value) => {
@@ -168,7 +171,14 @@ impl Accounts {
         if let Some(id) = self.own_account.lock().ok().and_then(|g| g.clone()) {
             return Ok(id);
         }
-        let identity = self.home.sts.get_caller_identity().send().await.aws("GetCallerIdentity").map_err(AccountError::Identity)?;
+        let identity = self
+            .home
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .aws("GetCallerIdentity")
+            .map_err(AccountError::Identity)?;
         let id = identity.account().unwrap_or_default().to_string();
         if let Ok(mut guard) = self.own_account.lock() {
             *guard = Some(id.clone());
@@ -180,17 +190,24 @@ impl Accounts {
     pub fn check_allowed(&self, account_id: &str, own_account: &str) -> Result<(), AccountError> {
         validate_account_id("account", account_id)?;
         match &self.config.allowed_accounts {
-            Some(allowed) if account_id != own_account && !allowed.contains(account_id) => Err(AccountError::NotAllowed {
-                account_id: account_id.to_string(),
-                allowed: allowed.iter().cloned().collect::<Vec<_>>().join(","),
-            }),
+            Some(allowed) if account_id != own_account && !allowed.contains(account_id) => {
+                Err(AccountError::NotAllowed {
+                    account_id: account_id.to_string(),
+                    allowed: allowed.iter().cloned().collect::<Vec<_>>().join(","),
+                })
+            }
             _ => Ok(()),
         }
     }
 
     /// Clients that act in `account_id` / `region` (empty region: the function's own). The
     /// function's own account uses its own credentials; any other assumes the member role.
-    pub async fn clients_for(&self, account_id: &str, region: &str, case_id: &str) -> Result<AccountClients, AccountError> {
+    pub async fn clients_for(
+        &self,
+        account_id: &str,
+        region: &str,
+        case_id: &str,
+    ) -> Result<AccountClients, AccountError> {
         let own = self.own_account_id().await?;
         self.check_allowed(account_id, &own)?;
         let home_region = self.home_region();
@@ -208,7 +225,10 @@ impl Accounts {
             } else {
                 Clients::new(&self.base.to_builder().region(Region::new(region.clone())).build())
             };
-            (AccountClients { clients, account_id: own, region: region.clone(), role_arn: None, session_name: None }, None)
+            (
+                AccountClients { clients, account_id: own, region: region.clone(), role_arn: None, session_name: None },
+                None,
+            )
         } else {
             self.assume(account_id, &region, case_id).await?
         };
@@ -249,7 +269,11 @@ impl Accounts {
         let missing = || AccountError::AssumeRole {
             account_id: account_id.to_string(),
             role_arn: role_arn.clone(),
-            source: AwsError { action: "AssumeRole", code: "NoCredentials".into(), message: "no credentials returned".into() },
+            source: AwsError {
+                action: "AssumeRole",
+                code: "NoCredentials".into(),
+                message: "no credentials returned".into(),
+            },
         };
         let creds = assumed.credentials().ok_or_else(missing)?;
         let expires = SystemTime::try_from(*creds.expiration()).ok();

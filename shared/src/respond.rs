@@ -89,7 +89,14 @@ pub enum RespondError {
 }
 
 impl Response {
-    fn new(function: &'static str, source: &str, signal_id: &str, signal_type: &str, account: &str, region: &str) -> Self {
+    fn new(
+        function: &'static str,
+        source: &str,
+        signal_id: &str,
+        signal_type: &str,
+        account: &str,
+        region: &str,
+    ) -> Self {
         Self {
             function,
             source: source.to_string(),
@@ -156,7 +163,8 @@ impl Response {
     }
 
     pub fn subject(&self) -> String {
-        let instances: Vec<&str> = self.reports.iter().filter(|r| r.case_id.is_some()).map(|r| r.resource.as_str()).collect();
+        let instances: Vec<&str> =
+            self.reports.iter().filter(|r| r.case_id.is_some()).map(|r| r.resource.as_str()).collect();
         format!(
             "Firebreak {}: {} in {}{}",
             outcome_words(self.outcome),
@@ -188,7 +196,10 @@ impl Response {
             lines.push(format!("- {} in {}: {}", report.resource, report.account_id, report_line(report)));
         }
         for resolved in &self.resolved {
-            lines.push(format!("- {} is the {:?} address of {}", resolved.ip, resolved.kind, resolved.instance_id).to_lowercase());
+            lines.push(
+                format!("- {} is the {:?} address of {}", resolved.ip, resolved.kind, resolved.instance_id)
+                    .to_lowercase(),
+            );
         }
         for unresolved in &self.unresolved {
             lines.push(format!("- {}: not acted on — {}", unresolved.entity, unresolved.reason));
@@ -221,10 +232,17 @@ fn report_line(report: &Report) -> String {
         return format!("{} — {reason}", outcome_words(report.outcome));
     }
     let done: Vec<&str> = report.steps.iter().filter(|s| s.outcome == StepOutcome::Done).map(|s| s.step).collect();
-    let failed: Vec<String> =
-        report.steps.iter().filter(|s| s.outcome == StepOutcome::Failed).map(|s| format!("{} ({})", s.step, s.detail)).collect();
-    let snapshots: Vec<&str> =
-        report.steps_named("snapshot_volumes").filter(|s| s.outcome == StepOutcome::Done).map(|s| s.detail.as_str()).collect();
+    let failed: Vec<String> = report
+        .steps
+        .iter()
+        .filter(|s| s.outcome == StepOutcome::Failed)
+        .map(|s| format!("{} ({})", s.step, s.detail))
+        .collect();
+    let snapshots: Vec<&str> = report
+        .steps_named("snapshot_volumes")
+        .filter(|s| s.outcome == StepOutcome::Done)
+        .map(|s| s.detail.as_str())
+        .collect();
     let mut line = format!("{} (case {})", outcome_words(report.outcome), report.case_id.clone().unwrap_or_default());
     if !done.is_empty() {
         let mut unique: Vec<&str> = Vec::new();
@@ -292,7 +310,9 @@ async fn instance_event(accounts: &Accounts, settings: &Settings, event: &Value)
 fn security_hub_targets(hub: &SecurityHubEvent) -> Result<(Response, Vec<Target>), RespondError> {
     let (source_label, signal_type) = match &hub.trigger {
         Trigger::Imported => ("aws.securityhub (imported)".to_string(), "Security Hub imported findings".to_string()),
-        Trigger::CustomAction { name, .. } => ("aws.securityhub (custom action)".to_string(), format!("Security Hub custom action {name:?}")),
+        Trigger::CustomAction { name, .. } => {
+            ("aws.securityhub (custom action)".to_string(), format!("Security Hub custom action {name:?}"))
+        }
     };
     let signal_id = hub.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(" ");
     let mut response =
@@ -308,7 +328,9 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<(Response, Vec<Target>
         match &hub.trigger {
             Trigger::Imported => {
                 if !asff.is_guardduty() {
-                    response.unresolved.push(Unresolved { entity: asff.id.clone(), reason: "not a GuardDuty finding".into() });
+                    response
+                        .unresolved
+                        .push(Unresolved { entity: asff.id.clone(), reason: "not a GuardDuty finding".into() });
                     continue;
                 }
                 if !asff.is_new_and_active() {
@@ -332,7 +354,12 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<(Response, Vec<Target>
             Trigger::CustomAction { action: CustomAction::RevokeCredentials, .. } => {
                 return Err(EventError::UnsupportedFinding {
                     finding_type: "Security Hub custom action \"Revoke credentials\"".into(),
-                    resource_type: asff.resources.iter().map(|r| r.resource_type.clone()).collect::<Vec<_>>().join(", "),
+                    resource_type: asff
+                        .resources
+                        .iter()
+                        .map(|r| r.resource_type.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     why: "revoke-credentials handles this action; quarantine-instance handles \"Quarantine\"",
                 }
                 .into());
@@ -398,8 +425,14 @@ async fn abuse_event(accounts: &Accounts, settings: &Settings, event: &Value) ->
     if source == crate::events::cloudwatch::SOURCE {
         let alarm = AlarmStateChange::from_event(event)?;
         let kind = alarm.kind()?;
-        response =
-            Response::new("abuse-report", source, &alarm.signal_id(), &alarm.alarm_name, &alarm.account_id, &alarm.region);
+        response = Response::new(
+            "abuse-report",
+            source,
+            &alarm.signal_id(),
+            &alarm.alarm_name,
+            &alarm.account_id,
+            &alarm.region,
+        );
         if !alarm.is_alarm() {
             response.reason = Some(format!("alarm state is {}, not ALARM", alarm.state));
             response.finish();
@@ -537,7 +570,9 @@ async fn run(accounts: &Accounts, settings: &Settings, response: &mut Response, 
     let mut seen = BTreeSet::new();
     let targets: Vec<Target> = targets
         .into_iter()
-        .filter(|t| seen.insert((t.request.account_id.clone(), t.request.region.clone(), t.request.instance_id.clone())))
+        .filter(|t| {
+            seen.insert((t.request.account_id.clone(), t.request.region.clone(), t.request.instance_id.clone()))
+        })
         .collect();
     let function = response.function;
     let mut updates: Vec<(FindingRef, Report)> = Vec::new();
@@ -578,12 +613,22 @@ async fn quarantine_target(accounts: &Accounts, settings: &Settings, target: &Ta
     Box::pin(quarantine::quarantine(&account.clients, config, request)).await.map_err(|e| e.to_string())
 }
 
-async fn follow_up(accounts: &Accounts, settings: &Settings, response: &mut Response, updates: Vec<(FindingRef, Report)>) {
+async fn follow_up(
+    accounts: &Accounts,
+    settings: &Settings,
+    response: &mut Response,
+    updates: Vec<(FindingRef, Report)>,
+) {
     let case = response.case_id.clone().unwrap_or_default();
     let writes = settings.notify.security_hub && !settings.quarantine.dry_run;
     if writes {
         for (finding, report) in updates.iter().filter(|(_, r)| r.case_id.is_some()) {
-            let note = format!("Firebreak case {}: {} {}", report.case_id.clone().unwrap_or_default(), report.resource, report_line(report));
+            let note = format!(
+                "Firebreak case {}: {} {}",
+                report.case_id.clone().unwrap_or_default(),
+                report.resource,
+                report_line(report)
+            );
             let step = timed("update_security_hub_finding", &finding.id, || async {
                 securityhub::update_findings(&accounts.home().securityhub, std::slice::from_ref(finding), &note)
                     .await

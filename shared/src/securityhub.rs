@@ -48,12 +48,7 @@ pub async fn update_findings(
         .batch_update_findings()
         .set_finding_identifiers(Some(identifiers))
         .workflow(WorkflowUpdate::builder().status(WorkflowStatus::Notified).build())
-        .note(
-            NoteUpdate::builder()
-                .text(cut(note, MAX_NOTE))
-                .updated_by(UPDATED_BY)
-                .build(),
-        )
+        .note(NoteUpdate::builder().text(cut(note, MAX_NOTE)).updated_by(UPDATED_BY).build())
         .send()
         .await
         .aws("BatchUpdateFindings")?;
@@ -155,12 +150,8 @@ pub async fn import_incident(
     securityhub: &aws_sdk_securityhub::Client,
     incident: &IncidentFinding,
 ) -> Result<String, AwsError> {
-    let imported = securityhub
-        .batch_import_findings()
-        .findings(incident.to_asff())
-        .send()
-        .await
-        .aws("BatchImportFindings")?;
+    let imported =
+        securityhub.batch_import_findings().findings(incident.to_asff()).send().await.aws("BatchImportFindings")?;
     if let Some(failed) = imported.failed_findings().first() {
         return Err(AwsError {
             action: "BatchImportFindings",

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use firebreak::events::{AlarmKind, AlarmStateChange, CustomAction, GuardDutyFinding, HealthEvent, SecurityHubEvent, Trigger};
+use firebreak::events::{
+    AlarmKind, AlarmStateChange, CustomAction, GuardDutyFinding, HealthEvent, SecurityHubEvent, Trigger,
+};
 use firebreak::plan::{self, QuarantineRequest};
 use firebreak::QuarantineConfig;
 use serde_json::{json, Value};
@@ -19,7 +21,8 @@ fn native() -> GuardDutyFinding {
 
 #[test]
 fn imported_guardduty_finding_is_the_native_finding() {
-    let hub = SecurityHubEvent::from_event(&event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json")).unwrap();
+    let hub = SecurityHubEvent::from_event(&event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json"))
+        .unwrap();
     assert_eq!(hub.trigger, Trigger::Imported);
     let asff = &hub.findings[0];
     assert!(asff.is_guardduty() && asff.is_new_and_active());
@@ -36,7 +39,8 @@ fn imported_guardduty_finding_is_the_native_finding() {
 
 #[test]
 fn custom_action_is_recognised_by_name_or_arn() {
-    let hub = SecurityHubEvent::from_event(&event("quarantine-instance/securityhub-custom-action-quarantine.json")).unwrap();
+    let hub =
+        SecurityHubEvent::from_event(&event("quarantine-instance/securityhub-custom-action-quarantine.json")).unwrap();
     assert!(matches!(hub.trigger, Trigger::CustomAction { action: CustomAction::Quarantine, .. }));
     assert_eq!(CustomAction::recognise("Revoke credentials", ""), Some(CustomAction::RevokeCredentials));
     assert_eq!(
@@ -68,7 +72,8 @@ fn iam_access_key_finding_becomes_a_guardduty_access_key_finding() {
     let mut value = event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json");
     let finding = &mut value["detail"]["findings"][0];
     finding["Id"] = json!("arn:aws:guardduty:us-east-1:123456789012:detector/d2c4f1a9b8e7c6d5e4f3a2b1c0d9e8f7/finding/2ac4b1e9f0d3c5a7b9e1f3d5c7a9b1e3");
-    finding["Types"] = json!(["TTPs/Initial Access/UnauthorizedAccess:IAMUser-InstanceCredentialExfiltration.OutsideAWS"]);
+    finding["Types"] =
+        json!(["TTPs/Initial Access/UnauthorizedAccess:IAMUser-InstanceCredentialExfiltration.OutsideAWS"]);
     finding["Resources"] = json!([{
         "Type": "AwsIamAccessKey",
         "Id": "AWS::IAM::AccessKey:ASIAQ3EGSYGZJ5EXAMPLE",
@@ -85,7 +90,8 @@ fn iam_access_key_finding_becomes_a_guardduty_access_key_finding() {
     assert_eq!(details.user_name.as_deref(), Some("web-app"));
     assert_eq!(details.user_type.as_deref(), Some("AssumedRole"));
     // The EC2 sample is not an access-key finding.
-    let ec2 = SecurityHubEvent::from_event(&event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json")).unwrap();
+    let ec2 = SecurityHubEvent::from_event(&event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json"))
+        .unwrap();
     assert!(ec2.findings[0].to_access_key_finding().is_err());
 }
 
@@ -105,7 +111,8 @@ fn alarms_are_read_and_classified() {
     assert_eq!(billing.kind().unwrap(), AlarmKind::Billing);
 
     let mut injected = event("abuse-report/cloudwatch-networkout-alarm.json");
-    injected["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] = json!("i-../x");
+    injected["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["InstanceId"] =
+        json!("i-../x");
     assert!(AlarmStateChange::from_event(&injected).unwrap().kind().is_err(), "a bad instance id never reaches AWS");
     let mut cpu = event("abuse-report/cloudwatch-networkout-alarm.json");
     cpu["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] = json!("CPUUtilization");

@@ -155,7 +155,10 @@ impl AlarmStateChange {
                     continue;
                 };
                 validate_instance_id(instance_id)?;
-                return Ok(AlarmKind::OutboundTraffic { instance_id: instance_id.clone(), metric: metric.name.clone() });
+                return Ok(AlarmKind::OutboundTraffic {
+                    instance_id: instance_id.clone(),
+                    metric: metric.name.clone(),
+                });
             }
             if metric.namespace == "AWS/Billing" && metric.name == "EstimatedCharges" {
                 return Ok(AlarmKind::Billing);

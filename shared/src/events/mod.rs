@@ -12,9 +12,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
 
+pub use cloudwatch::{AlarmKind, AlarmStateChange};
 pub use guardduty::{GuardDutyFinding, ResourceRole};
 pub use health::HealthEvent;
-pub use cloudwatch::{AlarmKind, AlarmStateChange};
 pub use securityhub::{AsffFinding, CustomAction, SecurityHubEvent, Trigger};
 
 /// Why an event was refused. Each variant names what was wrong so that an on-call engineer reading
