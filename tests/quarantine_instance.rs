@@ -283,9 +283,11 @@ async fn a_tampered_isolation_group_is_repaired_before_use() {
 
 #[tokio::test]
 async fn handler_rejects_a_malformed_event_and_acts_on_a_real_one() {
-    let (_moto, scenario, instance) = setup(Setup::bare()).await;
-    let function =
-        quarantine_instance::Function { clients: scenario.clients.clone(), config: QuarantineConfig::default() };
+    let (moto, scenario, instance) = setup(Setup::bare()).await;
+    let function = quarantine_instance::Function {
+        accounts: firebreak::accounts::Accounts::new(&moto.sdk_config().await, Default::default()),
+        config: Default::default(),
+    };
 
     let mut wrong_source = scenario.guardduty_event(DOS_EVENT, &instance);
     wrong_source["source"] = "my.app".into();
@@ -302,5 +304,5 @@ async fn handler_rejects_a_malformed_event_and_acts_on_a_real_one() {
     let event = scenario.guardduty_event(DOS_EVENT, &instance);
     let report = quarantine_instance::handle(&function, LambdaEvent::new(event, Context::default())).await.unwrap();
     assert_eq!(report["outcome"], "contained", "{report:#}");
-    assert_eq!(report["resource"], instance.instance_id.as_str());
+    assert_eq!(report["reports"][0]["resource"], instance.instance_id.as_str());
 }

@@ -230,8 +230,10 @@ async fn a_slow_api_meets_the_deadline_with_a_partial_report() {
 #[tokio::test]
 async fn hostile_and_malformed_events_are_refused_without_any_call() {
     let bench = bench().await;
-    let function =
-        quarantine_instance::Function { clients: bench.clients.clone(), config: QuarantineConfig::default() };
+    let function = quarantine_instance::Function {
+        accounts: firebreak::accounts::Accounts::new(&sdk_config_for(&bench.proxy.endpoint).await, Default::default()),
+        config: Default::default(),
+    };
     let dir = firebreak_tests::workspace_root().join("tests/hostile");
     let mut refused = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

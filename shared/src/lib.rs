@@ -4,6 +4,8 @@
 //! what to do without touching AWS ([`plan`]), carry the plan out ([`quarantine`], backed by
 //! [`ec2`] and [`fleet`]), and return what happened ([`report`]).
 
+pub mod abuse;
+pub mod accounts;
 pub mod attempts;
 pub mod aws;
 pub mod case;
@@ -14,13 +16,16 @@ pub mod events;
 pub mod fleet;
 pub mod iam;
 pub mod logging;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod posture;
 pub mod quarantine;
 pub mod report;
+pub mod respond;
 pub mod revoke;
+pub mod securityhub;
 pub mod tags;
 
 pub use aws::Clients;

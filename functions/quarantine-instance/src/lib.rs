@@ -1,19 +1,25 @@
-//! quarantine-instance: a GuardDuty EC2 finding in, an isolated instance and a report out.
+//! quarantine-instance: a GuardDuty EC2 finding (native, or imported into Security Hub) or an
+//! analyst's Security Hub "Quarantine" action in, the instance isolated in its own account, and
+//! a response out.
 
+use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
-use firebreak::events::GuardDutyFinding;
-use firebreak::{quarantine, Clients, QuarantineConfig};
+use firebreak::respond::{self, Settings};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 
 pub struct Function {
-    pub clients: Clients,
-    pub config: QuarantineConfig,
+    pub accounts: Accounts,
+    pub config: Settings,
 }
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let deadline = Deadline::from_lambda(event.context.deadline());
-    let finding = GuardDutyFinding::from_event(&event.payload)?;
-    let report = quarantine::quarantine_finding(&function.clients, &function.config, &finding, deadline).await?;
-    Ok(report.into_result()?)
+    let response = respond::respond_to_instance_event(
+        &function.accounts,
+        &function.config,
+        &event.payload,
+        Deadline::from_lambda(event.context.deadline()),
+    )
+    .await?;
+    Ok(response.into_result()?)
 }

@@ -5,8 +5,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     firebreak::logging::init();
-    let function =
-        Function { config: firebreak::QuarantineConfig::from_env()?, clients: firebreak::Clients::from_env().await };
+    let function = Function {
+        config: firebreak::respond::Settings::from_env()?,
+        accounts: firebreak::accounts::Accounts::from_env().await?,
+    };
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         quarantine_instance::handle(function, event).await

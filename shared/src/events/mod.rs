@@ -4,18 +4,22 @@
 //! [`EventError`] before any client is touched.
 
 pub mod cloudtrail;
+pub mod cloudwatch;
 pub mod guardduty;
 pub mod health;
 pub mod schedule;
+pub mod securityhub;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 use thiserror::Error;
 
 pub use cloudtrail::SecurityGroupApiCall;
+pub use cloudwatch::{AlarmKind, AlarmStateChange};
 pub use guardduty::{GuardDutyFinding, ResourceRole};
 pub use health::HealthEvent;
 pub use schedule::ScheduledEvent;
+pub use securityhub::{AsffFinding, CustomAction, SecurityHubEvent, Trigger};
 
 /// Why an event was refused. Each variant names what was wrong so that an on-call engineer reading
 /// the Lambda error (or the dead-letter queue) knows which event to fix or which rule misroutes.

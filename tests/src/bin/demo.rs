@@ -67,8 +67,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     std::env::remove_var("AWS_PROFILE");
     firebreak::logging::init();
     let function = quarantine_instance::Function {
-        config: firebreak::QuarantineConfig::from_env()?,
-        clients: firebreak::Clients::from_env().await,
+        config: firebreak::respond::Settings::from_env()?,
+        accounts: firebreak::accounts::Accounts::from_env().await?,
     };
     let event = scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &instance);
     println!(
