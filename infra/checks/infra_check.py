@@ -5,7 +5,8 @@ usage: infra_check.py SAM_TEMPLATE CDK_SYNTHESISED_TEMPLATE MEMBER_ROLE_TEMPLATE
 - every crate in functions/ is deployed by SAM and by CDK, and nothing else is;
 - every EventBridge pattern is run through moto's EventBridge pattern matcher (the emulator's
   TestEventPattern implementation) against every file in events/: a function's rules match
-  every event in events/<function>/ and none in any other directory;
+  every event in events/<function>/ and none in any other directory; a scheduled event is
+  delivered by the schedule rule its `resources` names (schedule rules need a literal Name);
 - each function's role allows exactly the IAM actions its code calls (code_actions.py), plus the
   Lambda platform's own (logs, the failure queue), which must be scoped to their resources; no
   mutating action on "*"; every mutating EC2/Auto Scaling/ELB/IAM action is denied on resources
@@ -230,9 +231,9 @@ def cdk_functions(template: dict) -> dict[str, Deployed]:
 
 
 # ---------------------------------------------------------------------------- checks
-def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str]) -> None:
+def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str], needs: dict[str, str]) -> None:
     for name in sorted(in_code - deployed.keys()):
-        fail(f"{kind}: functions/{name} is not deployed (add it: README, Deploy, 'Adding a function')")
+        fail(f"{kind}: functions/{name} is not deployed (add it: README, Deploy, 'Adding a function'); {needs[name]}")
     for name in sorted(deployed.keys() - in_code):
         fail(f"{kind}: deploys {name}, which is not a crate in functions/")
 
@@ -367,6 +368,10 @@ def main(argv: list[str]) -> int:
     code_actions = {name: workspace.actions_of(path) for name, path in functions.items()}
     variables = {name: workspace.variables_of(path) for name, path in functions.items()}
     events = event_files()
+    needs = {
+        name: f"its code calls {', '.join(sorted(code_actions[name])) or 'nothing on AWS'} and reads {', '.join(sorted(variables[name])) or 'no FIREBREAK_* variable'}"
+        for name in functions
+    }
 
     by_kind = {"SAM": sam_functions(sam), "CDK": cdk_functions(cdk)}
     parameters = {"SAM": set(sam.get("Parameters", {})), "CDK": set(cdk.get("Parameters", {})) - {"BootstrapVersion"}}
@@ -374,7 +379,7 @@ def main(argv: list[str]) -> int:
         fail(f"SAM and CDK Parameters differ: only SAM {sorted(parameters['SAM'] - parameters['CDK'])}, only CDK {sorted(parameters['CDK'] - parameters['SAM'])}")
     compared = 0
     for kind, deployed in by_kind.items():
-        check_inventory(kind, deployed, set(functions))
+        check_inventory(kind, deployed, set(functions), needs)
         for name, function in deployed.items():
             check_settings(kind, function)
             check_policy(kind, function, code_actions.get(name, {}), "${ExemptTagKey}")
