@@ -1,13 +1,26 @@
-"""The AWS actions each function's code can call, derived from the source, not kept by hand.
+"""What each function's code can do on AWS and what it reads from its environment, derived from
+the source, not kept by hand.
 
-Every AWS call in the workspace goes through `.aws("ExactApiOperationName")` (shared/src/aws.rs).
-For each crate in functions/, this module follows the crate's `firebreak::<module>` references to
-the shared modules it uses, and from those modules their `crate::<module>` / `super::` references
-and `mod` children, transitively (module granularity: a module that is reachable contributes all
-of its calls, an over-approximation that never misses a call). Each label is mapped to its IAM
-action by finding the operation in the AWS SDK crates the workspace depends on (located through
-`cargo metadata`): `DescribeInstances` is `aws-sdk-ec2`'s `operation/describe_instances`, so
-`ec2:DescribeInstances`.
+Every AWS call in the workspace goes through `.aws("ExactApiOperationName")` (shared/src/aws.rs),
+and every configuration variable is a `"FIREBREAK_..."` string constant.
+
+Reachability, per crate in functions/, in two steps:
+1. modules: the crate's `firebreak::<module>` references, then from those modules their
+   `crate::<module>` / `super::` references and `mod` children, transitively;
+2. items, within those modules: starting from the crate's own source, every `fn`, `const`,
+   `static` and `macro_rules!` the reachable code names, transitively. A name resolves as Rust
+   would let it, widened wherever the text alone cannot tell: `module::name` to the items called
+   `name` in that module and its children (anywhere, if none); `Type::name` / `Self::name` to the
+   methods of that type (any method so called, if none); `.name` to every method called `name`;
+   a bare `name` to the file's own free item of that name, or else every free item so called.
+   Methods of trait impls (`Display`, `Default`, SDK interceptors) are called implicitly, so they
+   are reachable whenever their module is.
+The result over-approximates (a name shared by two items reaches both) but never misses a call:
+an `.aws(...)` label or a `FIREBREAK_*` string outside every item counts as reachable.
+
+Each label is mapped to its IAM action by finding the operation in the AWS SDK crates the
+workspace depends on (located through `cargo metadata`): `DescribeInstances` is `aws-sdk-ec2`'s
+`operation/describe_instances`, so `ec2:DescribeInstances`.
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 # The IAM service prefix of an SDK crate, where it is not the crate name without `aws-sdk-`.
@@ -32,7 +46,13 @@ IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
 TAG_ON_CREATE = re.compile(r"\.tag_specifications\s*\(")
 
 AWS_LABEL = re.compile(r'\.aws\(\s*"([A-Za-z0-9]+)"\s*\)')
+CONFIG_VARIABLE = re.compile(r'"(FIREBREAK_[A-Z0-9_]+)"')
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+RUST_KEYWORDS = {
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+    "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
+    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while",
+}
 
 
 def snake_case(operation: str) -> str:
@@ -44,7 +64,38 @@ class Call:
     operation: str
     file: Path
     line: int
+    offset: int
     actions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A `fn`, `const`, `static` or `macro_rules!` of one source file, with its text span."""
+
+    module: tuple[str, ...]
+    file: Path
+    name: str
+    start: int
+    end: int
+    impl_type: str | None = None  # the `impl` block it is a method of
+    in_trait_impl: bool = False
+
+
+class Source:
+    """One .rs file: `code` has comments and `#[cfg(test)]` modules blanked out (offsets kept);
+    `masked` additionally blanks the inside of string and char literals, for the structure."""
+
+    def __init__(self, path: Path, module: tuple[str, ...]):
+        self.path = path
+        self.module = module
+        self.code, self.masked = blank(path.read_text())
+        self.items = parse_items(self)
+
+    def line_of(self, offset: int) -> int:
+        return self.code.count("\n", 0, offset) + 1
+
+    def covered(self, offset: int) -> bool:
+        return any(item.start <= offset < item.end for item in self.items)
 
 
 class Workspace:
@@ -52,6 +103,7 @@ class Workspace:
         self.root = root
         self.shared_src = root / "shared" / "src"
         self.sdk_crates = self._sdk_crates()
+        self._sources: dict[Path, Source] = {}
 
     # ------------------------------------------------------------------ SDK operations
     def _sdk_crates(self) -> dict[str, Path]:
@@ -81,6 +133,11 @@ class Workspace:
         snake = snake_case(operation)
         return sorted(c for c, ops in self.sdk_crates.items() if (ops / snake).is_dir() or (ops / f"{snake}.rs").is_file())
 
+    def source(self, path: Path, module: tuple[str, ...] = ()) -> Source:
+        if path not in self._sources:
+            self._sources[path] = Source(path, module)
+        return self._sources[path]
+
     # ------------------------------------------------------------------ module graph
     def module_file(self, path: tuple[str, ...]) -> Path | None:
         """shared/src file of a module path like ("events", "guardduty"); () is lib.rs."""
@@ -92,9 +149,10 @@ class Workspace:
                 return candidate
         return None
 
+    @cached_property
     def root_reexports(self) -> dict[str, str]:
         """`pub use module::Item;` in lib.rs: Item -> module."""
-        text = strip_comments((self.shared_src / "lib.rs").read_text())
+        text = self.source(self.shared_src / "lib.rs").code
         found = {}
         for module, items in re.findall(rf"pub\s+use\s+({IDENT})::(\{{[^}}]*\}}|{IDENT})\s*;", text):
             for item in re.findall(IDENT, items):
@@ -103,14 +161,12 @@ class Workspace:
 
     def referenced_modules(self, text: str, prefix: str, current: tuple[str, ...]) -> set[tuple[str, ...]]:
         """Top-level shared modules named after `prefix::` (`firebreak` or `crate`), plus `super::`."""
-        text = strip_comments(text)
         modules: set[tuple[str, ...]] = set()
-        reexports = self.root_reexports()
         for head in top_level_segments(text, prefix):
             if self.module_file((head,)):
                 modules.add((head,))
-            elif head in reexports:
-                modules.add((reexports[head],))
+            elif head in self.root_reexports:
+                modules.add((self.root_reexports[head],))
         # `super::` from a top-level module is the crate root, whose only items are re-exports and
         # `mod` lines: following it would make every module reachable.
         if len(current) > 1 and re.search(r"\bsuper::", text):
@@ -119,12 +175,16 @@ class Workspace:
             modules.add(current + (child,))
         return modules
 
-    def reachable_files(self, function_dir: Path) -> list[Path]:
-        files = sorted((function_dir / "src").rglob("*.rs"))
+    def crate_sources(self, function_dir: Path) -> list[Source]:
+        return [self.source(f) for f in sorted((function_dir / "src").rglob("*.rs"))]
+
+    def reachable_modules(self, function_dir: Path) -> list[Source]:
+        """The function crate's files, then every shared module its code can name."""
         todo: set[tuple[str, ...]] = set()
-        for file in files:
-            todo |= self.referenced_modules(file.read_text(), "firebreak", ())
+        for source in self.crate_sources(function_dir):
+            todo |= self.referenced_modules(source.code, "firebreak", ())
         seen: set[tuple[str, ...]] = set()
+        sources = []
         while todo:
             module = todo.pop()
             if module in seen:
@@ -133,41 +193,120 @@ class Workspace:
             path = self.module_file(module)
             if path is None:
                 continue
-            files.append(path)
-            todo |= self.referenced_modules(path.read_text(), "crate", module) - seen
-        return files
+            source = self.source(path, module)
+            sources.append(source)
+            todo |= self.referenced_modules(source.code, "crate", module) - seen
+        return sorted(sources, key=lambda s: s.path)
+
+    def reachable_files(self, function_dir: Path) -> list[Path]:
+        return [s.path for s in self.crate_sources(function_dir) + self.reachable_modules(function_dir)]
+
+    # ------------------------------------------------------------------ item graph
+    def reachable(self, function_dir: Path) -> dict[Path, list[tuple[int, int]]]:
+        """File -> the spans of its code that the function can run."""
+        crate = self.crate_sources(function_dir)
+        modules = self.reachable_modules(function_dir)
+        items = [item for source in modules for item in source.items]
+        by_name: dict[str, list[Item]] = {}
+        for item in items:
+            by_name.setdefault(item.name, []).append(item)
+        module_names = {s.module[-1] for s in modules if s.module}
+        impl_types = {item.impl_type for item in items if item.impl_type}
+
+        def resolve(source: Source, owner: Item | None, start: int, end: int) -> set[Item]:
+            found: set[Item] = set()
+            text = source.masked
+            for match in re.finditer(IDENT, text[start:end]):
+                name = match.group(0)
+                if name in RUST_KEYWORDS or name not in by_name:
+                    continue
+                at = start + match.start()
+                # `name: value` is a field (struct literal or definition) or a binding, not a use
+                if re.match(r"\s*:(?!:)", text[start + match.end() : start + match.end() + 80]):
+                    continue
+                before = text[:at].rstrip()
+                candidates = by_name[name]
+                if before.endswith("::"):
+                    qualifier = re.search(rf"({IDENT})\s*::$", before)
+                    q = qualifier.group(1) if qualifier else ""
+                    if q == "Self" and owner is not None:
+                        found |= {c for c in candidates if c.impl_type == owner.impl_type}
+                    elif q in module_names:
+                        inside = {c for c in candidates if q in c.module and c.impl_type is None}
+                        found |= inside or set(candidates)
+                    elif q in impl_types:
+                        found |= {c for c in candidates if c.impl_type == q}
+                    elif re.fullmatch(r"[A-Z][A-Z0-9]?", q):
+                        # a generic parameter (`T::new`): any method so called
+                        found |= {c for c in candidates if c.impl_type is not None}
+                    elif q in ("crate", "firebreak", "super", "self"):
+                        found |= {c for c in candidates if c.impl_type is None}
+                    # any other path (std::, aws_sdk_ec2::, an enum variant) is not ours
+                elif before.endswith("."):
+                    found |= {c for c in candidates if c.impl_type is not None}
+                else:
+                    after = text[start + match.end() : start + match.end() + 2].lstrip()
+                    if name[:1].islower() and not after.startswith(("(", "!")) and name in bound_names(text[start:end]):
+                        continue  # a local binding of that name, not the item
+                    own = {c for c in candidates if c.file == source.path and c.impl_type is None}
+                    found |= own or {c for c in candidates if c.impl_type is None}
+            return found
+
+        spans: dict[Path, list[tuple[int, int]]] = {}
+        todo: set[Item] = set()
+        for source in crate:
+            spans.setdefault(source.path, []).append((0, len(source.code)))
+            todo |= resolve(source, None, 0, len(source.masked))
+        todo |= {item for item in items if item.in_trait_impl}
+        seen: set[Item] = set()
+        sources = {s.path: s for s in modules}
+        while todo:
+            item = todo.pop()
+            if item in seen:
+                continue
+            seen.add(item)
+            spans.setdefault(item.file, []).append((item.start, item.end))
+            todo |= resolve(sources[item.file], item, item.start, item.end) - seen
+        return spans
+
+    def _reachable_matches(self, function_dir: Path, pattern: re.Pattern) -> list[tuple[Source, re.Match]]:
+        spans = self.reachable(function_dir)
+        found = []
+        for source in self.crate_sources(function_dir) + self.reachable_modules(function_dir):
+            for match in pattern.finditer(source.code):
+                inside = any(start <= match.start() < end for start, end in spans.get(source.path, []))
+                if inside or not source.covered(match.start()):
+                    found.append((source, match))
+        return found
 
     # ------------------------------------------------------------------ calls
-    def calls_in(self, file: Path) -> list[Call]:
-        text = strip_comments(file.read_text())
+    def call_of(self, source: Source, match: re.Match) -> Call:
+        text = source.code
         uses = set(re.findall(r"aws_sdk_([a-z0-9]+)", text)) | set(re.findall(r"\bclients\.([a-z0-9]+)\b", text))
-        calls = []
-        for match in AWS_LABEL.finditer(text):
-            operation = match.group(1)
-            line = text.count("\n", 0, match.start()) + 1
-            crates = self.crates_with_operation(operation)
-            statement = text[text.rfind(";", 0, match.start()) + 1 : match.end()]
-            if len(crates) > 1:
-                # The client the statement itself names (`clients.securityhub`, a `securityhub`
-                # argument) decides first; then the SDKs the file uses.
-                named = set(re.findall(r"[a-z0-9]+", statement))
-                crates = (
-                    [c for c in crates if c.removeprefix("aws-sdk-") in named]
-                    or [c for c in crates if c.removeprefix("aws-sdk-") in uses]
-                    or crates
-                )
-            if len(crates) != 1:
-                raise SystemExit(
-                    f"{file}:{line}: .aws(\"{operation}\") names "
-                    + (f"operations of several SDKs {crates}" if crates else "no operation of any SDK crate")
-                    + ": the label must be the exact API operation name"
-                )
-            action = f"{self.iam_prefix(crates[0])}:{operation}"
-            actions = IAM_ACTIONS_OF_OPERATION.get(action, [action])
-            if TAG_ON_CREATE.search(statement) and crates[0] == "aws-sdk-ec2":
-                actions = actions + ["ec2:CreateTags"]
-            calls.append(Call(operation, file, line, actions))
-        return calls
+        operation = match.group(1)
+        line = source.line_of(match.start())
+        crates = self.crates_with_operation(operation)
+        statement = text[text.rfind(";", 0, match.start()) + 1 : match.end()]
+        if len(crates) > 1:
+            # The client the statement itself names (`clients.securityhub`, a `securityhub`
+            # argument) decides first; then the SDKs the file uses.
+            named = set(re.findall(r"[a-z0-9]+", statement))
+            crates = (
+                [c for c in crates if c.removeprefix("aws-sdk-") in named]
+                or [c for c in crates if c.removeprefix("aws-sdk-") in uses]
+                or crates
+            )
+        if len(crates) != 1:
+            raise SystemExit(
+                f"{source.path}:{line}: .aws(\"{operation}\") names "
+                + (f"operations of several SDKs {crates}" if crates else "no operation of any SDK crate")
+                + ": the label must be the exact API operation name"
+            )
+        action = f"{self.iam_prefix(crates[0])}:{operation}"
+        actions = IAM_ACTIONS_OF_OPERATION.get(action, [action])
+        if TAG_ON_CREATE.search(statement) and crates[0] == "aws-sdk-ec2":
+            actions = actions + ["ec2:CreateTags"]
+        return Call(operation, source.path, line, match.start(), actions)
 
     def functions(self) -> dict[str, Path]:
         """Binary (= crate) name -> directory, for every crate in functions/."""
@@ -179,33 +318,169 @@ class Workspace:
         return found
 
     def actions_of(self, function_dir: Path) -> dict[str, list[str]]:
-        """IAM action -> where the code calls it (file:line)."""
+        """IAM action -> where the reachable code calls it (file:line)."""
         actions: dict[str, list[str]] = {}
-        for file in self.reachable_files(function_dir):
-            for call in self.calls_in(file):
-                for action in call.actions:
-                    actions.setdefault(action, []).append(f"{file.relative_to(self.root)}:{call.line}")
+        for source, match in self._reachable_matches(function_dir, AWS_LABEL):
+            call = self.call_of(source, match)
+            for action in call.actions:
+                actions.setdefault(action, []).append(f"{source.path.relative_to(self.root)}:{call.line}")
         return actions
 
-    def config_variables(self) -> set[str]:
-        """Every FIREBREAK_* environment variable the code names."""
-        names = set()
-        for file in list(self.shared_src.rglob("*.rs")) + list((self.root / "functions").rglob("*.rs")):
-            names |= set(re.findall(r'"(FIREBREAK_[A-Z0-9_]+)"', strip_comments(file.read_text())))
-        return names
+    def variables_of(self, function_dir: Path) -> dict[str, str]:
+        """FIREBREAK_* variable -> where the reachable code names it (file:line)."""
+        found: dict[str, str] = {}
+        for source, match in self._reachable_matches(function_dir, CONFIG_VARIABLE):
+            found.setdefault(match.group(1), f"{source.path.relative_to(self.root)}:{source.line_of(match.start())}")
+        return found
 
 
-def strip_comments(text: str) -> str:
-    """Source without comments and without `#[cfg(test)] mod ... { }` blocks (tests call nothing on AWS)."""
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", "", text)
-    while (test := re.search(r"#\[cfg\(test\)\]\s*(?:pub\s+)?mod\s+\w+\s*\{", text)) :
-        depth, end = 1, test.end()
-        while depth and end < len(text):
-            depth += {"{": 1, "}": -1}.get(text[end], 0)
-            end += 1
-        text = text[: test.start()] + text[end:]
-    return text
+# ---------------------------------------------------------------------------- Rust text
+def blank(text: str) -> tuple[str, str]:
+    """(code, masked): comments blanked in both, string/char literal contents blanked in masked,
+    `#[cfg(test)] mod x { ... }` blanked in both; every offset and line kept."""
+    code, masked = list(text), list(text)
+    i, n = 0, len(text)
+
+    def clear(target: list[str], start: int, end: int) -> None:
+        for k in range(start, end):
+            if target[k] != "\n":
+                target[k] = " "
+
+    while i < n:
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            clear(code, i, end), clear(masked, i, end)
+            i = end
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            clear(code, i, j), clear(masked, i, j)
+            i = j
+        elif (raw := re.match(r'b?r(#*)"', text[i : i + 260])) and not re.match(r"[A-Za-z0-9_]", text[i - 1 : i] or " "):
+            closing = '"' + raw.group(1)
+            end = text.find(closing, i + raw.end())
+            end = n if end < 0 else end
+            clear(masked, i + raw.end(), end)
+            i = end + len(closing)
+        elif text[i] == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            clear(masked, i + 1, j)
+            i = j + 1
+        elif text[i] == "'" and (char := re.match(r"'(?:\\(?:x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|.)|[^\\'\n])'", text[i : i + 12])):
+            clear(masked, i + 1, i + char.end() - 1)
+            i += char.end()
+        else:
+            i += 1
+    code_text, masked_text = "".join(code), "".join(masked)
+    for test in re.finditer(r"#\[cfg\(test\)\]\s*(?:pub\s+)?mod\s+\w+\s*\{", masked_text):
+        end = matching_brace(masked_text, test.end() - 1)
+        code, masked = list(code_text), list(masked_text)
+        clear(code, test.start(), end), clear(masked, test.start(), end)
+        code_text, masked_text = "".join(code), "".join(masked)
+    return code_text, masked_text
+
+
+def bound_names(text: str) -> set[str]:
+    """Names the code binds as locals: `let x`, `for x in`, closure parameters, `Some(x) =>`,
+    struct-pattern shorthand `{ x, .. }`. A bare `x` that is not called is then that local."""
+    names = set(re.findall(rf"\blet\s+(?:mut\s+)?({IDENT})", text))
+    names |= set(re.findall(rf"\bfor\s+(?:mut\s+)?({IDENT})\s+in\b", text))
+    for params in re.findall(r"(?:^|[^|])\|([^|]*)\|(?!\|)", text):
+        names |= set(re.findall(rf"(?:^|,)\s*(?:mut\s+)?({IDENT})\s*(?=,|$|:)", params))
+    names |= set(re.findall(rf"\((?:ref\s+)?(?:mut\s+)?({IDENT})\)\s*(?:=>|=[^=>]|\bif\b)", text))
+    for pattern in re.findall(r"\{([^{}]*\.\.)\s*\}", text):
+        names |= set(re.findall(rf"(?:^|,)\s*(?:ref\s+)?(?:mut\s+)?({IDENT})\s*(?=,)", pattern))
+    return names
+
+
+def matching_brace(text: str, open_at: int) -> int:
+    """Offset just past the brace that closes the one at `open_at` (in masked text)."""
+    depth = 0
+    for k in range(open_at, len(text)):
+        if text[k] == "{":
+            depth += 1
+        elif text[k] == "}":
+            depth -= 1
+            if depth == 0:
+                return k + 1
+    return len(text)
+
+
+def body_start(text: str, after: int) -> int | None:
+    """The `{` opening the body of an item whose header starts at `after`; None for `fn f();`."""
+    depth = 0
+    for k in range(after, len(text)):
+        ch = text[k]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and ch == "{":
+            return k
+        elif depth == 0 and ch == ";":
+            return None
+    return None
+
+
+def parse_items(source: Source) -> list[Item]:
+    text = source.masked
+    impls = []  # (start, end, type, is_trait_impl)
+    for match in re.finditer(r"\bimpl\b", text):
+        # only an `impl` block in item position, not `impl Trait` in a signature
+        if text[: match.start()].rstrip()[-1:] not in ("", ";", "{", "}", "]"):
+            continue
+        brace = body_start(text, match.end())
+        if brace is None:
+            continue
+        header = strip_generics(text[match.end() : brace]).split(" where ")[0]
+        trait_impl = re.search(r"\bfor\b", header) is not None
+        target = header.split(" for ", 1)[1] if trait_impl else header
+        names = re.findall(IDENT, target)
+        if names:
+            impls.append((brace, matching_brace(text, brace), names[-1], trait_impl))
+
+    def enclosing_impl(offset: int):
+        inner = [i for i in impls if i[0] < offset < i[1]]
+        return min(inner, key=lambda i: i[1] - i[0]) if inner else None
+
+    items = []
+    for match in re.finditer(rf"\bfn\s+({IDENT})", text):
+        brace = body_start(text, match.end())
+        if brace is None:
+            continue
+        impl = enclosing_impl(match.start())
+        items.append(Item(source.module, source.path, match.group(1), match.start(), matching_brace(text, brace),
+                          impl[2] if impl else None, bool(impl and impl[3])))
+    for match in re.finditer(rf"\b(?:const|static)\s+(?:mut\s+)?({IDENT})\s*:", text):
+        end = text.find(";", match.end())
+        impl = enclosing_impl(match.start())
+        items.append(Item(source.module, source.path, match.group(1), match.start(), len(text) if end < 0 else end + 1,
+                          impl[2] if impl else None, bool(impl and impl[3])))
+    for match in re.finditer(rf"\bmacro_rules!\s*({IDENT})\s*\{{", text):
+        items.append(Item(source.module, source.path, match.group(1), match.start(), matching_brace(text, match.end() - 1)))
+    return items
+
+
+def strip_generics(header: str) -> str:
+    """`<T: X<Y>> Foo<T> for Bar<T>` -> ` Foo for Bar` (angle brackets and what is inside)."""
+    out, depth = [], 0
+    for k, ch in enumerate(header):
+        if ch == "<":
+            depth += 1
+        elif ch == ">" and depth and header[k - 1 : k] != "-":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return " ".join("".join(out).split())
 
 
 def top_level_segments(text: str, prefix: str) -> set[str]:

@@ -5,13 +5,15 @@ usage: infra_check.py SAM_TEMPLATE CDK_SYNTHESISED_TEMPLATE MEMBER_ROLE_TEMPLATE
 - every crate in functions/ is deployed by SAM and by CDK, and nothing else is;
 - every EventBridge pattern is run through moto's EventBridge pattern matcher (the emulator's
   TestEventPattern implementation) against every file in events/: a function's rules match
-  every event in events/<function>/ and none in any other directory;
+  every event in events/<function>/ and none in any other directory; a scheduled event is
+  delivered by the schedule rule its `resources` names (schedule rules need a literal Name);
 - each function's role allows exactly the IAM actions its code calls (code_actions.py), plus the
   Lambda platform's own (logs, the failure queue), which must be scoped to their resources; no
   mutating action on "*"; every mutating EC2/Auto Scaling/ELB/IAM action is denied on resources
   tagged with the exemption key;
 - the member-account role allows exactly the union of what the functions call in a member account;
-- every FIREBREAK_* variable the code reads is set on every function, from the same Parameters in both;
+- each function sets exactly the FIREBREAK_* variables its own reachable code names, each from a
+  Parameter or a resource of the stack, with the same Parameters in SAM and CDK;
 - async invocation: retries, maximum event age, an SQS on-failure destination; reserved
   concurrency; a log group with retention; provided.al2023 on arm64.
 """
@@ -141,7 +143,8 @@ class Deployed:
         self.name = name
         self.logical_id = logical_id
         self.patterns: list[dict] = []
-        self.schedules: list[str] = []
+        # (expression, rule name): a scheduled event names its rule in `resources`
+        self.schedules: list[tuple[str, str | None]] = []
         self.statements: list[dict] = []
         self.environment: dict = {}
         self.settings: dict = {}
@@ -166,8 +169,8 @@ def sam_functions(template: dict) -> dict[str, Deployed]:
         for event_id, event in props.get("Events", {}).items():
             if event["Type"] == "EventBridgeRule":
                 function.patterns.append(event["Properties"]["Pattern"])
-            elif event["Type"] in ("Schedule", "ScheduleV2"):
-                function.schedules.append(event["Properties"]["Schedule" if event["Type"] == "Schedule" else "ScheduleExpression"])
+            elif event["Type"] == "Schedule":
+                function.schedules.append((event["Properties"]["Schedule"], event["Properties"].get("Name")))
             else:
                 fail(f"SAM {logical_id}: event {event_id} of type {event['Type']} is not checked by this script")
         function.statements = statements_of_role(resources, role_of(resources, props))
@@ -206,7 +209,7 @@ def cdk_functions(template: dict) -> dict[str, Deployed]:
                 if "EventPattern" in rule["Properties"]:
                     function.patterns.append(rule["Properties"]["EventPattern"])
                 if "ScheduleExpression" in rule["Properties"]:
-                    function.schedules.append(rule["Properties"]["ScheduleExpression"])
+                    function.schedules.append((rule["Properties"]["ScheduleExpression"], rule["Properties"].get("Name")))
         function.statements = statements_of_role(resources, role_of(resources, props))
         function.environment = props.get("Environment", {}).get("Variables", {})
         invoke = next(
@@ -228,9 +231,9 @@ def cdk_functions(template: dict) -> dict[str, Deployed]:
 
 
 # ---------------------------------------------------------------------------- checks
-def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str]) -> None:
+def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str], needs: dict[str, str]) -> None:
     for name in sorted(in_code - deployed.keys()):
-        fail(f"{kind}: functions/{name} is not deployed (add it: README, Deploy, 'Adding a function')")
+        fail(f"{kind}: functions/{name} is not deployed (add it: README, Deploy, 'Adding a function'); {needs[name]}")
     for name in sorted(deployed.keys() - in_code):
         fail(f"{kind}: deploys {name}, which is not a crate in functions/")
 
@@ -284,9 +287,11 @@ def check_policy(kind: str, function: Deployed, code_actions: dict[str, list[str
         fail(f"{where}: {action} is not denied on resources tagged with the exemption key")
 
 
-def check_environment(kind: str, function: Deployed, variables: set[str], parameters: set[str]) -> None:
-    for variable in sorted(variables - function.environment.keys()):
-        fail(f"{kind} {function.name}: the code reads {variable}, which is not set (add a Parameter and the variable)")
+def check_environment(kind: str, function: Deployed, variables: dict[str, str], parameters: set[str]) -> None:
+    for variable in sorted(variables.keys() - function.environment.keys()):
+        fail(f"{kind} {function.name}: the code reads {variable} ({variables[variable]}), which is not set (add a Parameter and the variable)")
+    for variable in sorted(v for v in function.environment.keys() - variables.keys() if v.startswith("FIREBREAK_")):
+        fail(f"{kind} {function.name}: sets {variable}, which its code never reads")
     for variable, value in function.environment.items():
         if variable.startswith("FIREBREAK_") and ref_id(value) is None:
             fail(f"{kind} {function.name}: {variable} must come from a Parameter or a resource, not a constant")
@@ -302,13 +307,24 @@ def is_schedule_event(event: dict) -> bool:
     return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
 
 
+def delivered_by_schedule(event: dict, rule_names: list[str]) -> bool:
+    """EventBridge delivers a scheduled event to the rule's targets only, naming that rule's ARN."""
+    return is_schedule_event(event) and any(
+        isinstance(arn, str) and arn.endswith(f":rule/{rule}") for arn in event.get("resources", []) for rule in rule_names
+    )
+
+
 def check_patterns(kind: str, deployed: dict[str, Deployed], events: dict[Path, dict]) -> int:
     compared = 0
     for name, function in deployed.items():
         matchers = [EventPattern.load(json.dumps(p)) for p in function.patterns]
+        rule_names = [rule for _, rule in function.schedules if isinstance(rule, str)]
+        for expression, rule in function.schedules:
+            if not isinstance(rule, str):
+                fail(f"{kind} {name}: the schedule {expression} needs a literal rule Name (its events name the rule in `resources`)")
         for path, event in events.items():
             meant_for_it = path.parent.name == name
-            matched = any(m.matches_event(event) for m in matchers) or (bool(function.schedules) and is_schedule_event(event) and meant_for_it)
+            matched = any(m.matches_event(event) for m in matchers) or delivered_by_schedule(event, rule_names)
             compared += 1
             if meant_for_it and not matched:
                 fail(f"{kind} {name}: no rule matches {path.relative_to(ROOT)}, filed for it")
@@ -350,8 +366,12 @@ def main(argv: list[str]) -> int:
     workspace = Workspace(ROOT)
     functions = workspace.functions()
     code_actions = {name: workspace.actions_of(path) for name, path in functions.items()}
-    variables = workspace.config_variables()
+    variables = {name: workspace.variables_of(path) for name, path in functions.items()}
     events = event_files()
+    needs = {
+        name: f"its code calls {', '.join(sorted(code_actions[name])) or 'nothing on AWS'} and reads {', '.join(sorted(variables[name])) or 'no FIREBREAK_* variable'}"
+        for name in functions
+    }
 
     by_kind = {"SAM": sam_functions(sam), "CDK": cdk_functions(cdk)}
     parameters = {"SAM": set(sam.get("Parameters", {})), "CDK": set(cdk.get("Parameters", {})) - {"BootstrapVersion"}}
@@ -359,11 +379,11 @@ def main(argv: list[str]) -> int:
         fail(f"SAM and CDK Parameters differ: only SAM {sorted(parameters['SAM'] - parameters['CDK'])}, only CDK {sorted(parameters['CDK'] - parameters['SAM'])}")
     compared = 0
     for kind, deployed in by_kind.items():
-        check_inventory(kind, deployed, set(functions))
+        check_inventory(kind, deployed, set(functions), needs)
         for name, function in deployed.items():
             check_settings(kind, function)
             check_policy(kind, function, code_actions.get(name, {}), "${ExemptTagKey}")
-            check_environment(kind, function, variables, parameters[kind])
+            check_environment(kind, function, variables.get(name, {}), parameters[kind])
         compared += check_patterns(kind, deployed, events)
     for name in by_kind["SAM"].keys() & by_kind["CDK"].keys():
         sam_f, cdk_f = by_kind["SAM"][name], by_kind["CDK"][name]

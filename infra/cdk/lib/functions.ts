@@ -15,8 +15,15 @@ export interface FirebreakFunction {
   readonly description: string;
   /** EventBridge rules on the default bus, by construct id. */
   readonly rules: Record<string, events.EventPattern>;
-  /** Schedule expressions ("rate(1 day)"), by construct id. */
-  readonly schedules?: Record<string, string>;
+  /**
+   * Scheduled rules, by construct id. The rule name is fixed: a scheduled event names its rule in
+   * `resources`, which is how its samples (and the infra check) tell one schedule from another.
+   */
+  readonly schedules?: Record<string, { readonly ruleName: string; readonly expression: string }>;
+  /** Exactly the FIREBREAK_* variables its code reads, each set from the stack Parameter named. */
+  readonly environment: Record<string, string>;
+  /** Seconds; default 120. */
+  readonly timeoutSeconds?: number;
   /** Allow statements: exactly the calls the code makes, scoped as far as AWS allows. */
   readonly statements: iam.PolicyStatement[];
   /** Mutating actions denied on any resource carrying the exemption tag key. */
@@ -29,7 +36,122 @@ export const arn = (service: string, resource: string, account: string = Aws.ACC
 
 const ec2 = (resource: string): string => arn('ec2', resource);
 const snapshots = arn('ec2', 'snapshot/*', '');
+const iamArn = (resource: string): string => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:${resource}`;
 const FIREBREAK_GROUP_ROLES = ['isolation', 'untracking'];
+
+/** What quarantining an instance calls: quarantine-instance, and revoke-credentials for the exfiltrating instance. */
+const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
+  new iam.PolicyStatement({
+    sid: readSid,
+    actions: [
+      'ec2:DescribeInstances',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeInstanceAttribute',
+      'ec2:DescribeIamInstanceProfileAssociations',
+      'ec2:DescribeSnapshots',
+      'ec2:DescribeSecurityGroups',
+      'autoscaling:DescribeAutoScalingInstances',
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeTargetHealth',
+    ],
+    resources: ['*'],
+  }),
+  new iam.PolicyStatement({
+    sid: 'CreateIsolationGroupsOnlyTaggedAsFirebreaks',
+    actions: ['ec2:CreateSecurityGroup'],
+    resources: [ec2('security-group/*')],
+    conditions: { StringEquals: { 'aws:RequestTag/firebreak:role': FIREBREAK_GROUP_ROLES } },
+  }),
+  new iam.PolicyStatement({
+    sid: 'CreateIsolationGroupsInAnyVpc',
+    actions: ['ec2:CreateSecurityGroup'],
+    resources: [ec2('vpc/*')],
+  }),
+  new iam.PolicyStatement({
+    sid: 'ChangeRulesOfFirebreakGroupsOnly',
+    actions: [
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:AuthorizeSecurityGroupEgress',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupEgress',
+    ],
+    resources: [ec2('security-group/*')],
+    conditions: { StringEquals: { 'aws:ResourceTag/firebreak:role': FIREBREAK_GROUP_ROLES } },
+  }),
+  new iam.PolicyStatement({
+    sid: 'MoveInterfacesIntoIsolation',
+    actions: ['ec2:ModifyNetworkInterfaceAttribute'],
+    resources: ['network-interface/*', 'security-group/*', 'instance/*', 'subnet/*', 'vpc/*'].map(ec2),
+  }),
+  new iam.PolicyStatement({
+    sid: 'ContainInstances',
+    actions: ['ec2:ModifyInstanceAttribute', 'ec2:DisassociateIamInstanceProfile', 'ec2:StopInstances'],
+    resources: [ec2('instance/*')],
+  }),
+  new iam.PolicyStatement({
+    sid: 'SnapshotVolumes',
+    actions: ['ec2:CreateSnapshots'],
+    resources: [ec2('instance/*'), ec2('volume/*')],
+  }),
+  new iam.PolicyStatement({
+    sid: 'SnapshotsOnlyTaggedWithTheirCase',
+    actions: ['ec2:CreateSnapshots'],
+    resources: [snapshots],
+    conditions: { Null: { 'aws:RequestTag/firebreak:case': 'false' } },
+  }),
+  // Only to remove a duplicate set Firebreak itself just made (racing deliveries, a retried
+  // CreateSnapshots): never a snapshot without Firebreak's set tag.
+  new iam.PolicyStatement({
+    sid: 'DeleteOnlyFirebreakDuplicateSnapshots',
+    actions: ['ec2:DeleteSnapshot'],
+    resources: [snapshots],
+    conditions: { Null: { 'aws:ResourceTag/firebreak:snapshot-set': 'false' } },
+  }),
+  new iam.PolicyStatement({
+    sid: 'WriteFirebreakTagsOnly',
+    actions: ['ec2:CreateTags'],
+    resources: [ec2('instance/*'), ec2('network-interface/*'), ec2('security-group/*'), snapshots],
+    conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*', 'Name'] } },
+  }),
+  new iam.PolicyStatement({
+    sid: 'DetachFromAutoScalingGroups',
+    actions: ['autoscaling:DetachInstances'],
+    resources: [arn('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/*')],
+  }),
+  new iam.PolicyStatement({
+    sid: 'DeregisterFromTargetGroups',
+    actions: ['elasticloadbalancing:DeregisterTargets'],
+    resources: [arn('elasticloadbalancing', 'targetgroup/*/*')],
+  }),
+];
+
+const QUARANTINE_DENIED_ON_EXEMPT = [
+  'ec2:CreateSecurityGroup',
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:AuthorizeSecurityGroupEgress',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupEgress',
+  'ec2:ModifyNetworkInterfaceAttribute',
+  'ec2:ModifyInstanceAttribute',
+  'ec2:DisassociateIamInstanceProfile',
+  'ec2:StopInstances',
+  'ec2:CreateSnapshots',
+  'ec2:DeleteSnapshot',
+  'ec2:CreateTags',
+  'autoscaling:DetachInstances',
+  'elasticloadbalancing:DeregisterTargets',
+];
+
+const QUARANTINE_ENVIRONMENT = {
+  FIREBREAK_DRY_RUN: 'DryRun',
+  FIREBREAK_MIN_SEVERITY: 'MinSeverity',
+  FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
+  FIREBREAK_ISOLATION_GROUP_NAME: 'IsolationGroupName',
+  FIREBREAK_STOP_INSTANCE: 'StopInstance',
+  FIREBREAK_SNAPSHOT: 'Snapshot',
+  FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
+  FIREBREAK_CUT_TRACKED_CONNECTIONS: 'CutTrackedConnections',
+};
 
 export const FUNCTIONS: FirebreakFunction[] = [
   {
@@ -47,105 +169,201 @@ export const FUNCTIONS: FirebreakFunction[] = [
         },
       },
     },
+    environment: QUARANTINE_ENVIRONMENT,
+    statements: QUARANTINE_STATEMENTS('Read'),
+    deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
+  },
+  {
+    name: 'revoke-credentials',
+    description: 'GuardDuty access-key finding or AWS Health credential exposure -> disable keys, revoke sessions, report.',
+    rules: {
+      GuardDutyCredentialsCompromised: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: { resource: { resourceType: ['AccessKey'] } },
+      },
+      HealthCredentialsExposed: {
+        source: ['aws.health'],
+        detailType: ['AWS Health Event'],
+        detail: { eventTypeCode: [{ prefix: 'AWS_RISK_CREDENTIALS_' }] },
+      },
+    },
+    environment: {
+      ...QUARANTINE_ENVIRONMENT,
+      FIREBREAK_DEACTIVATE_ALL_KEYS: 'DeactivateAllKeys',
+      FIREBREAK_DELETE_LOGIN_PROFILE: 'DeleteLoginProfile',
+      FIREBREAK_PROTECTED_PRINCIPALS: 'ProtectedPrincipals',
+      FIREBREAK_QUARANTINE_SOURCE_INSTANCE: 'QuarantineSourceInstance',
+    },
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'ReadUsers',
+        actions: [
+          'iam:GetAccessKeyLastUsed',
+          'iam:GetUser',
+          'iam:ListUserTags',
+          'iam:ListAccessKeys',
+          'iam:GetLoginProfile',
+          'iam:GetUserPolicy',
+        ],
+        resources: [iamArn('user/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRoles',
+        actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:GetRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      // Disable keys (never delete them: evidence), attach the session-revocation policy, and
+      // remove the console password when configured to.
+      new iam.PolicyStatement({
+        sid: 'RevokeUserCredentials',
+        actions: ['iam:UpdateAccessKey', 'iam:PutUserPolicy', 'iam:DeleteLoginProfile'],
+        resources: [iamArn('user/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RevokeRoleSessions',
+        actions: ['iam:PutRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnPrincipals',
+        actions: ['iam:TagUser', 'iam:TagRole'],
+        resources: [iamArn('user/*'), iamArn('role/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
+      // The code never revokes its own identity; this makes IAM refuse it too: no Firebreak role
+      // (path /firebreak/) can be locked out or re-tagged by a forged signal.
+      new iam.PolicyStatement({
+        sid: 'NeverTouchFirebreakRoles',
+        effect: iam.Effect.DENY,
+        actions: ['iam:PutRolePolicy', 'iam:TagRole'],
+        resources: [iamArn('role/firebreak/*')],
+      }),
+      // The exfiltrating instance goes through the same quarantine as quarantine-instance.
+      ...QUARANTINE_STATEMENTS('ReadForQuarantine'),
+    ],
+    deniedOnExemptResources: [
+      ...QUARANTINE_DENIED_ON_EXEMPT,
+      'iam:UpdateAccessKey',
+      'iam:PutUserPolicy',
+      'iam:DeleteLoginProfile',
+      'iam:TagUser',
+      'iam:PutRolePolicy',
+      'iam:TagRole',
+    ],
+  },
+  {
+    name: 'close-open-ports',
+    description: 'GuardDuty probe/brute-force finding, security group change or schedule -> revoke world-open admin ports, report.',
+    rules: {
+      // TARGET: the instance was probed or brute-forced from the internet (attacked, not compromised).
+      GuardDutyPortsAttacked: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: ['Recon:EC2/PortProbeUnprotectedPort', 'UnauthorizedAccess:EC2/SSHBruteForce', 'UnauthorizedAccess:EC2/RDPBruteForce'],
+          resource: { resourceType: ['Instance'] },
+          service: { resourceRole: ['TARGET'] },
+        },
+      },
+      SecurityGroupOpened: {
+        source: ['aws.ec2'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['ec2.amazonaws.com'],
+          eventName: ['AuthorizeSecurityGroupIngress', 'ModifySecurityGroupRules', 'CreateSecurityGroup'],
+        },
+      },
+    },
+    schedules: { Sweep: { ruleName: 'firebreak-close-open-ports-sweep', expression: 'rate(1 hour)' } },
+    environment: {
+      FIREBREAK_DRY_RUN: 'DryRun',
+      FIREBREAK_MIN_SEVERITY: 'PortsMinSeverity',
+      FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
+      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
+      FIREBREAK_ADMIN_PORTS: 'AdminPorts',
+      FIREBREAK_ALLOWED_CIDRS: 'AllowedCidrs',
+    },
     statements: [
       new iam.PolicyStatement({
         sid: 'Read',
-        actions: [
-          'ec2:DescribeInstances',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeInstanceAttribute',
-          'ec2:DescribeIamInstanceProfileAssociations',
-          'ec2:DescribeSnapshots',
-          'ec2:DescribeSecurityGroups',
-          'autoscaling:DescribeAutoScalingInstances',
-          'elasticloadbalancing:DescribeTargetGroups',
-          'elasticloadbalancing:DescribeTargetHealth',
-        ],
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSecurityGroupRules'],
         resources: ['*'],
       }),
+      // Revoke the world-open rules by rule id; re-authorize the port for the allowed CIDRs.
       new iam.PolicyStatement({
-        sid: 'CreateIsolationGroupsOnlyTaggedAsFirebreaks',
-        actions: ['ec2:CreateSecurityGroup'],
-        resources: [ec2('security-group/*')],
-        conditions: { StringEquals: { 'aws:RequestTag/firebreak:role': FIREBREAK_GROUP_ROLES } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'CreateIsolationGroupsInAnyVpc',
-        actions: ['ec2:CreateSecurityGroup'],
-        resources: [ec2('vpc/*')],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ChangeRulesOfFirebreakGroupsOnly',
-        actions: [
-          'ec2:AuthorizeSecurityGroupIngress',
-          'ec2:AuthorizeSecurityGroupEgress',
-          'ec2:RevokeSecurityGroupIngress',
-          'ec2:RevokeSecurityGroupEgress',
-        ],
-        resources: [ec2('security-group/*')],
-        conditions: { StringEquals: { 'aws:ResourceTag/firebreak:role': FIREBREAK_GROUP_ROLES } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'MoveInterfacesIntoIsolation',
-        actions: ['ec2:ModifyNetworkInterfaceAttribute'],
-        resources: ['network-interface/*', 'security-group/*', 'instance/*', 'subnet/*', 'vpc/*'].map(ec2),
-      }),
-      new iam.PolicyStatement({
-        sid: 'ContainInstances',
-        actions: ['ec2:ModifyInstanceAttribute', 'ec2:DisassociateIamInstanceProfile', 'ec2:StopInstances'],
-        resources: [ec2('instance/*')],
-      }),
-      new iam.PolicyStatement({
-        sid: 'SnapshotVolumes',
-        actions: ['ec2:CreateSnapshots'],
-        resources: [ec2('instance/*'), ec2('volume/*')],
-      }),
-      new iam.PolicyStatement({
-        sid: 'SnapshotsOnlyTaggedWithTheirCase',
-        actions: ['ec2:CreateSnapshots'],
-        resources: [snapshots],
-        conditions: { Null: { 'aws:RequestTag/firebreak:case': 'false' } },
-      }),
-      // Only to remove a duplicate set Firebreak itself just made (racing deliveries, a retried
-      // CreateSnapshots): never a snapshot without Firebreak's set tag.
-      new iam.PolicyStatement({
-        sid: 'DeleteOnlyFirebreakDuplicateSnapshots',
-        actions: ['ec2:DeleteSnapshot'],
-        resources: [snapshots],
-        conditions: { Null: { 'aws:ResourceTag/firebreak:snapshot-set': 'false' } },
+        sid: 'ChangeIngressRules',
+        actions: ['ec2:RevokeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupIngress'],
+        resources: [ec2('security-group/*'), ec2('security-group-rule/*')],
       }),
       new iam.PolicyStatement({
         sid: 'WriteFirebreakTagsOnly',
         actions: ['ec2:CreateTags'],
-        resources: [ec2('instance/*'), ec2('network-interface/*'), ec2('security-group/*'), snapshots],
-        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*', 'Name'] } },
+        resources: [ec2('security-group/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
       }),
+      // The untracking group is open to all traffic by design: the code skips Firebreak's own
+      // groups, and IAM refuses to let this function change them.
       new iam.PolicyStatement({
-        sid: 'DetachFromAutoScalingGroups',
-        actions: ['autoscaling:DetachInstances'],
-        resources: [arn('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/*')],
-      }),
-      new iam.PolicyStatement({
-        sid: 'DeregisterFromTargetGroups',
-        actions: ['elasticloadbalancing:DeregisterTargets'],
-        resources: [arn('elasticloadbalancing', 'targetgroup/*/*')],
+        sid: 'NeverTouchFirebreakGroups',
+        effect: iam.Effect.DENY,
+        actions: ['ec2:RevokeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:CreateTags'],
+        resources: ['*'],
+        conditions: { Null: { 'aws:ResourceTag/firebreak:role': 'false' } },
       }),
     ],
-    deniedOnExemptResources: [
-      'ec2:CreateSecurityGroup',
-      'ec2:AuthorizeSecurityGroupIngress',
-      'ec2:AuthorizeSecurityGroupEgress',
-      'ec2:RevokeSecurityGroupIngress',
-      'ec2:RevokeSecurityGroupEgress',
-      'ec2:ModifyNetworkInterfaceAttribute',
-      'ec2:ModifyInstanceAttribute',
-      'ec2:DisassociateIamInstanceProfile',
-      'ec2:StopInstances',
-      'ec2:CreateSnapshots',
-      'ec2:DeleteSnapshot',
-      'ec2:CreateTags',
-      'autoscaling:DetachInstances',
-      'elasticloadbalancing:DeregisterTargets',
+    deniedOnExemptResources: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:CreateTags'],
+  },
+  {
+    name: 'audit-posture',
+    description: 'Schedule -> check the account against the hardening list, report each gap as a Security Hub finding.',
+    rules: {},
+    schedules: { Daily: { ruleName: 'firebreak-audit-posture-daily', expression: 'rate(1 day)' } },
+    timeoutSeconds: 300,
+    environment: {
+      FIREBREAK_DRY_RUN: 'DryRun',
+      FIREBREAK_ADMIN_PORTS: 'AdminPorts',
+      FIREBREAK_ACCESS_KEY_MAX_AGE_DAYS: 'AccessKeyMaxAgeDays',
+      FIREBREAK_ACCESS_KEY_UNUSED_DAYS: 'AccessKeyUnusedDays',
+    },
+    statements: [
+      // Describe/List calls without resource-level permissions.
+      new iam.PolicyStatement({
+        sid: 'Read',
+        actions: [
+          'guardduty:ListDetectors',
+          'cloudtrail:DescribeTrails',
+          'cloudtrail:GetTrailStatus',
+          'cloudwatch:DescribeAlarms',
+          'iam:GetAccountSummary',
+          'iam:ListUsers',
+          'ec2:DescribeSecurityGroups',
+          'ec2:DescribeSecurityGroupRules',
+        ],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadDetectors',
+        actions: ['guardduty:GetDetector'],
+        resources: [arn('guardduty', 'detector/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadUsers',
+        actions: ['iam:GetLoginProfile', 'iam:ListMFADevices', 'iam:ListAccessKeys', 'iam:GetAccessKeyLastUsed'],
+        resources: [iamArn('user/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadOwnFindings',
+        actions: ['securityhub:GetFindings'],
+        resources: [arn('securityhub', 'hub/default')],
+      }),
+      // Gaps are imported as findings of this account's own default product, nothing else.
+      new iam.PolicyStatement({
+        sid: 'ImportGapsAsOwnFindings',
+        actions: ['securityhub:BatchImportFindings'],
+        resources: [arn('securityhub', `product/${Aws.ACCOUNT_ID}/default`)],
+      }),
     ],
+    deniedOnExemptResources: [],
   },
 ];

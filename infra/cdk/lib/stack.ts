@@ -35,7 +35,7 @@ export class FirebreakStack extends Stack {
       DryRun: flag(this, 'DryRun', 'true', 'FIREBREAK_DRY_RUN. "true" = read, plan and report only; no mutating call. Set "false" once the reports look right.'),
       MinSeverity: new CfnParameter(this, 'MinSeverity', {
         type: 'Number', default: 4, minValue: 0, maxValue: 10,
-        description: 'FIREBREAK_MIN_SEVERITY. GuardDuty findings below this severity are reported and left alone.',
+        description: 'FIREBREAK_MIN_SEVERITY (quarantine-instance, revoke-credentials). GuardDuty findings below this severity are reported and left alone.',
       }),
       ExemptTagKey: new CfnParameter(this, 'ExemptTagKey', {
         type: 'String', default: 'firebreak:exempt', minLength: 1, maxLength: 128, allowedPattern: '^(?![aA][wW][sS]:).+$',
@@ -49,13 +49,32 @@ export class FirebreakStack extends Stack {
       Snapshot: flag(this, 'Snapshot', 'true', 'FIREBREAK_SNAPSHOT. Snapshot every EBS volume of a quarantined instance.'),
       ActOnSampleFindings: flag(this, 'ActOnSampleFindings', 'false', "FIREBREAK_ACT_ON_SAMPLE_FINDINGS. Act on GuardDuty's generated sample findings."),
       CutTrackedConnections: flag(this, 'CutTrackedConnections', 'true', 'FIREBREAK_CUT_TRACKED_CONNECTIONS. Pass interfaces through an all-traffic group so established connections end.'),
-      MemberRoleName: new CfnParameter(this, 'MemberRoleName', {
-        type: 'String', default: 'FirebreakResponder', allowedPattern: '^[\\w+=,.@-]{1,64}$',
-        description: 'FIREBREAK_MEMBER_ROLE_NAME. Name of the role (infra/member-role.yaml) the functions assume in member accounts.',
+      DeactivateAllKeys: flag(this, 'DeactivateAllKeys', 'false', 'FIREBREAK_DEACTIVATE_ALL_KEYS (revoke-credentials). Disable every active key of the user, not only the named one.'),
+      DeleteLoginProfile: flag(this, 'DeleteLoginProfile', 'false', "FIREBREAK_DELETE_LOGIN_PROFILE (revoke-credentials). Delete the user's console password."),
+      ProtectedPrincipals: new CfnParameter(this, 'ProtectedPrincipals', {
+        type: 'String', default: '',
+        description: 'FIREBREAK_PROTECTED_PRINCIPALS (revoke-credentials). Comma-separated user/role names or ARNs never revoked.',
       }),
-      MemberExternalId: new CfnParameter(this, 'MemberExternalId', {
-        type: 'String', default: '', allowedPattern: '^$|^[\\w+=,.@:/-]{2,1224}$',
-        description: 'FIREBREAK_MEMBER_EXTERNAL_ID. The sts:ExternalId the member-account role requires (empty = single account).',
+      QuarantineSourceInstance: flag(this, 'QuarantineSourceInstance', 'true', 'FIREBREAK_QUARANTINE_SOURCE_INSTANCE (revoke-credentials). Quarantine the instance whose role credentials were exfiltrated.'),
+      AdminPorts: new CfnParameter(this, 'AdminPorts', {
+        type: 'String', default: '22,3389,3306,5432,1433,6379,9200,27017', allowedPattern: '^[0-9]{1,5}( *, *[0-9]{1,5})*$',
+        description: 'FIREBREAK_ADMIN_PORTS (close-open-ports, audit-posture). Ports that must not be open to the internet.',
+      }),
+      AllowedCidrs: new CfnParameter(this, 'AllowedCidrs', {
+        type: 'String', default: '',
+        description: 'FIREBREAK_ALLOWED_CIDRS (close-open-ports). Comma-separated CIDRs (not /0) re-authorized on each closed port.',
+      }),
+      PortsMinSeverity: new CfnParameter(this, 'PortsMinSeverity', {
+        type: 'Number', default: 0, minValue: 0, maxValue: 10,
+        description: 'FIREBREAK_MIN_SEVERITY of close-open-ports. Its GuardDuty triggers below it are left alone (brute-force TARGET findings are severity 2).',
+      }),
+      AccessKeyMaxAgeDays: new CfnParameter(this, 'AccessKeyMaxAgeDays', {
+        type: 'Number', default: 90, minValue: 0, maxValue: 3650,
+        description: 'FIREBREAK_ACCESS_KEY_MAX_AGE_DAYS (audit-posture). Active access keys at least this old are a gap.',
+      }),
+      AccessKeyUnusedDays: new CfnParameter(this, 'AccessKeyUnusedDays', {
+        type: 'Number', default: 90, minValue: 0, maxValue: 3650,
+        description: 'FIREBREAK_ACCESS_KEY_UNUSED_DAYS (audit-posture). Active access keys unused for this long are a gap.',
       }),
       LogRetentionDays: new CfnParameter(this, 'LogRetentionDays', {
         type: 'Number', default: '365',
@@ -96,19 +115,14 @@ export class FirebreakStack extends Stack {
     });
     (email.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = hasEmail;
 
-    const environment: Record<string, string> = {
-      FIREBREAK_DRY_RUN: p.DryRun.valueAsString,
-      FIREBREAK_MIN_SEVERITY: p.MinSeverity.valueAsString,
-      FIREBREAK_EXEMPT_TAG_KEY: p.ExemptTagKey.valueAsString,
-      FIREBREAK_ISOLATION_GROUP_NAME: p.IsolationGroupName.valueAsString,
-      FIREBREAK_STOP_INSTANCE: p.StopInstance.valueAsString,
-      FIREBREAK_SNAPSHOT: p.Snapshot.valueAsString,
-      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: p.ActOnSampleFindings.valueAsString,
-      FIREBREAK_CUT_TRACKED_CONNECTIONS: p.CutTrackedConnections.valueAsString,
-      FIREBREAK_MEMBER_ROLE_NAME: p.MemberRoleName.valueAsString,
-      FIREBREAK_MEMBER_EXTERNAL_ID: p.MemberExternalId.valueAsString,
-      FIREBREAK_TOPIC_ARN: alerts.topicArn,
-      RUST_LOG: 'info',
+    // Each function gets exactly the FIREBREAK_* variables its code reads (checked by the infra check).
+    const environmentOf = (spec: FirebreakFunction): Record<string, string> => {
+      const environment: Record<string, string> = { RUST_LOG: 'info' };
+      for (const [variable, parameter] of Object.entries(spec.environment)) {
+        if (!(parameter in p)) throw new Error(`${spec.name}: ${variable} names an unknown Parameter ${parameter}`);
+        environment[variable] = p[parameter as keyof typeof p].valueAsString;
+      }
+      return environment;
     };
 
     for (const spec of props.functions ?? FUNCTIONS) {
@@ -128,8 +142,9 @@ export class FirebreakStack extends Stack {
         inlinePolicies: { remediation: new iam.PolicyDocument({ statements: spec.statements }) },
       });
       // The exemption tag key is a parameter and a policy key cannot be a token: this document is
-      // a JSON string with the key substituted in by CloudFormation.
-      const guard = new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
+      // a JSON string with the key substituted in by CloudFormation. (A function that changes
+      // nothing, like audit-posture, has nothing to deny.)
+      const guard = spec.deniedOnExemptResources.length === 0 ? undefined : new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
         policyName: 'exemption-guard',
         roles: [role.roleName],
         policyDocument: Fn.sub(JSON.stringify({
@@ -152,23 +167,23 @@ export class FirebreakStack extends Stack {
         handler: 'bootstrap',
         code: lambda.Code.fromAsset(code),
         memorySize: 256,
-        timeout: Duration.seconds(120),
+        timeout: Duration.seconds(spec.timeoutSeconds ?? 120),
         role,
         logGroup,
-        environment,
+        environment: environmentOf(spec),
         reservedConcurrentExecutions: p.ReservedConcurrency.valueAsNumber,
         onFailure: new SqsDestination(failedEvents),
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
       });
-      fn.node.addDependency(guard);
+      if (guard) fn.node.addDependency(guard);
       Tags.of(fn).add('firebreak:function', spec.name);
 
       for (const [ruleId, eventPattern] of Object.entries(spec.rules)) {
         new events.Rule(this, `${id}${ruleId}`, { eventPattern, targets: [new targets.LambdaFunction(fn)] });
       }
-      for (const [ruleId, expression] of Object.entries(spec.schedules ?? {})) {
-        new events.Rule(this, `${id}${ruleId}`, { schedule: events.Schedule.expression(expression), targets: [new targets.LambdaFunction(fn)] });
+      for (const [ruleId, { ruleName, expression }] of Object.entries(spec.schedules ?? {})) {
+        new events.Rule(this, `${id}${ruleId}`, { ruleName, schedule: events.Schedule.expression(expression), targets: [new targets.LambdaFunction(fn)] });
       }
 
       // cdk-nag IAM5 (wildcards): each finding acknowledged one by one, with the reason.
@@ -177,15 +192,17 @@ export class FirebreakStack extends Stack {
           id: `AwsSolutions-IAM5[Resource::${resource}]`,
           reason: resource === '*'
             ? 'Describe* calls support no resource-level permissions; only read actions are allowed on "*".'
-            : 'The instance, interface, group or target group is only known from the finding at run time: scoped to the ' +
-              'resource type in this account and region, narrowed by tag conditions where AWS supports them, and denied ' +
-              'on resources carrying the exemption tag.',
+            : 'The instance, interface, group, rule, target group, user, role or detector is only known from the signal at ' +
+              'run time: scoped to the resource type in this account (and region), narrowed by tag conditions where AWS ' +
+              'supports them, and mutating actions denied on resources carrying the exemption tag.',
         });
       }
-      Validations.of(guard).acknowledge({
-        id: 'CloudFormation-Validate::E3510',
-        reason: 'A JSON string is a valid PolicyDocument for CloudFormation; it is a string so that the exemption tag key parameter can be substituted into a condition key.',
-      });
+      if (guard) {
+        Validations.of(guard).acknowledge({
+          id: 'CloudFormation-Validate::E3510',
+          reason: 'A JSON string is a valid PolicyDocument for CloudFormation; it is a string so that the exemption tag key parameter can be substituted into a condition key.',
+        });
+      }
     }
   }
 }
