@@ -2,6 +2,7 @@
 //! groups, snapshots and tags.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, InstanceSpecification, IpPermission, IpRange,
@@ -376,7 +377,29 @@ pub async fn isolate_interface(
     if let Some(untracking) = &groups.untracking {
         set_interface_groups(ec2, eni_id, untracking).await?;
     }
-    set_interface_groups(ec2, eni_id, &groups.isolation).await
+    set_interface_groups(ec2, eni_id, &groups.isolation).await?;
+    // A slow first attempt of the earlier move, retried after its timeout, can still land after
+    // this one: read the ENI back, and put it in isolation once more if it is not there.
+    let now_in = interface_group_ids(ec2, eni_id).await?;
+    if now_in != [groups.isolation.as_str()] {
+        set_interface_groups(ec2, eni_id, &groups.isolation).await?;
+    }
+    Ok(())
+}
+
+async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, AwsError> {
+    let response = ec2
+        .describe_network_interfaces()
+        .network_interface_ids(eni_id)
+        .send()
+        .await
+        .aws("DescribeNetworkInterfaces")?;
+    Ok(response
+        .network_interfaces()
+        .iter()
+        .flat_map(|eni| eni.groups())
+        .filter_map(|g| g.group_id().map(str::to_string))
+        .collect())
 }
 
 async fn set_interface_groups(ec2: &Client, eni_id: &str, group_id: &str) -> Result<(), AwsError> {
@@ -449,6 +472,49 @@ pub async fn snapshot_volumes(
     let Some(case_id) = snapshot_tags.iter().find(|(k, _)| k == tags::CASE).map(|(_, v)| v.as_str()) else {
         return Ok(SnapshotOutcome::Created(ours));
     };
+    // Two looks: a racer's set may not be visible yet at the first; by the second, every set
+    // created in the race is, and every racer agrees which one to keep.
+    let mut removed_orphans = Vec::new();
+    for pause in [Duration::ZERO, SNAPSHOT_RACE_SETTLE] {
+        tokio::time::sleep(pause).await;
+        let sets = case_snapshot_sets(ec2, instance_id, case_id).await?;
+        // A CreateSnapshots retried after its first answer was lost leaves a second, unreported
+        // copy under the same set id: those copies are duplicates of ours.
+        let orphans: Vec<String> = sets
+            .get(&set_id)
+            .map(|(_, ids)| {
+                ids.iter().filter(|id| !ours.contains(id) && !removed_orphans.contains(*id)).cloned().collect()
+            })
+            .unwrap_or_default();
+        let keeper = sets
+            .iter()
+            .min_by_key(|(set, (start, _))| (*start, set.to_string()))
+            .map(|(set, (_, ids))| (set.clone(), ids.clone()));
+        if let Some((_, kept)) = keeper.filter(|(kept_set, _)| *kept_set != set_id) {
+            let removed: Vec<String> = ours.iter().chain(&orphans).cloned().collect();
+            delete_snapshots(ec2, &removed).await?;
+            return Ok(SnapshotOutcome::DuplicateRemoved { kept, removed });
+        }
+        delete_snapshots(ec2, &orphans).await?;
+        removed_orphans.extend(orphans);
+    }
+    if removed_orphans.is_empty() {
+        Ok(SnapshotOutcome::Created(ours))
+    } else {
+        Ok(SnapshotOutcome::DuplicateRemoved { kept: ours, removed: removed_orphans })
+    }
+}
+
+/// How long the snapshot step waits before its second look for racing sets. Off the
+/// containment path: the instance is isolated by then.
+pub const SNAPSHOT_RACE_SETTLE: Duration = Duration::from_millis(750);
+
+/// The case's snapshot sets of an instance: set id -> (earliest start in nanoseconds, ids).
+async fn case_snapshot_sets(
+    ec2: &Client,
+    instance_id: &str,
+    case_id: &str,
+) -> Result<BTreeMap<String, (i128, Vec<String>)>, AwsError> {
     let listed = ec2
         .describe_snapshots()
         .owner_ids("self")
@@ -457,39 +523,15 @@ pub async fn snapshot_volumes(
         .send()
         .await
         .aws("DescribeSnapshots")?;
-    // set id -> (earliest start, snapshot ids)
-    let mut sets: BTreeMap<String, (Option<aws_sdk_ec2::primitives::DateTime>, Vec<String>)> = BTreeMap::new();
+    let mut sets: BTreeMap<String, (i128, Vec<String>)> = BTreeMap::new();
     for snapshot in listed.snapshots() {
         let set = tag_map(snapshot.tags()).remove(tags::SNAPSHOT_SET).unwrap_or_default();
-        let entry = sets.entry(set).or_default();
-        entry.0 = match (entry.0, snapshot.start_time()) {
-            (Some(a), Some(b)) => Some(if b.as_nanos() < a.as_nanos() { *b } else { a }),
-            (a, b) => a.or(b.copied()),
-        };
+        let start = snapshot.start_time().map(|t| t.as_nanos()).unwrap_or(i128::MAX);
+        let entry = sets.entry(set).or_insert((i128::MAX, Vec::new()));
+        entry.0 = entry.0.min(start);
         entry.1.extend(snapshot.snapshot_id().map(str::to_string));
     }
-    let keeper = sets
-        .iter()
-        .min_by_key(|(set, (start, _))| (start.map(|t| t.as_nanos()).unwrap_or(i128::MAX), set.to_string()))
-        .map(|(set, (_, ids))| (set.clone(), ids.clone()));
-    // A CreateSnapshots retried after its first answer was lost leaves a second, unreported
-    // copy under the same set id: those copies are duplicates of ours.
-    let orphans: Vec<String> = sets
-        .get(&set_id)
-        .map(|(_, ids)| ids.iter().filter(|id| !ours.contains(id)).cloned().collect())
-        .unwrap_or_default();
-    match keeper {
-        Some((kept_set, kept)) if kept_set != set_id => {
-            let removed: Vec<String> = ours.iter().chain(&orphans).cloned().collect();
-            delete_snapshots(ec2, &removed).await?;
-            Ok(SnapshotOutcome::DuplicateRemoved { kept, removed })
-        }
-        _ if !orphans.is_empty() => {
-            delete_snapshots(ec2, &orphans).await?;
-            Ok(SnapshotOutcome::DuplicateRemoved { kept: ours, removed: orphans })
-        }
-        _ => Ok(SnapshotOutcome::Created(ours)),
-    }
+    Ok(sets)
 }
 
 /// Deletes duplicate snapshots Firebreak itself just made; never any other snapshot.
