@@ -41,15 +41,13 @@ pub fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(byte) => {
+                    out.push(byte);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             byte => out.push(byte),
         }
         i += 1;
@@ -106,7 +104,8 @@ pub fn response(status: u16, content_type: &str, extra_headers: &[(&str, String)
         404 => "Not Found",
         _ => "Error",
     };
-    let mut out = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n", body.len());
+    let mut out =
+        format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n", body.len());
     for (name, value) in extra_headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }

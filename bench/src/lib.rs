@@ -183,7 +183,9 @@ async fn moto_target(moto: &firebreak_tests::Moto) -> Result<Target, BoxError> {
 fn reset_moto(endpoint: &str) -> Result<(), BoxError> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(endpoint.trim_start_matches("http://"))?;
-    stream.write_all(b"POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    stream.write_all(
+        b"POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     if !answer.starts_with("HTTP/1.1 200") && !answer.starts_with("HTTP/1.0 200") {
@@ -192,7 +194,12 @@ fn reset_moto(endpoint: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn spawn(options: &Options, implementation: Implementation, runtime: &RuntimeApi, endpoint: &Endpoint) -> Result<Child, BoxError> {
+fn spawn(
+    options: &Options,
+    implementation: Implementation,
+    runtime: &RuntimeApi,
+    endpoint: &Endpoint,
+) -> Result<Child, BoxError> {
     let mut command = match implementation {
         Implementation::Rust => Command::new(&options.bootstrap),
         Implementation::PythonBaseline => {

@@ -75,8 +75,20 @@ mod tests {
             at(t, 0, 20, "DescribeInstances", &[]),
             at(t, 1, 21, "DescribeNetworkInterfaces", &[]),
             at(t, 22, 42, "CreateTags", &[]),
-            at(t, 43, 63, "ModifyNetworkInterfaceAttribute", &[("NetworkInterfaceId", "eni-1"), ("SecurityGroupId.1", "sg-u")]),
-            at(t, 64, 84, "ModifyNetworkInterfaceAttribute", &[("NetworkInterfaceId", "eni-1"), ("SecurityGroupId.1", "sg-i")]),
+            at(
+                t,
+                43,
+                63,
+                "ModifyNetworkInterfaceAttribute",
+                &[("NetworkInterfaceId", "eni-1"), ("SecurityGroupId.1", "sg-u")],
+            ),
+            at(
+                t,
+                64,
+                84,
+                "ModifyNetworkInterfaceAttribute",
+                &[("NetworkInterfaceId", "eni-1"), ("SecurityGroupId.1", "sg-i")],
+            ),
             at(t, 22, 42, "DescribeTargetGroups", &[]),
             at(t, 43, 63, "DescribeTargetHealth", &[]),
             at(t, 64, 84, "DeregisterTargets", &[]),
@@ -92,7 +104,13 @@ mod tests {
     #[test]
     fn an_interface_never_moved_means_not_contained() {
         let t = Instant::now();
-        let records = vec![at(t, 0, 5, "ModifyNetworkInterfaceAttribute", &[("NetworkInterfaceId", "eni-1"), ("SecurityGroupId.1", "sg-i")])];
+        let records = vec![at(
+            t,
+            0,
+            5,
+            "ModifyNetworkInterfaceAttribute",
+            &[("NetworkInterfaceId", "eni-1"), ("SecurityGroupId.1", "sg-i")],
+        )];
         let reading = read(&records, &["sg-i".into()], &["eni-1".into(), "eni-2".into()]);
         assert_eq!((reading.contained_at, reading.rounds_to_containment), (None, None));
     }

@@ -83,22 +83,15 @@ impl RuntimeApi {
                 });
             }
         });
-        Ok(Self {
-            address: format!("127.0.0.1:{port}"),
-            port,
-            shared,
-            events,
-            polled,
-            handed,
-            answers,
-            sequence: 0,
-        })
+        Ok(Self { address: format!("127.0.0.1:{port}"), port, shared, events, polled, handed, answers, sequence: 0 })
     }
 
     /// Waits for the function to ask for an event; returns when it asked.
     pub fn wait_for_poll(&self, timeout: Duration) -> Result<Instant, RuntimeError> {
         self.polled.recv_timeout(timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => RuntimeError(format!("the function did not ask for an event within {timeout:?}")),
+            RecvTimeoutError::Timeout => {
+                RuntimeError(format!("the function did not ask for an event within {timeout:?}"))
+            }
             RecvTimeoutError::Disconnected => RuntimeError("the runtime API stopped".into()),
         })
     }
@@ -142,7 +135,8 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             // Blocks until the bench has an event; a stopped bench ends the connection.
             let next = shared.events.lock().ok().and_then(|events| events.recv().ok());
             let Some((request_id, event)) = next else { return Ok(()) };
-            let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) + 900_000;
+            let deadline_ms =
+                SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) + 900_000;
             let headers = [
                 ("Lambda-Runtime-Aws-Request-Id", request_id),
                 ("Lambda-Runtime-Deadline-Ms", deadline_ms.to_string()),
@@ -164,14 +158,14 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             [_, "runtime", "invocation", id, "response"] => {
                 Some(Answer { request_id: id.to_string(), body: Ok(String::from_utf8_lossy(&request.body).into()), at })
             }
-            [_, "runtime", "invocation", id, "error"] => {
-                Some(Answer { request_id: id.to_string(), body: Err(String::from_utf8_lossy(&request.body).into()), at })
-            }
-            [_, "runtime", "init", "error"] => Some(Answer {
-                request_id: "init".into(),
+            [_, "runtime", "invocation", id, "error"] => Some(Answer {
+                request_id: id.to_string(),
                 body: Err(String::from_utf8_lossy(&request.body).into()),
                 at,
             }),
+            [_, "runtime", "init", "error"] => {
+                Some(Answer { request_id: "init".into(), body: Err(String::from_utf8_lossy(&request.body).into()), at })
+            }
             _ => None,
         };
         let status = if answer.is_some() { 202 } else { 404 };

@@ -73,7 +73,12 @@ fn count_row(metric: &str, rust: &[Run], python: &[Run], get: impl Fn(&Run) -> O
     };
     let (r, p) = (worst(rust), worst(python));
     let show = |c: Option<usize>| c.map(|c| c.to_string()).unwrap_or_else(|| "not contained".into());
-    Row { metric: metric.into(), rust: show(r), python: show(p), ratio: ratio(r.map(|c| c as f64), p.map(|c| c as f64)) }
+    Row {
+        metric: metric.into(),
+        rust: show(r),
+        python: show(p),
+        ratio: ratio(r.map(|c| c as f64), p.map(|c| c as f64)),
+    }
 }
 
 fn rss_row(metric: &str, rust: &[Run], python: &[Run], get: impl Fn(&Run) -> u64) -> Row {
@@ -82,13 +87,25 @@ fn rss_row(metric: &str, rust: &[Run], python: &[Run], get: impl Fn(&Run) -> u64
     Row { metric: metric.into(), rust: mib(r), python: mib(p), ratio: ratio(r.map(|v| v as f64), p.map(|v| v as f64)) }
 }
 
-fn invocation_rows(rows: &mut Vec<Row>, label: &str, rust: &[Run], python: &[Run], get: fn(&Run) -> Option<&Invocation>) {
-    rows.push(duration_row(&format!("{label}: event handed over → every ENI in the isolation group"), rust, python, |r| {
-        get(r)?.to_containment
-    }));
-    rows.push(duration_row(&format!("{label}: event handed over → whole plan done (answer posted)"), rust, python, |r| {
-        Some(get(r)?.to_done)
-    }));
+fn invocation_rows(
+    rows: &mut Vec<Row>,
+    label: &str,
+    rust: &[Run],
+    python: &[Run],
+    get: fn(&Run) -> Option<&Invocation>,
+) {
+    rows.push(duration_row(
+        &format!("{label}: event handed over → every ENI in the isolation group"),
+        rust,
+        python,
+        |r| get(r)?.to_containment,
+    ));
+    rows.push(duration_row(
+        &format!("{label}: event handed over → whole plan done (answer posted)"),
+        rust,
+        python,
+        |r| Some(get(r)?.to_done),
+    ));
 }
 
 fn print_rows(out: &mut String, rows: &[Row]) {
@@ -111,7 +128,9 @@ fn runs_of(results: &Results, kind: EndpointKind, implementation: Implementation
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(|s| s.trim().to_string())))
+        .and_then(|info| {
+            info.lines().find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(|s| s.trim().to_string()))
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -141,11 +160,15 @@ pub fn render(results: &Results) -> String {
         results.bootstrap_zip_bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "-".into())
     );
 
-    let (rust, python) =
-        (runs_of(results, EndpointKind::Instant, Implementation::Rust), runs_of(results, EndpointKind::Instant, Implementation::PythonBaseline));
+    let (rust, python) = (
+        runs_of(results, EndpointKind::Instant, Implementation::Rust),
+        runs_of(results, EndpointKind::Instant, Implementation::PythonBaseline),
+    );
     let _ = writeln!(out, "## Instant endpoint (canned EC2 / Auto Scaling / ELBv2 answers, no delay)\n");
     let mut rows = vec![
-        duration_row("cold start: process start → first GET /runtime/invocation/next", rust, python, |r| Some(r.cold_start)),
+        duration_row("cold start: process start → first GET /runtime/invocation/next", rust, python, |r| {
+            Some(r.cold_start)
+        }),
         duration_row("CPU time of the cold start (init)", rust, python, |r| Some(r.init_cpu)),
         rss_row("peak RSS after init", rust, python, |r| r.rss_after_init_kib),
     ];
@@ -176,17 +199,30 @@ pub fn render(results: &Results) -> String {
     );
     let _ = writeln!(out, "minimum for the whole plan: {MINIMUM_ROUNDS_TOTAL} (target-group deregistration needs find → read health → deregister after the read; it runs beside containment)");
 
-    let (moto_rust, moto_python) =
-        (runs_of(results, EndpointKind::Moto, Implementation::Rust), runs_of(results, EndpointKind::Moto, Implementation::PythonBaseline));
+    let (moto_rust, moto_python) = (
+        runs_of(results, EndpointKind::Moto, Implementation::Rust),
+        runs_of(results, EndpointKind::Moto, Implementation::PythonBaseline),
+    );
     if !moto_rust.is_empty() || !moto_python.is_empty() {
         let _ = writeln!(out, "\n## moto server (the emulator the tests use; a fresh compromised instance per invocation, the groups already in its VPC)\n");
-        let mut rows = vec![duration_row("cold start: process start → first GET /runtime/invocation/next", moto_rust, moto_python, |r| Some(r.cold_start))];
+        let mut rows = vec![duration_row(
+            "cold start: process start → first GET /runtime/invocation/next",
+            moto_rust,
+            moto_python,
+            |r| Some(r.cold_start),
+        )];
         invocation_rows(&mut rows, "first invocation", moto_rust, moto_python, |r| Some(&r.first));
         invocation_rows(&mut rows, "warm invocation", moto_rust, moto_python, |r| Some(&r.warm));
-        rows.push(duration_row("handler CPU time per remediation (warm)", moto_rust, moto_python, |r| Some(r.warm.cpu)));
+        rows.push(duration_row("handler CPU time per remediation (warm)", moto_rust, moto_python, |r| {
+            Some(r.warm.cpu)
+        }));
         rows.push(rss_row("peak RSS after all invocations", moto_rust, moto_python, |r| r.peak_rss_kib));
-        rows.push(count_row("sequential round trips to containment (counted)", moto_rust, moto_python, |r| r.warm.rounds_to_containment));
-        rows.push(count_row("sequential round trips, whole plan", moto_rust, moto_python, |r| Some(r.warm.rounds_total)));
+        rows.push(count_row("sequential round trips to containment (counted)", moto_rust, moto_python, |r| {
+            r.warm.rounds_to_containment
+        }));
+        rows.push(count_row("sequential round trips, whole plan", moto_rust, moto_python, |r| {
+            Some(r.warm.rounds_total)
+        }));
         print_rows(&mut out, &rows);
     }
 
@@ -194,16 +230,21 @@ pub fn render(results: &Results) -> String {
         .runs
         .iter()
         .flat_map(|(kind, implementation, runs)| {
-            runs.iter().flat_map(move |r| [&r.first, &r.warm].into_iter().chain(r.paced.as_ref())).map(move |i| {
-                format!("{:?}/{}: {}", kind, implementation.label(), i.outcome)
-            })
+            runs.iter()
+                .flat_map(move |r| [&r.first, &r.warm].into_iter().chain(r.paced.as_ref()))
+                .map(move |i| format!("{:?}/{}: {}", kind, implementation.label(), i.outcome))
         })
         .filter(|line| !line.ends_with(": contained"))
         .collect();
     let _ = writeln!(out, "\n## Targets (issue 8)\n");
     let check = |ok: bool| if ok { "met" } else { "NOT met" };
     let cold = median(rust.iter().map(|r| r.cold_start).collect());
-    let _ = writeln!(out, "- cold start < 30 ms: {} ({})", check(cold.is_some_and(|c| c < Duration::from_millis(30))), ms(cold));
+    let _ = writeln!(
+        out,
+        "- cold start < 30 ms: {} ({})",
+        check(cold.is_some_and(|c| c < Duration::from_millis(30))),
+        ms(cold)
+    );
     let rss = rust.iter().map(|r| r.peak_rss_kib).max();
     let _ = writeln!(out, "- peak RSS < 30 MiB: {} ({})", check(rss.is_some_and(|k| k < 30 * 1024)), mib(rss));
     let rounds = rust.iter().map(|r| r.paced.as_ref().and_then(|p| p.rounds_to_containment)).max().flatten();
@@ -214,10 +255,20 @@ pub fn render(results: &Results) -> String {
         rounds.map(|r| r.to_string()).unwrap_or_else(|| "not contained".into())
     );
     let total = rust.iter().filter_map(|r| r.paced.as_ref().map(|p| p.rounds_total)).max();
-    let _ = writeln!(out, "- whole quarantine ≤ 5 round trips: {} ({})", check(total.is_some_and(|t| t <= 5)), total.map(|t| t.to_string()).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "- whole quarantine ≤ 5 round trips: {} ({})",
+        check(total.is_some_and(|t| t <= 5)),
+        total.map(|t| t.to_string()).unwrap_or_default()
+    );
     let python_cold = median(python.iter().map(|r| r.cold_start).collect());
     let cold_ratio = cold.zip(python_cold).map(|(r, p)| p.as_secs_f64() / r.as_secs_f64());
-    let _ = writeln!(out, "- cold start ≥ 10x less than the baseline: {} ({})", check(cold_ratio.is_some_and(|x| x >= 10.0)), cold_ratio.map(|x| format!("{x:.1}x")).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "- cold start ≥ 10x less than the baseline: {} ({})",
+        check(cold_ratio.is_some_and(|x| x >= 10.0)),
+        cold_ratio.map(|x| format!("{x:.1}x")).unwrap_or_default()
+    );
     for (label, get) in [
         ("instant endpoint, first invocation", (|r: &Run| r.first.to_containment) as fn(&Run) -> Option<Duration>),
         ("instant endpoint, warm invocation", |r: &Run| r.warm.to_containment),
@@ -226,7 +277,12 @@ pub fn render(results: &Results) -> String {
         let r = median(rust.iter().filter_map(get).collect());
         let p = median(python.iter().filter_map(get).collect());
         let x = r.zip(p).map(|(r, p)| p.as_secs_f64() / r.as_secs_f64());
-        let _ = writeln!(out, "- time to containment ≥ 3x less than the baseline ({label}): {} ({})", check(x.is_some_and(|x| x >= 3.0)), x.map(|x| format!("{x:.1}x")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "- time to containment ≥ 3x less than the baseline ({label}): {} ({})",
+            check(x.is_some_and(|x| x >= 3.0)),
+            x.map(|x| format!("{x:.1}x")).unwrap_or_default()
+        );
     }
     if !outcomes.is_empty() {
         let _ = writeln!(out, "\ninvocations that did not end `contained`:");

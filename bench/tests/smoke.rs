@@ -27,14 +27,26 @@ fn one_iteration_prints_the_table_and_counts_round_trips() {
             }
         }
     }
-    let rust = &results.runs.iter().find(|(k, i, _)| *k == EndpointKind::Instant && *i == Implementation::Rust).unwrap().2[0];
+    let rust =
+        &results.runs.iter().find(|(k, i, _)| *k == EndpointKind::Instant && *i == Implementation::Rust).unwrap().2[0];
     let paced = rust.paced.as_ref().unwrap();
     assert_eq!(paced.rounds_to_containment, Some(table::MINIMUM_ROUNDS_TO_CONTAINMENT), "{printed}");
     assert_eq!(paced.rounds_total, table::MINIMUM_ROUNDS_TOTAL, "{printed}");
-    let python =
-        &results.runs.iter().find(|(k, i, _)| *k == EndpointKind::Instant && *i == Implementation::PythonBaseline).unwrap().2[0];
+    let python = &results
+        .runs
+        .iter()
+        .find(|(k, i, _)| *k == EndpointKind::Instant && *i == Implementation::PythonBaseline)
+        .unwrap()
+        .2[0];
     assert!(python.paced.as_ref().unwrap().rounds_total > paced.rounds_total, "the baseline is sequential: {printed}");
-    for heading in ["cold start", "peak RSS", "sequential round trips to containment", "handler CPU time", "## moto server", "zipped"] {
+    for heading in [
+        "cold start",
+        "peak RSS",
+        "sequential round trips to containment",
+        "handler CPU time",
+        "## moto server",
+        "zipped",
+    ] {
         assert!(printed.contains(heading), "the table shows {heading}: {printed}");
     }
     let _ = std::fs::remove_dir_all(&options.log_dir);

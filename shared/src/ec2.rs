@@ -241,15 +241,13 @@ pub async fn ensure_isolation_groups(
 ) -> Result<IsolationGroupIds, AwsError> {
     let untracking_name = crate::plan::untracking_group_name(isolation_group_name);
     // The two groups are independent: built side by side, they cost the round trips of one.
-    let (isolation, untracking) = tokio::join!(
-        ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION),
-        async {
+    let (isolation, untracking) =
+        tokio::join!(ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION), async {
             match with_untracking {
                 true => ensure_group(ec2, vpc_id, &untracking_name, tags::ROLE_UNTRACKING).await.map(Some),
                 false => Ok(None),
             }
-        }
-    );
+        });
     Ok(IsolationGroupIds { isolation: isolation?, untracking: untracking? })
 }
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification, InstanceAttributeName,
-    InstanceNetworkInterfaceSpecification,
-    InstanceStateName, IpPermission, IpRange, RequestLaunchTemplateData, ResourceType, Tag, TagSpecification,
+    InstanceNetworkInterfaceSpecification, InstanceStateName, IpPermission, IpRange, RequestLaunchTemplateData,
+    ResourceType, Tag, TagSpecification,
 };
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 use serde_json::{json, Value};
