@@ -217,10 +217,13 @@ pub fn render(results: &Results) -> String {
             Some(r.warm.cpu)
         }));
         rows.push(rss_row("peak RSS after all invocations", moto_rust, moto_python, |r| r.peak_rss_kib));
-        rows.push(count_row("sequential round trips to containment (counted)", moto_rust, moto_python, |r| {
-            r.warm.rounds_to_containment
-        }));
-        rows.push(count_row("sequential round trips, whole plan", moto_rust, moto_python, |r| {
+        rows.push(count_row(
+            "sequential round trips to containment (indicative: moto works through one request at a time)",
+            moto_rust,
+            moto_python,
+            |r| r.warm.rounds_to_containment,
+        ));
+        rows.push(count_row("sequential round trips, whole plan (indicative)", moto_rust, moto_python, |r| {
             Some(r.warm.rounds_total)
         }));
         print_rows(&mut out, &rows);
@@ -280,6 +283,21 @@ pub fn render(results: &Results) -> String {
         let _ = writeln!(
             out,
             "- time to containment ≥ 3x less than the baseline ({label}): {} ({})",
+            check(x.is_some_and(|x| x >= 3.0)),
+            x.map(|x| format!("{x:.1}x")).unwrap_or_default()
+        );
+    }
+    let (moto_rust, moto_python) = (
+        runs_of(results, EndpointKind::Moto, Implementation::Rust),
+        runs_of(results, EndpointKind::Moto, Implementation::PythonBaseline),
+    );
+    if !moto_rust.is_empty() {
+        let r = median(moto_rust.iter().filter_map(|r| r.warm.to_containment).collect());
+        let p = median(moto_python.iter().filter_map(|r| r.warm.to_containment).collect());
+        let x = r.zip(p).map(|(r, p)| p.as_secs_f64() / r.as_secs_f64());
+        let _ = writeln!(
+            out,
+            "- time to containment ≥ 3x less than the baseline (moto, warm invocation): {} ({}); moto handles one request at a time, so there it measures the total work queued before the last move, not round trips",
             check(x.is_some_and(|x| x >= 3.0)),
             x.map(|x| format!("{x:.1}x")).unwrap_or_default()
         );
