@@ -240,14 +240,16 @@ pub async fn ensure_isolation_groups(
     isolation_group_name: &str,
     with_untracking: bool,
 ) -> Result<IsolationGroupIds, AwsError> {
-    let isolation = ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION).await?;
-    let untracking = if with_untracking {
-        let name = crate::plan::untracking_group_name(isolation_group_name);
-        Some(ensure_group(ec2, vpc_id, &name, tags::ROLE_UNTRACKING).await?)
-    } else {
-        None
-    };
-    Ok(IsolationGroupIds { isolation, untracking })
+    let untracking_name = crate::plan::untracking_group_name(isolation_group_name);
+    // The two groups are independent: built side by side, they cost the round trips of one.
+    let (isolation, untracking) =
+        tokio::join!(ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION), async {
+            match with_untracking {
+                true => ensure_group(ec2, vpc_id, &untracking_name, tags::ROLE_UNTRACKING).await.map(Some),
+                false => Ok(None),
+            }
+        });
+    Ok(IsolationGroupIds { isolation: isolation?, untracking: untracking? })
 }
 
 async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Result<String, AwsError> {

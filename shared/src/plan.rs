@@ -12,7 +12,8 @@
 //!    replacement instead.
 //! 3. **Preserve** — snapshot every volume (one crash-consistent CreateSnapshots call), take it out
 //!    of load-balancer target groups, remove its instance profile, and tag it with the case. These
-//!    are independent and run concurrently; the containment above no longer depends on them.
+//!    are independent and run concurrently, at the same time as Contain: containment does not
+//!    depend on them, nor they on it, so they add no round trip to the quarantine.
 //! 4. **Stop**, only when configured, and only once the snapshots exist. Never terminate.
 
 use std::collections::BTreeMap;

@@ -172,11 +172,14 @@ pub async fn quarantine(
         deadline,
     };
     let (mut containment_failed, mut other_failed) = (false, false);
-    for phase in [Phase::Prepare, Phase::Contain, Phase::Preserve, Phase::Stop] {
-        let steps: Vec<&PlannedStep> = quarantine_plan.steps.iter().filter(|s| s.action.phase() == phase).collect();
+    // Preserve runs beside Contain: neither needs the other, and the longest preserve chain
+    // (find target groups, read their health, deregister) then costs no round trip of its own.
+    for stage in [&[Phase::Prepare][..], &[Phase::Contain, Phase::Preserve], &[Phase::Stop]] {
+        let steps: Vec<&PlannedStep> =
+            quarantine_plan.steps.iter().filter(|s| stage.contains(&s.action.phase())).collect();
         let held_back = if deadline.is_near() {
             Some("not started: the Lambda deadline is near; a retry of the event resumes here")
-        } else if phase == Phase::Stop
+        } else if stage.contains(&Phase::Stop)
             && report.steps.iter().any(|s| {
                 s.step == "snapshot_volumes" && s.outcome != StepOutcome::Done && s.outcome != StepOutcome::Skipped
             })

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification, InstanceAttributeName,
-    InstanceStateName, IpPermission, IpRange, RequestLaunchTemplateData, ResourceType, Tag, TagSpecification,
+    InstanceNetworkInterfaceSpecification, InstanceStateName, IpPermission, IpRange, RequestLaunchTemplateData,
+    ResourceType, Tag, TagSpecification,
 };
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 use serde_json::{json, Value};
@@ -174,8 +175,16 @@ impl Scenario {
             .instance_type(aws_sdk_ec2::types::InstanceType::T3Medium)
             .min_count(1)
             .max_count(1)
-            .subnet_id(&subnet_id)
-            .security_group_ids(&ssh_open_group_id)
+            // The groups go on the primary ENI, not on the instance: moto adds an instance's
+            // launch groups to every ENI it lists until a ModifyInstanceAttribute clears them,
+            // which real EC2 does not do (an instance's groups are its primary ENI's).
+            .network_interfaces(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .subnet_id(&subnet_id)
+                    .groups(&ssh_open_group_id)
+                    .build(),
+            )
             .block_device_mappings(
                 BlockDeviceMapping::builder()
                     .device_name("/dev/xvda")

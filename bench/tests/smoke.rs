@@ -1,0 +1,53 @@
+//! One iteration of the bench, so that it cannot rot: the debug build of the quarantine-instance
+//! main and the Python baseline, both as processes behind the runtime stub, against the instant
+//! endpoint (with and without delay) and moto. No timing is asserted; round trips are counted,
+//! and counts are structure, not timing.
+
+use std::time::Duration;
+
+use firebreak_bench::{run, table, EndpointKind, Implementation, Options};
+
+#[test]
+fn one_iteration_prints_the_table_and_counts_round_trips() {
+    let mut options = Options::for_workspace(&firebreak_tests::workspace_root());
+    options.iterations = 1;
+    options.bootstrap = env!("CARGO_BIN_EXE_bench-bootstrap").into();
+    // Wide enough that side-by-side requests of a debug build on a busy machine still overlap.
+    options.paced_latency = Duration::from_millis(150);
+    options.log_dir = std::env::temp_dir().join(format!("firebreak-bench-smoke-{}", std::process::id()));
+    let results = run(&options).expect("the bench runs");
+    let printed = table::render(&results);
+    println!("{printed}");
+
+    for (kind, implementation, runs) in &results.runs {
+        for run in runs {
+            for invocation in [&run.first, &run.warm].into_iter().chain(run.paced.as_ref()) {
+                assert_eq!(invocation.outcome, "contained", "{kind:?} {implementation:?}: {printed}");
+                assert!(invocation.to_containment.is_some(), "{kind:?} {implementation:?}: every ENI isolated");
+            }
+        }
+    }
+    let rust =
+        &results.runs.iter().find(|(k, i, _)| *k == EndpointKind::Instant && *i == Implementation::Rust).unwrap().2[0];
+    let paced = rust.paced.as_ref().unwrap();
+    assert_eq!(paced.rounds_to_containment, Some(table::MINIMUM_ROUNDS_TO_CONTAINMENT), "{printed}");
+    assert_eq!(paced.rounds_total, table::MINIMUM_ROUNDS_TOTAL, "{printed}");
+    let python = &results
+        .runs
+        .iter()
+        .find(|(k, i, _)| *k == EndpointKind::Instant && *i == Implementation::PythonBaseline)
+        .unwrap()
+        .2[0];
+    assert!(python.paced.as_ref().unwrap().rounds_total > paced.rounds_total, "the baseline is sequential: {printed}");
+    for heading in [
+        "cold start",
+        "peak RSS",
+        "sequential round trips to containment",
+        "handler CPU time",
+        "## moto server",
+        "zipped",
+    ] {
+        assert!(printed.contains(heading), "the table shows {heading}: {printed}");
+    }
+    let _ = std::fs::remove_dir_all(&options.log_dir);
+}
