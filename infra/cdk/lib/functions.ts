@@ -26,8 +26,18 @@ export interface FirebreakFunction {
   readonly timeoutSeconds?: number;
   /** Allow statements: exactly the calls the code makes, scoped as far as AWS allows. */
   readonly statements: iam.PolicyStatement[];
+  /** Statements on resources of the stack itself (its Parameters, its topic): the `respond` policy. */
+  readonly homeStatements?: (home: HomeResources) => iam.PolicyStatement[];
   /** Mutating actions denied on any resource carrying the exemption tag key. */
   readonly deniedOnExemptResources: string[];
+}
+
+/** What a function's statements may name from the stack itself. */
+export interface HomeResources {
+  /** The MemberRoleName Parameter: the one role name assumed in other accounts. */
+  readonly memberRoleName: string;
+  /** The alert topic. */
+  readonly alertTopicArn: string;
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>` in this stack's account and region. */
@@ -142,6 +152,49 @@ const QUARANTINE_DENIED_ON_EXEMPT = [
   'elasticloadbalancing:DeregisterTargets',
 ];
 
+/**
+ * The calls a response makes in this (the security) account whatever account the signal
+ * concerns: quarantine-instance and abuse-report.
+ */
+const RESPOND_STATEMENTS = (home: HomeResources): iam.PolicyStatement[] => [
+  // Another account is acted in only through its member role, by the configured name.
+  new iam.PolicyStatement({
+    sid: 'AssumeMemberRole',
+    actions: ['sts:AssumeRole'],
+    resources: [`arn:${Aws.PARTITION}:iam::*:role/${home.memberRoleName}`],
+  }),
+  new iam.PolicyStatement({
+    sid: 'PublishSummaries',
+    actions: ['sns:Publish'],
+    resources: [home.alertTopicArn],
+  }),
+  // Findings of every member account are updated through this (administrator) hub.
+  new iam.PolicyStatement({
+    sid: 'UpdateOriginatingFindings',
+    actions: ['securityhub:BatchUpdateFindings'],
+    resources: [arn('securityhub', 'hub/default')],
+  }),
+  // An incident that is not a finding (abuse notice, alarm) in this account becomes a finding of
+  // this account's own default product, nothing else.
+  new iam.PolicyStatement({
+    sid: 'ImportIncidentsAsOwnFindings',
+    actions: ['securityhub:BatchImportFindings'],
+    resources: [arn('securityhub', `product/${Aws.ACCOUNT_ID}/default`)],
+  }),
+];
+
+/** What any response reads: where to act, whom to tell, and the abuse settings (`respond::Settings`). */
+const RESPOND_ENVIRONMENT = {
+  FIREBREAK_MEMBER_ROLE_NAME: 'MemberRoleName',
+  FIREBREAK_EXTERNAL_ID: 'MemberExternalId',
+  FIREBREAK_ALLOWED_ACCOUNTS: 'AllowedAccounts',
+  FIREBREAK_SNS_TOPIC_ARN: 'AlertTopic',
+  FIREBREAK_SECURITY_HUB: 'SecurityHub',
+  FIREBREAK_QUARANTINE_ON_BILLING_ALARM: 'QuarantineOnBillingAlarm',
+  FIREBREAK_TOP_TALKERS: 'TopTalkers',
+  FIREBREAK_TRAFFIC_WINDOW_HOURS: 'TrafficWindowHours',
+};
+
 const QUARANTINE_ENVIRONMENT = {
   FIREBREAK_DRY_RUN: 'DryRun',
   FIREBREAK_MIN_SEVERITY: 'MinSeverity',
@@ -156,7 +209,7 @@ const QUARANTINE_ENVIRONMENT = {
 export const FUNCTIONS: FirebreakFunction[] = [
   {
     name: 'quarantine-instance',
-    description: 'GuardDuty EC2 finding (instance compromised) -> isolate, preserve evidence, report.',
+    description: 'GuardDuty EC2 finding (native or through Security Hub) or the Quarantine action -> isolate, preserve evidence, report.',
     rules: {
       // ACTOR: the instance did the bad thing. Some EC2 finding types carry no role at all;
       // TARGET (attacked, not compromised) belongs to close-open-ports.
@@ -168,9 +221,36 @@ export const FUNCTIONS: FirebreakFunction[] = [
           $or: [{ service: { resourceRole: ['ACTOR'] } }, { service: { resourceRole: [{ exists: false }] } }],
         },
       },
+      // The same GuardDuty EC2 findings through Security Hub (often from member accounts), not yet
+      // worked: the update Firebreak writes back is re-published as an import, and skipped here.
+      SecurityHubGuardDutyInstanceFinding: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Imported'],
+        detail: {
+          findings: {
+            ProductArn: [{ suffix: '::product/aws/guardduty' }],
+            Resources: { Type: ['AwsEc2Instance'] },
+            RecordState: ['ACTIVE'],
+            Workflow: { Status: ['NEW'] },
+          },
+        },
+      },
+      // An analyst chose "Quarantine" on selected findings.
+      SecurityHubQuarantineAction: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Custom Action'],
+        detail: {
+          actionName: [
+            { 'equals-ignore-case': 'Quarantine' },
+            { 'equals-ignore-case': 'Quarantine instance' },
+            { 'equals-ignore-case': 'QuarantineInstance' },
+          ],
+        },
+      },
     },
-    environment: QUARANTINE_ENVIRONMENT,
+    environment: { ...QUARANTINE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
     statements: QUARANTINE_STATEMENTS('Read'),
+    homeStatements: RESPOND_STATEMENTS,
     deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
   },
   {
@@ -365,5 +445,42 @@ export const FUNCTIONS: FirebreakFunction[] = [
       }),
     ],
     deniedOnExemptResources: [],
+  },
+  {
+    name: 'abuse-report',
+    description: 'AWS Health abuse notice or outbound-traffic/billing alarm -> find the instance, quarantine it, report.',
+    rules: {
+      // AWS's abuse team: a resource of the account was reported (DoS, spam, scanning, ...).
+      HealthAbuseEvent: {
+        source: ['aws.health'],
+        detailType: ['AWS Health Abuse Event'],
+      },
+      HealthAbuseNotice: {
+        source: ['aws.health'],
+        detailType: ['AWS Health Event'],
+        detail: { eventTypeCode: [{ prefix: 'AWS_ABUSE_' }], eventTypeCategory: ['issue'] },
+      },
+      // Only the alarms the code acts on (anything else would be an error and a retried event).
+      TrafficOrBillingAlarm: {
+        source: ['aws.cloudwatch'],
+        detailType: ['CloudWatch Alarm State Change'],
+        detail: {
+          state: { value: ['ALARM'] },
+          configuration: { metrics: { metricStat: { metric: { name: ['NetworkOut', 'NetworkPacketsOut', 'EstimatedCharges'] } } } },
+        },
+      },
+    },
+    environment: { ...QUARANTINE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
+    statements: [
+      // Which instance holds the reported address; which instances sent the most (no resource-level permissions).
+      new iam.PolicyStatement({
+        sid: 'FindInstances',
+        actions: ['ec2:DescribeAddresses', 'cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+      ...QUARANTINE_STATEMENTS('Read'),
+    ],
+    homeStatements: RESPOND_STATEMENTS,
+    deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
   },
 ];

@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FirebreakFunction, FUNCTIONS } from './functions';
+import { FirebreakFunction, FUNCTIONS, HomeResources } from './functions';
 
 export interface FirebreakStackProps extends StackProps {
   /**
@@ -35,7 +35,7 @@ export class FirebreakStack extends Stack {
       DryRun: flag(this, 'DryRun', 'true', 'FIREBREAK_DRY_RUN. "true" = read, plan and report only; no mutating call. Set "false" once the reports look right.'),
       MinSeverity: new CfnParameter(this, 'MinSeverity', {
         type: 'Number', default: 4, minValue: 0, maxValue: 10,
-        description: 'FIREBREAK_MIN_SEVERITY (quarantine-instance, revoke-credentials). GuardDuty findings below this severity are reported and left alone.',
+        description: 'FIREBREAK_MIN_SEVERITY (quarantine-instance, revoke-credentials, abuse-report). GuardDuty findings below this severity are reported and left alone.',
       }),
       ExemptTagKey: new CfnParameter(this, 'ExemptTagKey', {
         type: 'String', default: 'firebreak:exempt', minLength: 1, maxLength: 128, allowedPattern: '^(?![aA][wW][sS]:).+$',
@@ -76,6 +76,28 @@ export class FirebreakStack extends Stack {
         type: 'Number', default: 90, minValue: 0, maxValue: 3650,
         description: 'FIREBREAK_ACCESS_KEY_UNUSED_DAYS (audit-posture). Active access keys unused for this long are a gap.',
       }),
+      MemberRoleName: new CfnParameter(this, 'MemberRoleName', {
+        type: 'String', default: 'FirebreakResponder', allowedPattern: '^[\\w+=,.@-]{1,64}$',
+        description: 'FIREBREAK_MEMBER_ROLE_NAME (quarantine-instance, abuse-report). Name of the role (infra/member-role.yaml) assumed in other accounts; the roles may assume only this name.',
+      }),
+      MemberExternalId: new CfnParameter(this, 'MemberExternalId', {
+        type: 'String', default: '', noEcho: true, allowedPattern: '^$|^[\\w+=,.@:/-]{2,1224}$',
+        description: 'FIREBREAK_EXTERNAL_ID (quarantine-instance, abuse-report). The sts:ExternalId the member-account role requires (its ExternalId parameter).',
+      }),
+      AllowedAccounts: new CfnParameter(this, 'AllowedAccounts', {
+        type: 'String', default: '', allowedPattern: '^$|^\\d{12}( *, *\\d{12})*$',
+        description: 'FIREBREAK_ALLOWED_ACCOUNTS (quarantine-instance, abuse-report). Comma-separated account ids Firebreak may act in besides its own; empty = any.',
+      }),
+      SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms.'),
+      QuarantineOnBillingAlarm: flag(this, 'QuarantineOnBillingAlarm', 'false', 'FIREBREAK_QUARANTINE_ON_BILLING_ALARM (quarantine-instance, abuse-report). On a billing alarm, quarantine the instance with the most outbound traffic.'),
+      TopTalkers: new CfnParameter(this, 'TopTalkers', {
+        type: 'Number', default: 5, minValue: 1, maxValue: 50,
+        description: 'FIREBREAK_TOP_TALKERS (quarantine-instance, abuse-report). Instances listed (by outbound traffic) for a billing alarm.',
+      }),
+      TrafficWindowHours: new CfnParameter(this, 'TrafficWindowHours', {
+        type: 'Number', default: 3, minValue: 1, maxValue: 336,
+        description: 'FIREBREAK_TRAFFIC_WINDOW_HOURS (quarantine-instance, abuse-report). How far back NetworkOut is summed to rank instances.',
+      }),
       LogRetentionDays: new CfnParameter(this, 'LogRetentionDays', {
         type: 'Number', default: '365',
         allowedValues: ['30', '60', '90', '120', '150', '180', '365', '400', '545', '731', '1096', '1827', '2192', '2557', '2922', '3288', '3653'],
@@ -115,12 +137,17 @@ export class FirebreakStack extends Stack {
     });
     (email.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = hasEmail;
 
+    // Besides Parameters, a variable may name one of these resources of the stack.
+    const stackResources: Record<string, string> = { AlertTopic: alerts.topicArn };
+    const home: HomeResources = { memberRoleName: p.MemberRoleName.valueAsString, alertTopicArn: alerts.topicArn };
+
     // Each function gets exactly the FIREBREAK_* variables its code reads (checked by the infra check).
     const environmentOf = (spec: FirebreakFunction): Record<string, string> => {
       const environment: Record<string, string> = { RUST_LOG: 'info' };
-      for (const [variable, parameter] of Object.entries(spec.environment)) {
-        if (!(parameter in p)) throw new Error(`${spec.name}: ${variable} names an unknown Parameter ${parameter}`);
-        environment[variable] = p[parameter as keyof typeof p].valueAsString;
+      for (const [variable, source] of Object.entries(spec.environment)) {
+        if (source in p) environment[variable] = p[source as keyof typeof p].valueAsString;
+        else if (source in stackResources) environment[variable] = stackResources[source];
+        else throw new Error(`${spec.name}: ${variable} names an unknown Parameter or resource ${source}`);
       }
       return environment;
     };
@@ -131,6 +158,7 @@ export class FirebreakStack extends Stack {
         throw new Error(`${code}/bootstrap does not exist: run \`cargo lambda build --release --arm64\` at the workspace root first (or set FIREBREAK_LAMBDA_DIR)`);
       }
       const id = spec.name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+      const homeStatements = spec.homeStatements?.(home) ?? [];
 
       const logGroup = new logs.LogGroup(this, `${id}LogGroup`, { removalPolicy: RemovalPolicy.RETAIN });
       (logGroup.node.defaultChild as logs.CfnLogGroup).retentionInDays = p.LogRetentionDays.valueAsNumber;
@@ -139,7 +167,10 @@ export class FirebreakStack extends Stack {
         path: '/firebreak/',
         description: `${spec.name}; exactly the calls in the code it runs (checked by scripts/infra-check.sh).`,
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        inlinePolicies: { remediation: new iam.PolicyDocument({ statements: spec.statements }) },
+        inlinePolicies: {
+          remediation: new iam.PolicyDocument({ statements: spec.statements }),
+          ...(homeStatements.length > 0 ? { respond: new iam.PolicyDocument({ statements: homeStatements }) } : {}),
+        },
       });
       // The exemption tag key is a parameter and a policy key cannot be a token: this document is
       // a JSON string with the key substituted in by CloudFormation. (A function that changes
@@ -187,11 +218,13 @@ export class FirebreakStack extends Stack {
       }
 
       // cdk-nag IAM5 (wildcards): each finding acknowledged one by one, with the reason.
-      for (const resource of wildcardResources(this, spec.statements)) {
+      for (const resource of wildcardResources(this, [...spec.statements, ...homeStatements])) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${resource}]`,
           reason: resource === '*'
-            ? 'Describe* calls support no resource-level permissions; only read actions are allowed on "*".'
+            ? 'Describe* calls and GetMetricData support no resource-level permissions; only read actions are allowed on "*".'
+            : resource.includes(':iam::*:role/')
+            ? 'The member account is only known from the signal at run time: sts:AssumeRole is allowed on the one role name (MemberRoleName) in any account, which trusts only /firebreak/ roles presenting the external id.'
             : 'The instance, interface, group, rule, target group, user, role or detector is only known from the signal at ' +
               'run time: scoped to the resource type in this account (and region), narrowed by tag conditions where AWS ' +
               'supports them, and mutating actions denied on resources carrying the exemption tag.',

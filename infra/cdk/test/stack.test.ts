@@ -157,3 +157,39 @@ test('cdk-nag AwsSolutions passes (every acknowledgement carries its reason in l
 test('the stack refuses to synthesise without the built binaries', () => {
   assert.throws(() => new FirebreakStack(new App(), 'Firebreak', { lambdaDir: path.join(lambdaDir, 'missing') }), /cargo lambda build/);
 });
+
+test('a response assumes only the member role by its name and publishes only to the alert topic', () => {
+  const template = synth();
+  const topics = Object.keys(template.findResources('AWS::SNS::Topic'));
+  assert.equal(topics.length, 1);
+  for (const spec of FUNCTIONS) {
+    const roles = template.findResources('AWS::IAM::Role', {
+      Properties: { Tags: Match.absent(), Description: Match.stringLikeRegexp(`^${spec.name};`) },
+    });
+    const [role] = Object.values(roles) as { Properties: { Policies: { PolicyName: string; PolicyDocument: { Statement: Record<string, unknown>[] } }[] } }[];
+    assert.ok(role, `${spec.name}: no role`);
+    const statements = role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement);
+    const of = (action: string) => statements.filter((s) => ([] as unknown[]).concat(s.Action).includes(action));
+    if (!spec.homeStatements) {
+      assert.equal(of('sts:AssumeRole').length, 0, `${spec.name} must not assume roles`);
+      continue;
+    }
+    const [assume] = of('sts:AssumeRole');
+    assert.deepEqual(assume.Resource, {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/', { Ref: 'MemberRoleName' }]],
+    });
+    const [publish] = of('sns:Publish');
+    assert.deepEqual(publish.Resource, { Ref: topics[0] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
+      Environment: {
+        Variables: Match.objectLike({
+          FIREBREAK_SNS_TOPIC_ARN: { Ref: topics[0] },
+          FIREBREAK_MEMBER_ROLE_NAME: { Ref: 'MemberRoleName' },
+          FIREBREAK_EXTERNAL_ID: { Ref: 'MemberExternalId' },
+          FIREBREAK_ALLOWED_ACCOUNTS: { Ref: 'AllowedAccounts' },
+        }),
+      },
+    });
+  }
+});
