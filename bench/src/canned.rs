@@ -55,6 +55,7 @@ impl World {
         match version {
             "2011-01-01" => self.autoscaling(operation, instance_id),
             "2015-12-01" => self.elbv2(operation),
+            "2011-06-15" => self.sts(operation),
             _ => self.ec2(operation, params, instance_id),
         }
     }
@@ -73,6 +74,11 @@ impl World {
                     "<reservationSet><item><reservationId>r-0123456789abcdef0</reservationId><ownerId>{ACCOUNT_ID}</ownerId><instancesSet><item><instanceId>{instance_id}</instanceId><imageId>ami-12c6146b</imageId><instanceState><code>16</code><name>running</name></instanceState><instanceType>t3.medium</instanceType><vpcId>{}</vpcId><blockDeviceMapping>{devices}</blockDeviceMapping><tagSet><item><key>Name</key><value>web-1</value></item></tagSet></item></instancesSet></item></reservationSet>",
                     self.vpc_id
                 )
+            }
+            // The read-back after isolation names the ENI: it is in the isolation group by then.
+            "DescribeNetworkInterfaces" if params.contains_key("NetworkInterfaceId.1") => {
+                let eni = &params["NetworkInterfaceId.1"];
+                format!("<networkInterfaceSet><item><networkInterfaceId>{eni}</networkInterfaceId><vpcId>{}</vpcId><status>in-use</status><groupSet><item><groupId>{ISOLATION_GROUP_ID}</groupId><groupName>firebreak-isolation</groupName></item></groupSet><tagSet/></item></networkInterfaceSet>", self.vpc_id)
             }
             "DescribeNetworkInterfaces" => {
                 let items: String = self
@@ -145,6 +151,15 @@ impl World {
             other => return query_error(other),
         };
         query_response(operation, "http://autoscaling.amazonaws.com/doc/2011-01-01/", &result)
+    }
+
+    /// The function asks once per cold start which account it runs in.
+    fn sts(&self, operation: &str) -> Vec<u8> {
+        let result = match operation {
+            "GetCallerIdentity" => "<Arn>arn:aws:sts::123456789012:assumed-role/firebreak/quarantine-instance</Arn><UserId>AROABENCH:quarantine-instance</UserId><Account>123456789012</Account>".to_string(),
+            other => return query_error(other),
+        };
+        query_response(operation, "https://sts.amazonaws.com/doc/2011-06-15/", &result)
     }
 
     fn elbv2(&self, operation: &str) -> Vec<u8> {

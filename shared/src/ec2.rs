@@ -509,7 +509,7 @@ pub async fn snapshot_volumes(
 
 /// How long the snapshot step waits before its second look for racing sets. Off the
 /// containment path: the instance is isolated by then.
-pub const SNAPSHOT_RACE_SETTLE: Duration = Duration::from_millis(750);
+pub const SNAPSHOT_RACE_SETTLE: Duration = Duration::from_millis(300);
 
 /// The case's snapshot sets of an instance: set id -> (earliest start in nanoseconds, ids).
 async fn case_snapshot_sets(
