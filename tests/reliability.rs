@@ -257,3 +257,97 @@ async fn hostile_and_malformed_events_are_refused_without_any_call() {
     assert_eq!(bench.proxy.calls(), Vec::<String>::new(), "bad input made AWS calls");
     bench.proxy.reset_record();
 }
+
+// ---------------------------------------------------------------------------------------------
+// revoke-credentials under the same faults.
+
+struct RevokeBench {
+    _moto: Moto,
+    proxy: FaultProxy,
+    iam: aws_sdk_iam::Client,
+    clients: Clients,
+    leaked_key: String,
+}
+
+const REVOKE_USER_EVENT: &str = "revoke-credentials/guardduty-iam-user-malicious-ip.json";
+
+async fn revoke_bench() -> RevokeBench {
+    let moto = Moto::start();
+    let scenario = Scenario::new(&moto).await;
+    let iam = scenario.iam.clone();
+    iam.create_user().user_name("deploy-bot").send().await.unwrap();
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let key = iam.create_access_key().user_name("deploy-bot").send().await.unwrap();
+        keys.push(key.access_key().unwrap().access_key_id().to_string());
+    }
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let clients = Clients::new(&sdk_config_for(&proxy.endpoint).await);
+    RevokeBench { _moto: moto, proxy, iam, clients, leaked_key: keys[0].clone() }
+}
+
+impl RevokeBench {
+    async fn revoke(&self) -> Report {
+        let mut event = firebreak_tests::sample_event(REVOKE_USER_EVENT);
+        event["detail"]["resource"]["accessKeyDetails"]["userName"] = "deploy-bot".into();
+        event["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = self.leaked_key.clone().into();
+        firebreak::revoke::revoke_event(&self.clients, &Default::default(), &event, Deadline::NONE).await.unwrap()
+    }
+
+    /// The named key is Inactive, the other still Active, the session deny policy present, the user tagged.
+    async fn assert_fully_revoked(&self) {
+        let keys = self.iam.list_access_keys().user_name("deploy-bot").send().await.unwrap();
+        for key in keys.access_key_metadata() {
+            let expected = if key.access_key_id() == Some(self.leaked_key.as_str()) { "Inactive" } else { "Active" };
+            assert_eq!(key.status().unwrap().as_str(), expected, "{key:?}");
+        }
+        let policy = self
+            .iam
+            .get_user_policy()
+            .user_name("deploy-bot")
+            .policy_name(firebreak::policy::REVOKE_SESSIONS_POLICY)
+            .send()
+            .await;
+        assert!(policy.is_ok(), "the session deny policy exists");
+        let tags = self.iam.list_user_tags().user_name("deploy-bot").send().await.unwrap();
+        assert!(tags.tags().iter().any(|t| t.key() == "firebreak:case"));
+    }
+}
+
+#[tokio::test]
+async fn revocation_completes_under_thirty_percent_throttling() {
+    let bench = revoke_bench().await;
+    bench.proxy.fail_share(0.3, Fault::Throttle);
+    let report = bench.revoke().await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    bench.assert_fully_revoked().await;
+    assert!(!bench.proxy.injected().is_empty());
+}
+
+async fn revocation_survives_lost_response_at(operation: &str) {
+    let bench = revoke_bench().await;
+    bench.proxy.fail_nth(operation, 1, Fault::ResetAfterForwarding);
+    let report = bench.revoke().await;
+    assert_eq!(report.outcome, Outcome::Contained, "reset at {operation}: {report:#?}");
+    assert_eq!(bench.proxy.injected().len(), 1, "the fault fired: {:?}", bench.proxy.calls());
+    assert!(retries(&report).iter().any(|r| r.starts_with(operation)), "{:?}", retries(&report));
+    bench.assert_fully_revoked().await;
+    // And the redelivery finds everything in place.
+    let again = bench.revoke().await;
+    assert!(again.steps.iter().all(|s| s.outcome != StepOutcome::Failed), "{again:#?}");
+}
+
+#[tokio::test]
+async fn revocation_reset_at_update_access_key() {
+    revocation_survives_lost_response_at("UpdateAccessKey").await;
+}
+
+#[tokio::test]
+async fn revocation_reset_at_put_user_policy() {
+    revocation_survives_lost_response_at("PutUserPolicy").await;
+}
+
+#[tokio::test]
+async fn revocation_reset_at_tag_user() {
+    revocation_survives_lost_response_at("TagUser").await;
+}
