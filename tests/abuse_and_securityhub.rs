@@ -1,8 +1,6 @@
 //! abuse-report and the Security Hub / SNS / multi-account paths against a real moto server.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use abuse_report::Function as AbuseFunction;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -140,25 +138,6 @@ async fn elastic_ip_resolves_to_its_instance() {
     assert!(is_isolated(&scenario, &instance).await);
 }
 
-/// What moto's SNS received on a topic: `GET /moto-api/data.json` lists every SNS topic with the
-/// notifications published to it (message id, message, subject, attributes, group).
-fn sns_messages(moto: &Moto, topic_arn: &str) -> Vec<Value> {
-    let address = moto.endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
-    let data: Value = serde_json::from_str(body).unwrap();
-    data["sns"]["Topic"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|t| t["arn"] == topic_arn)
-        .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
-
 #[tokio::test]
 async fn health_abuse_event_quarantines_the_instance_notifies_sns_and_imports_our_finding() {
     let moto = Moto::start();
@@ -180,7 +159,7 @@ async fn health_abuse_event_quarantines_the_instance_notifies_sns_and_imports_ou
     assert!(is_isolated(&scenario, &instance).await);
     let case = response["case_id"].as_str().unwrap().to_string();
 
-    let messages = sns_messages(&moto, &topic_arn);
+    let messages = moto.sns_messages(&topic_arn);
     assert_eq!(messages.len(), 1, "one summary per remediation: {messages:#?}");
     let (summary, subject, attributes) = (&messages[0][1], &messages[0][2], &messages[0][3]);
     let summary = summary.as_str().unwrap();

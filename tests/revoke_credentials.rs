@@ -459,3 +459,27 @@ async fn handler_refuses_other_events_without_calling_aws() {
     let err = revoke_credentials::handle(&function, LambdaEvent::new(injected, Context::default())).await.unwrap_err();
     assert!(err.to_string().contains("invalid accessKeyDetails.userName"), "{err}");
 }
+
+#[tokio::test]
+async fn root_finding_and_revocations_are_sent_to_the_sns_topic() {
+    let moto = Moto::start();
+    let scenario = Scenario::new(&moto).await;
+    let sns = aws_sdk_sns::Client::new(&moto.sdk_config().await);
+    let topic_arn = sns.create_topic().name("firebreak").send().await.unwrap().topic_arn().unwrap().to_string();
+    let config = RevokeConfig { sns_topic_arn: Some(topic_arn.clone()), ..RevokeConfig::default() };
+
+    let report = revoke::revoke_event(
+        &scenario.clients,
+        &config,
+        &sample_event(ROOT_EVENT),
+        firebreak::deadline::Deadline::NONE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.outcome, Outcome::Skipped, "{report:#?}");
+    assert_step(&report, "publish_sns_summary", StepOutcome::Done);
+    let messages = moto.sns_messages(&topic_arn);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let text = messages[0].to_string();
+    assert!(text.contains("NEEDS A HUMAN") && text.contains("root credentials"), "{text}");
+}

@@ -37,18 +37,23 @@ impl NotifyConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let sns_topic_arn = match lookup(SNS_TOPIC_ARN).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(v) if v.starts_with("arn:") && v.split(':').count() == 6 && v.contains(":sns:") => Some(v),
-            Some(value) => {
-                return Err(ConfigError::Invalid {
-                    name: SNS_TOPIC_ARN,
-                    value,
-                    why: "expected an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>",
-                })
-            }
-        };
-        Ok(Self { sns_topic_arn, security_hub: flag(SECURITY_HUB, lookup(SECURITY_HUB), true)? })
+        Ok(Self {
+            sns_topic_arn: sns_topic_arn(&lookup)?,
+            security_hub: flag(SECURITY_HUB, lookup(SECURITY_HUB), true)?,
+        })
+    }
+}
+
+/// `FIREBREAK_SNS_TOPIC_ARN`, validated; unset or empty means no notification.
+pub fn sns_topic_arn(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    match lookup(SNS_TOPIC_ARN).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.starts_with("arn:") && v.split(':').count() == 6 && v.contains(":sns:") => Ok(Some(v)),
+        Some(value) => Err(ConfigError::Invalid {
+            name: SNS_TOPIC_ARN,
+            value,
+            why: "expected an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>",
+        }),
     }
 }
 

@@ -72,6 +72,9 @@ pub struct RevokeConfig {
     /// The function's own identity (GetCallerIdentity ARN), resolved once per cold start; when
     /// unset it is looked up on each invocation.
     pub own_identity: Option<String>,
+    /// SNS topic told about every revocation, and about principals that need a human (root,
+    /// federated); none: no notification.
+    pub sns_topic_arn: Option<String>,
 }
 
 impl Default for RevokeConfig {
@@ -83,6 +86,7 @@ impl Default for RevokeConfig {
             protected_principals: Vec::new(),
             quarantine_source_instance: true,
             own_identity: None,
+            sns_topic_arn: None,
         }
     }
 }
@@ -120,6 +124,7 @@ impl RevokeConfig {
                 defaults.quarantine_source_instance,
             )?,
             own_identity: None,
+            sns_topic_arn: crate::notify::sns_topic_arn(&lookup)?,
         })
     }
 }
@@ -877,10 +882,49 @@ pub async fn revoke_event(
     event: &Value,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
-    match event.get("source").and_then(Value::as_str) {
+    let mut report = match event.get("source").and_then(Value::as_str) {
         Some(health::SOURCE) => revoke_health_event(clients, config, &HealthEvent::from_event(event)?, deadline).await,
         _ => revoke_finding(clients, config, &GuardDutyFinding::from_event(event)?, deadline).await,
+    }?;
+    notify(clients, config, &mut report).await;
+    Ok(report)
+}
+
+/// Tells the SNS topic about a revocation, or about credentials only a human can revoke; the
+/// outcome of the publish is a step of the report.
+async fn notify(clients: &Clients, config: &RevokeConfig, report: &mut Report) {
+    let Some(topic) = &config.sns_topic_arn else { return };
+    let acted = matches!(report.outcome, Outcome::Contained | Outcome::ContainedWithErrors | Outcome::Failed);
+    let needs_a_human = report.reason.as_deref().is_some_and(|r| r.contains("cannot be revoked"));
+    if !acted && !needs_a_human {
+        return;
     }
+    let what = if needs_a_human { "NEEDS A HUMAN".to_string() } else { format!("{:?}", report.outcome) };
+    let subject = format!("Firebreak revoke-credentials: {} {what}", report.resource);
+    let mut summary = format!(
+        "{} ({}) in account {}: {what}\nfinding {} {}\n",
+        report.resource,
+        report.case_id.as_deref().unwrap_or("no case"),
+        report.account_id,
+        report.finding_type,
+        report.finding_id
+    );
+    if let Some(reason) = &report.reason {
+        summary.push_str(&format!("{reason}\n"));
+    }
+    for step in &report.steps {
+        summary.push_str(&format!("- {} {}: {} ({})\n", step.step, step.resource, step.outcome.as_str(), step.detail));
+    }
+    let clock = Instant::now();
+    let published = crate::notify::publish_summary(&clients.sns, topic, &subject, &summary, &report.to_json()).await;
+    let (outcome, detail) = match published {
+        Ok(id) => (StepOutcome::Done, format!("message {id}")),
+        Err(e) => (StepOutcome::Failed, e.to_string()),
+    };
+    let mut step = StepReport::new("publish_sns_summary", topic, outcome, detail);
+    step.duration_ms = millis(clock.elapsed());
+    report::log_step(report.case_id.as_deref().unwrap_or_default(), &report.finding_id, &step);
+    report.steps.push(step);
 }
 
 async fn own_identity(clients: &Clients, config: &RevokeConfig) -> Result<Option<PrincipalRef>, RevokeError> {

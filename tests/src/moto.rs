@@ -76,6 +76,25 @@ impl Moto {
         sdk_config_for(&self.endpoint).await
     }
 
+    /// What SNS received on a topic: `GET /moto-api/data.json` lists every SNS topic with the
+    /// notifications published to it (message id, message, subject, attributes, group).
+    pub fn sns_messages(&self, topic_arn: &str) -> Vec<serde_json::Value> {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("moto is up");
+        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("request sent");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("response read");
+        let body = &text[text.find("\r\n\r\n").map(|i| i + 4).unwrap_or(0)..];
+        let data: serde_json::Value = serde_json::from_str(body).expect("moto's data.json");
+        data["sns"]["Topic"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["arn"] == topic_arn)
+            .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
     pub async fn clients(&self) -> firebreak::Clients {
         firebreak::Clients::new(&self.sdk_config().await)
     }

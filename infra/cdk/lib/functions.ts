@@ -274,7 +274,12 @@ export const FUNCTIONS: FirebreakFunction[] = [
       FIREBREAK_DELETE_LOGIN_PROFILE: 'DeleteLoginProfile',
       FIREBREAK_PROTECTED_PRINCIPALS: 'ProtectedPrincipals',
       FIREBREAK_QUARANTINE_SOURCE_INSTANCE: 'QuarantineSourceInstance',
+      FIREBREAK_SNS_TOPIC_ARN: 'AlertTopic',
     },
+    // Root and federated findings need a human: they, and every revocation, go to the alert topic.
+    homeStatements: (home: HomeResources) => [
+      new iam.PolicyStatement({ sid: 'PublishSummaries', actions: ['sns:Publish'], resources: [home.alertTopicArn] }),
+    ],
     statements: [
       new iam.PolicyStatement({
         sid: 'ReadUsers',
