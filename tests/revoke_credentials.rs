@@ -483,3 +483,20 @@ async fn root_finding_and_revocations_are_sent_to_the_sns_topic() {
     let text = messages[0].to_string();
     assert!(text.contains("NEEDS A HUMAN") && text.contains("root credentials"), "{text}");
 }
+
+#[tokio::test]
+async fn security_hub_revoke_credentials_action_disables_the_key() {
+    let env = start().await;
+    let (leaked, other) = env.user("deploy-bot", &[]).await;
+    let mut event = sample_event("revoke-credentials/securityhub-custom-action-revoke-credentials.json");
+    event["detail"]["findings"][0]["Resources"][0]["Id"] = json!(format!("AWS::IAM::AccessKey:{leaked}"));
+    let report = env.run(&RevokeConfig::default(), &event).await.expect("the action is handled");
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    assert_eq!(env.status_of("deploy-bot", &leaked).await, StatusType::Inactive);
+    assert_eq!(env.status_of("deploy-bot", &other).await, StatusType::Active);
+    assert!(env.user_policy("deploy-bot", policy::REVOKE_SESSIONS_POLICY).await.is_some());
+
+    // The Quarantine action is not this function's.
+    let quarantine = sample_event("quarantine-instance/securityhub-custom-action-quarantine.json");
+    assert!(env.run(&RevokeConfig::default(), &quarantine).await.is_err());
+}

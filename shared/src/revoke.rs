@@ -41,6 +41,7 @@ use crate::aws::{AwsError, Clients};
 use crate::case::case_id_for;
 use crate::config::{flag, ConfigError, QuarantineConfig};
 use crate::deadline::Deadline;
+use crate::events::securityhub::{self, CustomAction, SecurityHubEvent, Trigger};
 use crate::events::{health, validate_instance_id, EventError, GuardDutyFinding, HealthEvent};
 use crate::iam;
 use crate::plan::QuarantineRequest;
@@ -884,6 +885,9 @@ pub async fn revoke_event(
 ) -> Result<Report, RevokeError> {
     let mut report = match event.get("source").and_then(Value::as_str) {
         Some(health::SOURCE) => revoke_health_event(clients, config, &HealthEvent::from_event(event)?, deadline).await,
+        Some(securityhub::SOURCE) => {
+            revoke_security_hub_action(clients, config, &SecurityHubEvent::from_event(event)?, deadline).await
+        }
         _ => revoke_finding(clients, config, &GuardDutyFinding::from_event(event)?, deadline).await,
     }?;
     notify(clients, config, &mut report).await;
@@ -959,6 +963,32 @@ pub async fn revoke_finding(
         return Ok(skipped(config, &request, skip));
     }
     revoke(clients, config, &request, deadline).await
+}
+
+/// An analyst's "Revoke credentials" custom action on Security Hub access-key findings: each
+/// becomes the GuardDuty finding it came from and is revoked as such. The analyst has decided, so
+/// the severity threshold does not hold it back; protection, exemption and sample checks still do.
+pub async fn revoke_security_hub_action(
+    clients: &Clients,
+    config: &RevokeConfig,
+    event: &SecurityHubEvent,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    if !matches!(event.trigger, Trigger::CustomAction { action: CustomAction::RevokeCredentials, .. }) {
+        return Err(EventError::UnsupportedFinding {
+            finding_type: "Security Hub event".into(),
+            resource_type: "-".into(),
+            why: "revoke-credentials acts on the \"Revoke credentials\" custom action only",
+        }
+        .into());
+    }
+    let mut reports = Vec::new();
+    for asff in &event.findings {
+        let mut finding = asff.to_access_key_finding()?;
+        finding.severity = finding.severity.max(config.quarantine.min_severity);
+        reports.push(revoke_finding(clients, config, &finding, deadline).await?);
+    }
+    merge(reports).ok_or_else(|| EventError::Malformed("a custom action without findings".into()).into())
 }
 
 pub async fn revoke_health_event(

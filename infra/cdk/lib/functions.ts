@@ -267,6 +267,14 @@ export const FUNCTIONS: FirebreakFunction[] = [
         detailType: ['AWS Health Event'],
         detail: { eventTypeCode: [{ prefix: 'AWS_RISK_CREDENTIALS_' }] },
       },
+      // An analyst chose "Revoke credentials" on selected access-key findings.
+      SecurityHubRevokeAction: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Custom Action'],
+        detail: {
+          actionName: [{ 'equals-ignore-case': 'Revoke credentials' }, { 'equals-ignore-case': 'RevokeCredentials' }],
+        },
+      },
     },
     environment: {
       ...QUARANTINE_ENVIRONMENT,
