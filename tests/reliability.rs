@@ -351,3 +351,53 @@ async fn revocation_reset_at_put_user_policy() {
 async fn revocation_reset_at_tag_user() {
     revocation_survives_lost_response_at("TagUser").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The deadline, for the functions that do not quarantine.
+
+#[tokio::test]
+async fn close_open_ports_meets_the_deadline_with_a_partial_report() {
+    let moto = Moto::start();
+    let scenario = Scenario::new(&moto).await;
+    let _instance = scenario.compromised_instance(&Setup::bare()).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let clients = Clients::new(&sdk_config_for(&proxy.endpoint).await);
+    proxy.fail_share(1.0, Fault::Slow(Duration::from_millis(600)));
+    let trigger = firebreak::ports::PortsTrigger::from_event(&firebreak_tests::sample_event(
+        "close-open-ports/schedule-sweep.json",
+    ))
+    .unwrap();
+    let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(900));
+    let report = firebreak::ports::close_open_ports(&clients, &Default::default(), &trigger, deadline).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Failed, "a cut-off sweep fails so that it is retried: {report:#?}");
+    let said = report.reason.iter().chain(report.steps.iter().map(|s| &s.detail)).any(|d| d.contains("deadline"));
+    assert!(said, "the report says the deadline cut the work: {report:#?}");
+}
+
+#[test]
+fn audit_posture_meets_the_deadline_with_a_partial_report() {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+                let moto = Moto::start();
+                let proxy = FaultProxy::start(&moto.endpoint);
+                let clients = Clients::new(&sdk_config_for(&proxy.endpoint).await);
+                proxy.fail_share(1.0, Fault::Slow(Duration::from_millis(600)));
+                let schedule = firebreak::events::ScheduledEvent::from_event(&firebreak_tests::sample_event(
+                    "audit-posture/schedule-daily.json",
+                ))
+                .unwrap();
+                let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(300));
+                let posture = firebreak::posture::audit_posture(&clients, &Default::default(), &schedule, deadline)
+                    .await
+                    .unwrap();
+                assert_eq!(posture.report.outcome, Outcome::CompletedWithErrors, "{:#?}", posture.report);
+                assert!(posture.report.reason.as_deref().unwrap_or_default().contains("deadline"));
+                assert!(proxy.mutating_calls().iter().all(|c| c != "BatchImportFindings"), "nothing imported");
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}

@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use crate::aws::{AwsError, AwsResultExt, Clients};
 use crate::config::{self, flag, tag_key, ConfigError};
+use crate::deadline::Deadline;
 use crate::events::{self, EventError, GuardDutyFinding, ScheduledEvent, SecurityGroupApiCall};
 use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
 use crate::tags;
@@ -551,6 +552,7 @@ pub async fn close_open_ports(
     clients: &Clients,
     config: &PortsConfig,
     trigger: &PortsTrigger,
+    deadline: Deadline,
 ) -> Result<Report, PortsError> {
     let clock = Instant::now();
     let mut report = trigger.report(config.dry_run);
@@ -584,7 +586,15 @@ pub async fn close_open_ports(
         }
         PortsTrigger::Sweep(_) => None,
     };
-    let groups = match read_groups(&clients.ec2, scope.as_deref()).await {
+    let Some(read) = deadline.run(read_groups(&clients.ec2, scope.as_deref())).await else {
+        report.outcome = Outcome::Failed;
+        report.reason = Some(
+            "cut off at the Lambda deadline before the groups were read: nothing changed; a retry starts over".into(),
+        );
+        report.duration_ms = millis(clock.elapsed());
+        return Ok(report);
+    };
+    let groups = match read {
         Ok(groups) => groups,
         Err(e) if e.is_code("InvalidGroup.NotFound") => {
             report.reason = Some(format!("the security group no longer exists ({})", e.message));
@@ -610,7 +620,17 @@ pub async fn close_open_ports(
         } else if config.dry_run {
             planned_steps(group)
         } else {
-            let steps = execute_group(&clients.ec2, group).await;
+            let cut_off = |why: &str| {
+                vec![StepReport::new("revoke_ingress_rule", group.group_id.clone(), StepOutcome::Failed, why)]
+            };
+            let steps = if deadline.is_near() {
+                cut_off("not started: the Lambda deadline is near; a retry of the event resumes here")
+            } else {
+                deadline
+                    .run(execute_group(&clients.ec2, group))
+                    .await
+                    .unwrap_or_else(|| cut_off("cut off at the Lambda deadline; a retry of the event resumes here"))
+            };
             for step in &steps {
                 match (step.step, step.outcome) {
                     ("revoke_ingress_rule", StepOutcome::Failed) => revoke_failed = true,

@@ -21,6 +21,7 @@ use thiserror::Error;
 
 use crate::aws::{AwsError, AwsResultExt, Clients};
 use crate::config::{self, flag, ConfigError};
+use crate::deadline::Deadline;
 use crate::events::{EventError, ScheduledEvent};
 use crate::ports::{self, GroupFacts};
 use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
@@ -675,6 +676,7 @@ pub async fn audit_posture(
     clients: &Clients,
     config: &PostureConfig,
     event: &ScheduledEvent,
+    deadline: Deadline,
 ) -> Result<PostureReport, PostureError> {
     let clock = Instant::now();
     let started = SystemTime::now();
@@ -695,7 +697,15 @@ pub async fn audit_posture(
         started_at: now.clone(),
         duration_ms: 0,
     };
-    let facts = Box::pin(observe(clients, &event.account_id, &event.region)).await;
+    let Some(facts) = deadline.run(Box::pin(observe(clients, &event.account_id, &event.region))).await else {
+        report.outcome = Outcome::CompletedWithErrors;
+        report.reason = Some(
+            "cut off at the Lambda deadline while reading the account: nothing imported; the next run starts over"
+                .into(),
+        );
+        report.duration_ms = millis(clock.elapsed());
+        return Ok(PostureReport { report, gaps: Vec::new(), resolved: Vec::new() });
+    };
     let (gaps, evaluated) = evaluate(&facts, config, now_secs);
     let read_errors: BTreeMap<Check, AwsError> = [
         (vec![Check::GuarddutyEnabled], facts.guardduty_enabled.as_ref().err()),
@@ -782,13 +792,17 @@ pub async fn audit_posture(
     } else if findings.is_empty() {
         (StepOutcome::Skipped, "no gap and nothing to resolve".into())
     } else {
-        match import(&clients.securityhub, findings).await {
-            Ok(n) => {
+        match deadline.run(import(&clients.securityhub, findings)).await {
+            Some(Ok(n)) => {
                 (StepOutcome::Done, format!("imported {n} finding(s): {gap_count} gap(s), {} resolved", resolved.len()))
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 failed = true;
                 (StepOutcome::Failed, e.to_string())
+            }
+            None => {
+                failed = true;
+                (StepOutcome::Failed, "cut off at the Lambda deadline; the next run imports again".into())
             }
         }
     };

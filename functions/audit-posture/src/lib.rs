@@ -1,6 +1,7 @@
 //! audit-posture: the schedule in; every hardening gap of the account out, as Security Hub
 //! findings (updated, then resolved when the gap closes) and in the report. Changes nothing else.
 
+use firebreak::deadline::Deadline;
 use firebreak::events::ScheduledEvent;
 use firebreak::posture::{self, PostureConfig};
 use firebreak::Clients;
@@ -14,6 +15,12 @@ pub struct Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let schedule = ScheduledEvent::from_event(&event.payload)?;
-    let report = posture::audit_posture(&function.clients, &function.config, &schedule).await?;
+    let report = posture::audit_posture(
+        &function.clients,
+        &function.config,
+        &schedule,
+        Deadline::from_lambda(event.context.deadline()),
+    )
+    .await?;
     Ok(report.to_json())
 }
