@@ -19,7 +19,7 @@ use std::net::TcpStream;
 use audit_posture::Function;
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use firebreak::posture::{Check, PostureConfig};
-use firebreak_tests::{sample_event, Moto, Scenario};
+use firebreak_tests::{on_large_stack, sample_event, Moto, Scenario};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 
@@ -72,20 +72,6 @@ fn create_bucket(moto: &Moto, bucket: &str) {
 #[test]
 fn every_seeded_gap_is_reported_then_resolved_once_fixed() {
     on_large_stack(seeded_gaps_then_fixes);
-}
-
-/// Deserialising Security Hub findings (AwsSecurityFinding has hundreds of nested optional
-/// fields) takes more than the test thread's 2 MiB of stack in a debug build (16 MiB is ample).
-/// Not measured on Lambda, where the binary is a release build.
-fn on_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
-    std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(test());
-        })
-        .unwrap()
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }
 
 async fn seeded_gaps_then_fixes() {

@@ -11,20 +11,8 @@ use aws_sdk_cloudwatch::types::{MetricAlarm, MetricDataResult};
 use aws_smithy_mocks::{mock, mock_client};
 use firebreak::posture::PostureConfig;
 use firebreak_tests::scenario::Setup;
-use firebreak_tests::{sample_event, Moto, Scenario};
+use firebreak_tests::{on_large_stack, sample_event, Moto, Scenario};
 use lambda_runtime::{Context, LambdaEvent};
-
-/// Security Hub's deserialisers need more than a debug test thread's 2 MiB of stack.
-fn on_large_stack<F: std::future::Future<Output = ()> + 'static>(test: fn() -> F) {
-    std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(test());
-        })
-        .unwrap()
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-}
 
 #[tokio::test]
 async fn billing_alarm_ranking_reads_network_out_of_every_running_instance() {

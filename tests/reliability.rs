@@ -376,28 +376,20 @@ async fn close_open_ports_meets_the_deadline_with_a_partial_report() {
 
 #[test]
 fn audit_posture_meets_the_deadline_with_a_partial_report() {
-    std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-                let moto = Moto::start();
-                let proxy = FaultProxy::start(&moto.endpoint);
-                let clients = Clients::new(&sdk_config_for(&proxy.endpoint).await);
-                proxy.fail_share(1.0, Fault::Slow(Duration::from_millis(600)));
-                let schedule = firebreak::events::ScheduledEvent::from_event(&firebreak_tests::sample_event(
-                    "audit-posture/schedule-daily.json",
-                ))
-                .unwrap();
-                let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(300));
-                let posture = firebreak::posture::audit_posture(&clients, &Default::default(), &schedule, deadline)
-                    .await
-                    .unwrap();
-                assert_eq!(posture.report.outcome, Outcome::CompletedWithErrors, "{:#?}", posture.report);
-                assert!(posture.report.reason.as_deref().unwrap_or_default().contains("deadline"));
-                assert!(proxy.mutating_calls().iter().all(|c| c != "BatchImportFindings"), "nothing imported");
-            })
-        })
-        .unwrap()
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    firebreak_tests::on_large_stack(|| async {
+        let moto = Moto::start();
+        let proxy = FaultProxy::start(&moto.endpoint);
+        let clients = Clients::new(&sdk_config_for(&proxy.endpoint).await);
+        proxy.fail_share(1.0, Fault::Slow(Duration::from_millis(600)));
+        let schedule = firebreak::events::ScheduledEvent::from_event(&firebreak_tests::sample_event(
+            "audit-posture/schedule-daily.json",
+        ))
+        .unwrap();
+        let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(300));
+        let posture =
+            firebreak::posture::audit_posture(&clients, &Default::default(), &schedule, deadline).await.unwrap();
+        assert_eq!(posture.report.outcome, Outcome::CompletedWithErrors, "{:#?}", posture.report);
+        assert!(posture.report.reason.as_deref().unwrap_or_default().contains("deadline"));
+        assert!(proxy.mutating_calls().iter().all(|c| c != "BatchImportFindings"), "nothing imported");
+    });
 }

@@ -21,3 +21,17 @@ pub fn sample_event(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
+
+/// Runs an async test on a thread with a 16 MiB stack. Deserialising Security Hub findings
+/// (AwsSecurityFinding has hundreds of nested optional fields) takes more than a debug test
+/// thread's 2 MiB; not an issue for the release binary on Lambda.
+pub fn on_large_stack<F: std::future::Future<Output = ()> + 'static>(test: impl FnOnce() -> F + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(test());
+        })
+        .expect("test thread")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
