@@ -337,11 +337,8 @@ impl fmt::Display for QuarantinePlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "quarantine {} (case {})", self.instance_id, self.case_id)?;
         for (n, step) in self.steps.iter().enumerate() {
-            let phase = format!("{:?}", step.action.phase()).to_lowercase();
-            match &step.skip {
-                None => writeln!(f, "  {:>2}. [{phase}] {}", n + 1, step.action)?,
-                Some(why) => writeln!(f, "  {:>2}. [{phase}] skip: {} — {why}", n + 1, step.action.name())?,
-            }
+            let action = &step.action;
+            crate::report::write_plan_step(f, n + 1, &action.phase(), action, action.name(), step.skip.as_deref())?;
         }
         Ok(())
     }

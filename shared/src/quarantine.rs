@@ -14,7 +14,7 @@ use crate::ec2::{self, IsolationGroupIds, SnapshotOutcome};
 use crate::events::{EventError, GuardDutyFinding};
 use crate::fleet;
 use crate::plan::{self, Action, Decision, InstanceFacts, Phase, PlannedStep, QuarantineRequest, VpcGroups};
-use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
+use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport, Tally};
 use crate::tags;
 
 #[derive(Debug, Error)]
@@ -171,7 +171,7 @@ pub async fn quarantine(
             .collect(),
         deadline,
     };
-    let (mut containment_failed, mut other_failed) = (false, false);
+    let mut tally = Tally::default();
     // Preserve runs beside Contain: neither needs the other, and the longest preserve chain
     // (find target groups, read their health, deregister) then costs no round trip of its own.
     for stage in [&[Phase::Prepare][..], &[Phase::Contain, Phase::Preserve], &[Phase::Stop]] {
@@ -213,24 +213,12 @@ pub async fn quarantine(
             if let Some((vpc, ids)) = created_groups {
                 executor.group_ids.insert(vpc, ids);
             }
-            if result.outcome == StepOutcome::Failed {
-                if step.action.is_containment() {
-                    containment_failed = true;
-                } else {
-                    other_failed = true;
-                }
-            }
+            tally.record(step.action.is_containment(), &result);
             report::log_step(&quarantine_plan.case_id, &request.signal_id, &result);
             report.steps.push(result);
         }
     }
-    report.outcome = if containment_failed {
-        Outcome::Failed
-    } else if other_failed {
-        Outcome::ContainedWithErrors
-    } else {
-        Outcome::Contained
-    };
+    report.outcome = tally.outcome();
     report.duration_ms = millis(clock.elapsed());
     Ok(report)
 }

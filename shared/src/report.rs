@@ -126,6 +126,53 @@ impl Report {
     }
 }
 
+/// Whether any step failed, split by whether it was part of containment: the two facts that
+/// decide a remediation's outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub containment_failed: bool,
+    pub other_failed: bool,
+}
+
+impl Tally {
+    pub fn record(&mut self, is_containment: bool, step: &StepReport) {
+        if step.outcome == StepOutcome::Failed {
+            if is_containment {
+                self.containment_failed = true;
+            } else {
+                self.other_failed = true;
+            }
+        }
+    }
+
+    /// Failed when containment failed; contained, with or without errors, otherwise.
+    pub fn outcome(&self) -> Outcome {
+        if self.containment_failed {
+            Outcome::Failed
+        } else if self.other_failed {
+            Outcome::ContainedWithErrors
+        } else {
+            Outcome::Contained
+        }
+    }
+}
+
+/// One line of a printed plan: its number, phase and action, or why it is skipped.
+pub fn write_plan_step(
+    f: &mut std::fmt::Formatter<'_>,
+    number: usize,
+    phase: &dyn std::fmt::Debug,
+    action: &dyn std::fmt::Display,
+    name: &str,
+    skip: Option<&str>,
+) -> std::fmt::Result {
+    let phase = format!("{phase:?}").to_lowercase();
+    match skip {
+        None => writeln!(f, "  {number:>2}. [{phase}] {action}"),
+        Some(why) => writeln!(f, "  {number:>2}. [{phase}] skip: {name} — {why}"),
+    }
+}
+
 /// Writes the one JSON log line of a finished step.
 pub fn log_step(case_id: &str, finding_id: &str, step: &StepReport) {
     tracing::info!(

@@ -47,7 +47,7 @@ use crate::iam;
 use crate::plan::QuarantineRequest;
 use crate::policy::{self, PolicyDocument};
 use crate::quarantine;
-use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
+use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport, Tally};
 use crate::tags;
 
 pub const FUNCTION: &str = "revoke-credentials";
@@ -638,11 +638,8 @@ impl fmt::Display for RevokePlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "revoke credentials of {} (case {})", self.principal, self.case_id)?;
         for (n, step) in self.steps.iter().enumerate() {
-            let phase = format!("{:?}", step.action.phase()).to_lowercase();
-            match &step.skip {
-                None => writeln!(f, "  {:>2}. [{phase}] {}", n + 1, step.action)?,
-                Some(why) => writeln!(f, "  {:>2}. [{phase}] skip: {} — {why}", n + 1, step.action.name())?,
-            }
+            let action = &step.action;
+            crate::report::write_plan_step(f, n + 1, &action.phase(), action, action.name(), step.skip.as_deref())?;
         }
         Ok(())
     }
@@ -1117,37 +1114,23 @@ pub async fn revoke(
     report.case_id = Some(plan.case_id.clone());
     tracing::info!(case_id = %plan.case_id, finding_id = %request.signal_id, plan = %plan, "plan");
 
-    let (mut containment_failed, mut other_failed) = (false, false);
+    let mut tally = Tally::default();
     for phase in [RevokePhase::Disable, RevokePhase::Revoke, RevokePhase::Preserve, RevokePhase::Quarantine] {
         let steps: Vec<&PlannedRevokeStep> = plan.steps.iter().filter(|s| s.action.phase() == phase).collect();
         let results = join_all(steps.iter().map(|step| run(clients, config, step, deadline))).await;
         for (step, (result, nested)) in steps.iter().zip(results) {
-            if result.outcome == StepOutcome::Failed {
-                if step.action.is_containment() {
-                    containment_failed = true;
-                } else {
-                    other_failed = true;
-                }
-            }
+            tally.record(step.action.is_containment(), &result);
             report::log_step(&plan.case_id, &request.signal_id, &result);
             report.steps.push(result);
             if let Some(nested) = nested {
                 if nested.outcome == Outcome::ContainedWithErrors {
-                    other_failed = true;
+                    tally.other_failed = true;
                 }
                 report.steps.extend(nested.steps);
             }
         }
     }
-    report.outcome = if config.quarantine.dry_run {
-        Outcome::Planned
-    } else if containment_failed {
-        Outcome::Failed
-    } else if other_failed {
-        Outcome::ContainedWithErrors
-    } else {
-        Outcome::Contained
-    };
+    report.outcome = if config.quarantine.dry_run { Outcome::Planned } else { tally.outcome() };
     report.duration_ms = millis(clock.elapsed());
     Ok(report)
 }
