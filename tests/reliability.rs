@@ -184,6 +184,77 @@ crash_tests! {
     crash_after_removing_the_profile: "DisassociateIamInstanceProfile" #1,
 }
 
+/// The invocation died after an ENI's first move landed but before its record did (the two go
+/// side by side): the ENI sits in its own groups plus the untracking group, with no record. The
+/// redelivery records its own groups, not the untracking group, and isolates it.
+#[tokio::test]
+async fn crash_between_the_first_move_and_its_record_loses_no_original_group() {
+    let bench = bench().await;
+    let instance = &bench.instance;
+    let groups =
+        firebreak::ec2::ensure_isolation_groups(&bench.scenario.ec2, &instance.vpc_id, "firebreak-isolation", true)
+            .await
+            .unwrap();
+    let untracking = groups.untracking.unwrap();
+    let before = bench.scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
+    for (eni, own) in &before.interface_groups {
+        let with_untracking: Vec<String> = own.iter().cloned().chain([untracking.clone()]).collect();
+        bench
+            .scenario
+            .ec2
+            .modify_network_interface_attribute()
+            .network_interface_id(eni)
+            .set_groups(Some(with_untracking))
+            .send()
+            .await
+            .unwrap();
+    }
+    let report = bench.quarantine().await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    bench.assert_fully_contained().await;
+}
+
+/// An ENI already at its quota of groups per interface cannot take the untracking group beside
+/// them: it passes through the untracking group alone, once its record is written.
+#[tokio::test]
+async fn an_interface_at_its_group_quota_passes_through_the_untracking_group_alone() {
+    let bench = bench().await;
+    bench.proxy.fail_nth(
+        "ModifyNetworkInterfaceAttribute",
+        1,
+        Fault::Refused("SecurityGroupsPerInterfaceLimitExceeded"),
+    );
+    let report = bench.quarantine().await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    assert_eq!(bench.proxy.injected().len(), 1, "the quota refusal fired: {:?}", bench.proxy.calls());
+    bench.assert_fully_contained().await;
+}
+
+/// No record, no move: when the original groups cannot be recorded, no ENI is left in the
+/// all-open untracking group; each is back in its own groups and the step says why.
+#[tokio::test]
+async fn an_interface_whose_record_is_refused_goes_back_to_its_own_groups() {
+    let bench = bench().await;
+    let instance = &bench.instance;
+    let before = bench.scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
+    for n in 1..=20 {
+        bench.proxy.fail_nth("CreateTags", n, Fault::Refused("UnauthorizedOperation"));
+    }
+    let report = bench.quarantine().await;
+    assert_ne!(report.outcome, Outcome::Contained, "{report:#?}");
+    let after = bench.scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
+    for (eni, own) in &before.interface_groups {
+        let (mut own, mut now) = (own.clone(), after.interface_groups[eni].clone());
+        own.sort();
+        now.sort();
+        assert_eq!(now, own, "{eni} is back in its own groups, not left all-open");
+    }
+    for step in report.steps_named("isolate_network_interface") {
+        assert_eq!(step.outcome, StepOutcome::Failed, "{step:#?}");
+        assert!(step.detail.contains("UnauthorizedOperation"), "{step:#?}");
+    }
+}
+
 #[tokio::test]
 async fn concurrent_duplicate_deliveries_make_one_group_and_one_snapshot_set() {
     let bench = bench().await;

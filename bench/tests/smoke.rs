@@ -12,8 +12,10 @@ fn one_iteration_prints_the_table_and_counts_round_trips() {
     let mut options = Options::for_workspace(&firebreak_tests::workspace_root());
     options.iterations = 1;
     options.bootstrap = env!("CARGO_BIN_EXE_bench-bootstrap").into();
-    // Wide enough that side-by-side requests of a debug build on a busy machine still overlap.
-    options.paced_latency = Duration::from_millis(150);
+    // Wide enough that side-by-side requests of a debug build on a busy machine still overlap, and
+    // short enough that every other chain (4 rounds) ends well before the snapshot step's look,
+    // which waits for 2 rounds plus the 300 ms settle pause.
+    options.paced_latency = Duration::from_millis(100);
     options.log_dir = std::env::temp_dir().join(format!("firebreak-bench-smoke-{}", std::process::id()));
     let results = run(&options).expect("the bench runs");
     let printed = table::render(&results);

@@ -365,26 +365,55 @@ async fn lookup_group(ec2: &Client, vpc_id: &str, name: &str) -> Result<Option<S
 /// flows allowed by all-traffic rules in both directions are not tracked, so when the ENI then
 /// moves to the group with no rules, every flow, including established ones, is cut at once. A
 /// network ACL would also cut them, but ACLs belong to the subnet and would cut its other
-/// instances too. The original groups are recorded as an ENI tag before the ENI leaves them:
-/// done in parallel, a crash between the two would lose what a release needs to restore.
+/// instances too.
+///
+/// The untracking group is added to the ENI's groups rather than put in their place: the rules of
+/// all an ENI's groups apply together, so the all-traffic rules untrack every flow just the same,
+/// and the ENI leaves none of its original groups until the isolation move. That lets the record
+/// of the original groups (an ENI tag, what a release restores) be written side by side with the
+/// first move instead of before it: a crash in between leaves the originals either in the tag or
+/// still on the ENI. The isolation move waits for both.
 pub async fn isolate_interface(
     ec2: &Client,
     eni_id: &str,
     groups: &IsolationGroupIds,
+    current_group_ids: &[String],
     record_original_groups: Option<&[String]>,
 ) -> Result<(), AwsError> {
-    if let Some(original) = record_original_groups {
-        create_tags(ec2, eni_id, &tags::list_tags(tags::ORIGINAL_GROUPS, original)).await?;
+    let record = async {
+        match record_original_groups {
+            Some(original) => create_tags(ec2, eni_id, &tags::list_tags(tags::ORIGINAL_GROUPS, original)).await,
+            None => Ok(()),
+        }
+    };
+    match &groups.untracking {
+        Some(untracking) => {
+            let mut pass_through = current_group_ids.to_vec();
+            if !pass_through.contains(untracking) {
+                pass_through.push(untracking.clone());
+            }
+            let (recorded, passed) = tokio::join!(record, set_interface_groups(ec2, eni_id, &pass_through));
+            if let Err(e) = recorded {
+                // No record, no move: the ENI must not stay in the all-open untracking group.
+                if passed.is_ok() {
+                    set_interface_groups(ec2, eni_id, current_group_ids).await?;
+                }
+                return Err(e);
+            }
+            if passed.is_err() {
+                // Typically the ENI already has as many groups as its quota allows. With the
+                // record written, it can pass through the untracking group alone.
+                set_interface_groups(ec2, eni_id, std::slice::from_ref(untracking)).await?;
+            }
+        }
+        None => record.await?,
     }
-    if let Some(untracking) = &groups.untracking {
-        set_interface_groups(ec2, eni_id, untracking).await?;
-    }
-    set_interface_groups(ec2, eni_id, &groups.isolation).await?;
+    set_interface_groups(ec2, eni_id, std::slice::from_ref(&groups.isolation)).await?;
     // A slow first attempt of the earlier move, retried after its timeout, can still land after
     // this one: read the ENI back, and put it in isolation once more if it is not there.
     let now_in = interface_group_ids(ec2, eni_id).await?;
     if now_in != [groups.isolation.as_str()] {
-        set_interface_groups(ec2, eni_id, &groups.isolation).await?;
+        set_interface_groups(ec2, eni_id, std::slice::from_ref(&groups.isolation)).await?;
     }
     Ok(())
 }
@@ -404,10 +433,10 @@ async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, 
         .collect())
 }
 
-async fn set_interface_groups(ec2: &Client, eni_id: &str, group_id: &str) -> Result<(), AwsError> {
+async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
     ec2.modify_network_interface_attribute()
         .network_interface_id(eni_id)
-        .groups(group_id)
+        .set_groups(Some(group_ids.to_vec()))
         .send()
         .await
         .aws("ModifyNetworkInterfaceAttribute")?;
@@ -474,41 +503,35 @@ pub async fn snapshot_volumes(
     let Some(case_id) = snapshot_tags.iter().find(|(k, _)| k == tags::CASE).map(|(_, v)| v.as_str()) else {
         return Ok(SnapshotOutcome::Created(ours));
     };
-    // Two looks: a racer's set may not be visible yet at the first; by the second, every set
-    // created in the race is, and every racer agrees which one to keep.
-    let mut removed_orphans = Vec::new();
-    for pause in [Duration::ZERO, SNAPSHOT_RACE_SETTLE] {
-        tokio::time::sleep(pause).await;
-        let sets = case_snapshot_sets(ec2, instance_id, case_id).await?;
-        // A CreateSnapshots retried after its first answer was lost leaves a second, unreported
-        // copy under the same set id: those copies are duplicates of ours.
-        let orphans: Vec<String> = sets
-            .get(&set_id)
-            .map(|(_, ids)| {
-                ids.iter().filter(|id| !ours.contains(id) && !removed_orphans.contains(*id)).cloned().collect()
-            })
-            .unwrap_or_default();
-        let keeper = sets
-            .iter()
-            .min_by_key(|(set, (start, _))| (*start, set.to_string()))
-            .map(|(set, (_, ids))| (set.clone(), ids.clone()));
-        if let Some((_, kept)) = keeper.filter(|(kept_set, _)| *kept_set != set_id) {
-            let removed: Vec<String> = ours.iter().chain(&orphans).cloned().collect();
-            delete_snapshots(ec2, &removed).await?;
-            return Ok(SnapshotOutcome::DuplicateRemoved { kept, removed });
-        }
-        delete_snapshots(ec2, &orphans).await?;
-        removed_orphans.extend(orphans);
+    // One look, after a pause: by then every set created in a race is listed, so every racer
+    // sees the same sets and agrees which one to keep.
+    tokio::time::sleep(SNAPSHOT_RACE_SETTLE).await;
+    let sets = case_snapshot_sets(ec2, instance_id, case_id).await?;
+    // A CreateSnapshots retried after its first answer was lost leaves a second, unreported copy
+    // under the same set id: those copies are duplicates of ours.
+    let orphans: Vec<String> = sets
+        .get(&set_id)
+        .map(|(_, ids)| ids.iter().filter(|id| !ours.contains(id)).cloned().collect())
+        .unwrap_or_default();
+    let keeper = sets
+        .iter()
+        .min_by_key(|(set, (start, _))| (*start, set.to_string()))
+        .map(|(set, (_, ids))| (set.clone(), ids.clone()));
+    if let Some((_, kept)) = keeper.filter(|(kept_set, _)| *kept_set != set_id) {
+        let removed: Vec<String> = ours.iter().chain(&orphans).cloned().collect();
+        delete_snapshots(ec2, &removed).await?;
+        return Ok(SnapshotOutcome::DuplicateRemoved { kept, removed });
     }
-    if removed_orphans.is_empty() {
+    delete_snapshots(ec2, &orphans).await?;
+    if orphans.is_empty() {
         Ok(SnapshotOutcome::Created(ours))
     } else {
-        Ok(SnapshotOutcome::DuplicateRemoved { kept: ours, removed: removed_orphans })
+        Ok(SnapshotOutcome::DuplicateRemoved { kept: ours, removed: orphans })
     }
 }
 
-/// How long the snapshot step waits before its second look for racing sets. Off the
-/// containment path: the instance is isolated by then.
+/// How long the snapshot step waits before it looks for racing sets. Off the containment path:
+/// the instance is isolated by then.
 pub const SNAPSHOT_RACE_SETTLE: Duration = Duration::from_millis(300);
 
 /// The case's snapshot sets of an instance: set id -> (earliest start in nanoseconds, ids).

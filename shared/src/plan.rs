@@ -192,8 +192,12 @@ pub enum Action {
     IsolateNetworkInterface {
         eni_id: String,
         vpc_id: String,
+        /// The groups to restore on release: the ENI's record if it has one, else its groups
+        /// other than Firebreak's.
         original_group_ids: Vec<String>,
-        /// False when the ENI already carries a record (a retry), or is already in a Firebreak group.
+        /// The groups the ENI is in now; the untracking group joins them for the first move.
+        current_group_ids: Vec<String>,
+        /// False when the ENI already carries a record (a retry), or has no groups of its own left.
         record_original_groups: bool,
         via_untracking_group: bool,
     },
@@ -420,15 +424,19 @@ pub fn decide(
     for eni in &facts.network_interfaces {
         let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
         let already_isolated = isolation_id.is_some_and(|id| eni.group_ids == [id]);
-        let in_firebreak_group = eni.group_ids.iter().any(|g| firebreak_groups.contains(&g.as_str()));
         let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS);
-        let original_group_ids = recorded.clone().unwrap_or_else(|| eni.group_ids.clone());
+        // Interrupted between the first move and its record, an ENI still carries its own groups
+        // beside the untracking group: those are its originals.
+        let own_groups: Vec<String> =
+            eni.group_ids.iter().filter(|g| !firebreak_groups.contains(&g.as_str())).cloned().collect();
+        let record_original_groups = recorded.is_none() && !own_groups.is_empty();
         steps.push(PlannedStep {
             action: Action::IsolateNetworkInterface {
                 eni_id: eni.id.clone(),
                 vpc_id: eni.vpc_id.clone(),
-                original_group_ids,
-                record_original_groups: recorded.is_none() && !in_firebreak_group,
+                original_group_ids: recorded.unwrap_or(own_groups),
+                current_group_ids: eni.group_ids.clone(),
+                record_original_groups,
                 via_untracking_group: config.cut_tracked_connections,
             },
             skip: already_isolated.then(|| "already in the isolation group".to_string()),

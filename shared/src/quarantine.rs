@@ -305,6 +305,7 @@ impl Executor<'_> {
                 eni_id,
                 vpc_id,
                 original_group_ids,
+                current_group_ids,
                 record_original_groups,
                 via_untracking_group,
             } => {
@@ -318,7 +319,7 @@ impl Executor<'_> {
                     untracking: if *via_untracking_group { ids.untracking.clone() } else { None },
                 };
                 let record = record_original_groups.then_some(original_group_ids.as_slice());
-                ec2::isolate_interface(ec2, eni_id, &ids, record).await?;
+                ec2::isolate_interface(ec2, eni_id, &ids, current_group_ids, record).await?;
                 Ok(format!(
                     "moved from [{}] to {}{}",
                     original_group_ids.join(", "),

@@ -277,6 +277,24 @@ fn interrupted_isolation_keeps_the_recorded_original_groups() {
 }
 
 #[test]
+fn interrupted_before_the_record_the_original_groups_are_still_on_the_interface() {
+    let f = finding("guardduty-ec2-dos-actor.json");
+    let mut half = facts();
+    // Crashed after the first move but before its record landed: the untracking group sits
+    // beside the ENI's own groups, which are the originals.
+    half.network_interfaces[0].group_ids = vec!["sg-0e5d4c3b2a1f0e9d8".into(), "sg-0untracking000000".into()];
+    let plan = plan_of(plan::decide(&request(&f), &half, &existing_groups(), &QuarantineConfig::default(), "now"));
+    let Action::IsolateNetworkInterface { original_group_ids, current_group_ids, record_original_groups, .. } =
+        &plan.steps[3].action
+    else {
+        panic!()
+    };
+    assert_eq!(original_group_ids, &["sg-0e5d4c3b2a1f0e9d8".to_string()], "the untracking group is not an original");
+    assert_eq!(current_group_ids, &half.network_interfaces[0].group_ids);
+    assert!(record_original_groups, "the record is written now");
+}
+
+#[test]
 fn exempt_and_gone_instances_are_skipped() {
     let f = finding("guardduty-ec2-dos-actor.json");
     let mut exempt = facts();

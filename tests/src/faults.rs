@@ -22,6 +22,8 @@ pub enum Fault {
     ResetBeforeForwarding,
     /// The response is delayed.
     Slow(Duration),
+    /// A client error AWS does not retry, with this code (`UnauthorizedOperation`, a quota, ...).
+    Refused(&'static str),
 }
 
 #[derive(Debug, Default)]
@@ -263,6 +265,9 @@ fn serve(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Re
                     (400, "ThrottlingException")
                 };
                 client.write_all(&error_response(&request, status, code, "Rate exceeded (injected)"))?;
+            }
+            Decision::Fault(Fault::Refused(code)) => {
+                client.write_all(&error_response(&request, 400, code, "refused (injected)"))?;
             }
             Decision::Fault(Fault::ServerError(status)) => {
                 client.write_all(&error_response(&request, status, "InternalError", "injected server error"))?;
