@@ -54,6 +54,8 @@ pub struct Options {
     pub with_moto: bool,
     /// Where the functions' own logs go.
     pub log_dir: PathBuf,
+    /// Every function's bootstrap, by function name, for the size table.
+    pub function_bootstraps: Vec<(String, PathBuf)>,
 }
 
 impl Options {
@@ -72,8 +74,37 @@ impl Options {
             paced_latency: Duration::from_millis(20),
             with_moto: true,
             log_dir: target.join("bench"),
+            function_bootstraps: function_names(root)
+                .into_iter()
+                .map(|name| {
+                    let path = target.join("release").join(&name);
+                    (name, path)
+                })
+                .collect(),
         }
     }
+}
+
+/// The crates under `functions/`: one Lambda each.
+fn function_names(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("functions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// One function's bootstrap as Lambda receives it.
+#[derive(Debug, Clone)]
+pub struct BootstrapSize {
+    pub function: String,
+    /// `None`: not built.
+    pub bytes: Option<u64>,
+    pub zip_bytes: Option<u64>,
 }
 
 /// One invocation, as the runtime API and the endpoint saw it.
@@ -122,6 +153,7 @@ pub struct Results {
     pub runs: Vec<(EndpointKind, Implementation, Vec<Run>)>,
     pub bootstrap_bytes: u64,
     pub bootstrap_zip_bytes: Option<u64>,
+    pub sizes: Vec<BootstrapSize>,
 }
 
 pub fn run(options: &Options) -> Result<Results, BoxError> {
@@ -161,8 +193,17 @@ pub fn run(options: &Options) -> Result<Results, BoxError> {
     }
 
     let bootstrap_bytes = std::fs::metadata(&options.bootstrap)?.len();
-    let bootstrap_zip_bytes = zipped_size(options).ok();
-    Ok(Results { options: options.clone(), runs, bootstrap_bytes, bootstrap_zip_bytes })
+    let bootstrap_zip_bytes = zipped_size(options, &options.bootstrap).ok();
+    let sizes = options
+        .function_bootstraps
+        .iter()
+        .map(|(function, path)| BootstrapSize {
+            function: function.clone(),
+            bytes: std::fs::metadata(path).ok().map(|m| m.len()),
+            zip_bytes: zipped_size(options, path).ok(),
+        })
+        .collect();
+    Ok(Results { options: options.clone(), runs, bootstrap_bytes, bootstrap_zip_bytes, sizes })
 }
 
 /// A fresh emulator state: the incident's instance, Firebreak's groups already in its VPC.
@@ -309,15 +350,19 @@ fn invoke(runtime: &mut RuntimeApi, endpoint: &Endpoint, pid: u32, target: &Targ
 }
 
 /// The bootstrap zipped the way Lambda takes it (one file named `bootstrap`, deflate).
-fn zipped_size(options: &Options) -> Result<u64, BoxError> {
+fn zipped_size(options: &Options, bootstrap: &Path) -> Result<u64, BoxError> {
+    if !bootstrap.is_file() {
+        return Err(format!("{} is not built", bootstrap.display()).into());
+    }
     let zip = options.log_dir.join("bootstrap.zip");
+    let _ = std::fs::remove_file(&zip);
     let status = Command::new(&options.python)
         .args([
             "-c",
             "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z: z.write(sys.argv[2], 'bootstrap')",
         ])
         .arg(&zip)
-        .arg(&options.bootstrap)
+        .arg(bootstrap)
         .status()?;
     if !status.success() {
         return Err("zipping the bootstrap failed".into());

@@ -163,6 +163,17 @@ pub fn render(results: &Results) -> String {
         results.bootstrap_zip_bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "-".into())
     );
 
+    if !results.sizes.is_empty() {
+        let _ = writeln!(out, "## Bootstrap of each function (the file Lambda runs, and the zip it is uploaded in)\n");
+        let _ = writeln!(out, "| function | bootstrap | zipped |\n|---|---:|---:|");
+        let show = |bytes: Option<u64>| {
+            bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "not built".into())
+        };
+        for size in &results.sizes {
+            let _ = writeln!(out, "| {} | {} | {} |", size.function, show(size.bytes), show(size.zip_bytes));
+        }
+        let _ = writeln!(out);
+    }
     let (rust, python) = (
         runs_of(results, EndpointKind::Instant, Implementation::Rust),
         runs_of(results, EndpointKind::Instant, Implementation::PythonBaseline),

@@ -12,6 +12,7 @@ fn one_iteration_prints_the_table_and_counts_round_trips() {
     let mut options = Options::for_workspace(&firebreak_tests::workspace_root());
     options.iterations = 1;
     options.bootstrap = env!("CARGO_BIN_EXE_bench-bootstrap").into();
+    options.function_bootstraps = vec![("quarantine-instance".into(), options.bootstrap.clone())];
     // Wide enough that side-by-side requests of a debug build on a busy machine still overlap, and
     // short enough that every other chain (4 rounds) ends well before the snapshot step's look,
     // which waits for 2 rounds plus the 300 ms settle pause.
@@ -48,6 +49,7 @@ fn one_iteration_prints_the_table_and_counts_round_trips() {
         "handler CPU time",
         "## moto server",
         "zipped",
+        "| quarantine-instance | ",
     ] {
         assert!(printed.contains(heading), "the table shows {heading}: {printed}");
     }
