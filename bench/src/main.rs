@@ -1,4 +1,5 @@
-//! `firebreak-bench [--iterations N] [--bootstrap PATH] [--python PATH] [--latency-ms N] [--no-moto]`:
+//! `firebreak-bench [--iterations N] [--bootstrap PATH] [--python PATH] [--latency-ms N] [--no-moto]
+//! [--profile-row LABEL BUILD_TIME] | --profile-header`:
 //! prints the performance table (see README "Performance"). `bash bench/run.sh` builds the release
 //! bootstrap and runs this.
 
@@ -9,6 +10,7 @@ use firebreak_bench::{run, table, BoxError, Options};
 
 fn main() -> Result<(), BoxError> {
     let mut options = Options::for_workspace(&firebreak_tests::workspace_root());
+    let mut profile_row = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -18,10 +20,20 @@ fn main() -> Result<(), BoxError> {
             "--python" => options.python = PathBuf::from(value()?),
             "--latency-ms" => options.paced_latency = Duration::from_millis(value()?.parse()?),
             "--no-moto" => options.with_moto = false,
+            // `--profile-row LABEL BUILD_TIME`: print only this bootstrap's row of the
+            // release-profile comparison (bench/profiles.sh).
+            "--profile-row" => profile_row = Some((value()?, value()?)),
+            "--profile-header" => {
+                println!("{}", table::PROFILE_HEADER);
+                return Ok(());
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     let results = run(&options)?;
-    print!("{}", table::render(&results));
+    match profile_row {
+        Some((label, build)) => println!("{}", table::profile_row(&label, &build, &results)),
+        None => print!("{}", table::render(&results)),
+    }
     Ok(())
 }

@@ -324,3 +324,26 @@ pub fn render(results: &Results) -> String {
     }
     out
 }
+
+/// Header of the release-profile comparison (`bench/profiles.sh`): one row per profile variant.
+pub const PROFILE_HEADER: &str = "| release profile | build | bootstrap | zipped | cold start | init CPU | peak RSS | containment, first | containment, warm | CPU per remediation, warm |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+/// The Rust bootstrap's row of the comparison, from the instant-endpoint runs (medians; RSS the
+/// maximum). `build` is the cold build time the caller measured.
+pub fn profile_row(label: &str, build: &str, results: &Results) -> String {
+    let rust = runs_of(results, EndpointKind::Instant, Implementation::Rust);
+    let median_of = |get: &dyn Fn(&Run) -> Option<Duration>| ms(median(rust.iter().filter_map(get).collect()));
+    let size = |bytes: Option<u64>| bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_default();
+    format!(
+        "| {label} | {build} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        size(Some(results.bootstrap_bytes)),
+        size(results.bootstrap_zip_bytes),
+        median_of(&|r| Some(r.cold_start)),
+        median_of(&|r| Some(r.init_cpu)),
+        mib(rust.iter().map(|r| r.peak_rss_kib).max()),
+        median_of(&|r| r.first.to_containment),
+        median_of(&|r| r.warm.to_containment),
+        median_of(&|r| Some(r.warm.cpu)),
+    )
+}
