@@ -13,11 +13,11 @@ cargo build --locked -p firebreak-bench --bin firebreak-bench
 
 # name | environment overriding [profile.release]; the first is the committed profile.
 variants=(
-  "fat LTO, 1 CGU, opt 3 (committed)|"
-  "thin LTO, 16 CGU, opt 3|CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
-  "no LTO, 16 CGU, opt 3|CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
-  "fat LTO, 1 CGU, opt s|CARGO_PROFILE_RELEASE_OPT_LEVEL=s"
-  "fat LTO, 1 CGU, opt 3, panic unwind|CARGO_PROFILE_RELEASE_PANIC=unwind"
+  "fat LTO, 1 CGU, opt s (committed)|"
+  "fat LTO, 1 CGU, opt 3|CARGO_PROFILE_RELEASE_OPT_LEVEL=3"
+  "thin LTO, 16 CGU, opt 3|CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
+  "no LTO, 16 CGU, opt 3|CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
+  "fat LTO, 1 CGU, opt 3, panic unwind|CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_PANIC=unwind"
 )
 # FIREBREAK_PROFILE_VARIANTS=N runs only the first N (1: the committed profile, a quick check).
 rows=()
