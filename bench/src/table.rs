@@ -34,6 +34,11 @@ fn ms(d: Option<Duration>) -> String {
     }
 }
 
+/// A file size in MiB with two decimals, or `missing` when there is no file.
+fn file_size(bytes: Option<u64>, missing: &str) -> String {
+    bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| missing.into())
+}
+
 fn mib(kib: Option<u64>) -> String {
     kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "-".into())
 }
@@ -157,20 +162,18 @@ pub fn render(results: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "bootstrap: {} — {:.2} MiB, {} zipped\n",
+        "bootstrap: {} — {}, {} zipped\n",
         options.bootstrap.display(),
-        results.bootstrap_bytes as f64 / 1048576.0,
-        results.bootstrap_zip_bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "-".into())
+        file_size(Some(results.bootstrap_bytes), "-"),
+        file_size(results.bootstrap_zip_bytes, "-")
     );
 
     if !results.sizes.is_empty() {
         let _ = writeln!(out, "## Bootstrap of each function (the file Lambda runs, and the zip it is uploaded in)\n");
         let _ = writeln!(out, "| function | bootstrap | zipped |\n|---|---:|---:|");
-        let show = |bytes: Option<u64>| {
-            bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "not built".into())
-        };
         for size in &results.sizes {
-            let _ = writeln!(out, "| {} | {} | {} |", size.function, show(size.bytes), show(size.zip_bytes));
+            let (bytes, zipped) = (file_size(size.bytes, "not built"), file_size(size.zip_bytes, "not built"));
+            let _ = writeln!(out, "| {} | {bytes} | {zipped} |", size.function);
         }
         let _ = writeln!(out);
     }
@@ -334,11 +337,10 @@ pub const PROFILE_HEADER: &str = "| release profile | build | bootstrap | zipped
 pub fn profile_row(label: &str, build: &str, results: &Results) -> String {
     let rust = runs_of(results, EndpointKind::Instant, Implementation::Rust);
     let median_of = |get: &dyn Fn(&Run) -> Option<Duration>| ms(median(rust.iter().filter_map(get).collect()));
-    let size = |bytes: Option<u64>| bytes.map(|b| format!("{:.2} MiB", b as f64 / 1048576.0)).unwrap_or_default();
     format!(
         "| {label} | {build} | {} | {} | {} | {} | {} | {} | {} | {} |",
-        size(Some(results.bootstrap_bytes)),
-        size(results.bootstrap_zip_bytes),
+        file_size(Some(results.bootstrap_bytes), ""),
+        file_size(results.bootstrap_zip_bytes, ""),
         median_of(&|r| Some(r.cold_start)),
         median_of(&|r| Some(r.init_cpu)),
         mib(rust.iter().map(|r| r.peak_rss_kib).max()),

@@ -408,12 +408,12 @@ pub async fn isolate_interface(
         }
         None => record.await?,
     }
-    set_interface_groups(ec2, eni_id, std::slice::from_ref(&groups.isolation)).await?;
+    let isolation = std::slice::from_ref(&groups.isolation);
+    set_interface_groups(ec2, eni_id, isolation).await?;
     // A slow first attempt of the earlier move, retried after its timeout, can still land after
     // this one: read the ENI back, and put it in isolation once more if it is not there.
-    let now_in = interface_group_ids(ec2, eni_id).await?;
-    if now_in != [groups.isolation.as_str()] {
-        set_interface_groups(ec2, eni_id, std::slice::from_ref(&groups.isolation)).await?;
+    if interface_group_ids(ec2, eni_id).await? != isolation {
+        set_interface_groups(ec2, eni_id, isolation).await?;
     }
     Ok(())
 }
