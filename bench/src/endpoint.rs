@@ -5,14 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::canned::World;
-use crate::http::{read_request, Request};
+use crate::http::{read_request, Request, Server};
 
 /// One AWS request as the endpoint saw it.
 #[derive(Debug, Clone)]
@@ -35,40 +34,19 @@ struct Shared {
     backend: Backend,
     latency: Mutex<Duration>,
     records: Mutex<Vec<Recorded>>,
-    stop: AtomicBool,
 }
 
 pub struct Endpoint {
     pub url: String,
-    port: u16,
     shared: Arc<Shared>,
+    _server: Server,
 }
 
 impl Endpoint {
     pub fn start(backend: Backend) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
-        let shared = Arc::new(Shared {
-            backend,
-            latency: Mutex::new(Duration::ZERO),
-            records: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-        });
-        let accepting = shared.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accepting.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let _ = stream.set_nodelay(true);
-                let shared = accepting.clone();
-                thread::spawn(move || {
-                    let _ = serve(stream, &shared);
-                });
-            }
-        });
-        Ok(Self { url: format!("http://127.0.0.1:{port}"), port, shared })
+        let shared = Arc::new(Shared { backend, latency: Mutex::new(Duration::ZERO), records: Mutex::new(Vec::new()) });
+        let server = Server::start(shared.clone(), serve)?;
+        Ok(Self { url: format!("http://127.0.0.1:{}", server.port), shared, _server: server })
     }
 
     /// Every answer is held back this long (zero: answer at once).
@@ -83,13 +61,6 @@ impl Endpoint {
         let mut records = self.shared.records.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
         records.sort_by_key(|r| r.start);
         records
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 

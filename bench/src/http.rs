@@ -1,9 +1,53 @@
 //! Just enough HTTP/1.1 for the two local servers of the bench: keep-alive, Content-Length and
-//! chunked request bodies.
+//! chunked request bodies, and the loopback listener both run on.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// A listener on a free 127.0.0.1 port that serves every connection on its own thread, until
+/// dropped.
+pub struct Server {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    pub fn start<S: Send + Sync + 'static>(
+        shared: Arc<S>,
+        serve: fn(TcpStream, &S) -> std::io::Result<()>,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                thread::spawn(move || {
+                    let _ = serve(stream, &shared);
+                });
+            }
+        });
+        Ok(Self { port, stop })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accepting thread, which then sees the stop.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
 
 pub struct Request {
     pub method: String,

@@ -2,14 +2,12 @@
 //! Python runtime's bootstrap poll): hands out one event at a time and takes back the answer.
 
 use std::io::{BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::TcpStream;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::http::{read_request, response};
+use crate::http::{read_request, response, Server};
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:quarantine-instance";
@@ -28,14 +26,12 @@ struct Shared {
     polled: Mutex<Sender<Instant>>,
     handed: Mutex<Sender<Instant>>,
     answers: Mutex<Sender<Answer>>,
-    stop: AtomicBool,
 }
 
 pub struct RuntimeApi {
     /// `127.0.0.1:PORT`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
-    port: u16,
-    shared: Arc<Shared>,
+    _server: Server,
     events: Sender<(String, String)>,
     polled: Receiver<Instant>,
     handed: Receiver<Instant>,
@@ -56,8 +52,6 @@ impl std::error::Error for RuntimeError {}
 
 impl RuntimeApi {
     pub fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
         let (events, events_rx) = channel();
         let (polled_tx, polled) = channel();
         let (handed_tx, handed) = channel();
@@ -67,23 +61,17 @@ impl RuntimeApi {
             polled: Mutex::new(polled_tx),
             handed: Mutex::new(handed_tx),
             answers: Mutex::new(answers_tx),
-            stop: AtomicBool::new(false),
         });
-        let accepting = shared.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accepting.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let _ = stream.set_nodelay(true);
-                let shared = accepting.clone();
-                thread::spawn(move || {
-                    let _ = serve(stream, &shared);
-                });
-            }
-        });
-        Ok(Self { address: format!("127.0.0.1:{port}"), port, shared, events, polled, handed, answers, sequence: 0 })
+        let server = Server::start(shared, serve)?;
+        Ok(Self {
+            address: format!("127.0.0.1:{}", server.port),
+            _server: server,
+            events,
+            polled,
+            handed,
+            answers,
+            sequence: 0,
+        })
     }
 
     /// Waits for the function to ask for an event; returns when it asked.
@@ -113,13 +101,6 @@ impl RuntimeApi {
                 return Ok((handed, answer));
             }
         }
-    }
-}
-
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
