@@ -4,14 +4,14 @@
 //! in for the network distance to a regional AWS endpoint.
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::canned::World;
-use crate::http::{read_request, Request, Server};
+use crate::http::{forward, read_request, Server};
 
 /// One AWS request as the endpoint saw it.
 #[derive(Debug, Clone)]
@@ -87,45 +87,4 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Sends one request to moto on a fresh connection and re-frames the answer with a
-/// Content-Length, so that the client's connection can stay open.
-fn forward(request: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
-    let mut server = TcpStream::connect(upstream)?;
-    let _ = server.set_nodelay(true);
-    let mut out = Vec::new();
-    for (i, line) in request.head.iter().enumerate() {
-        let lower = line.to_ascii_lowercase();
-        if i > 0 && (lower.starts_with("connection:") || lower.starts_with("transfer-encoding:")) {
-            continue;
-        }
-        if i > 0 && lower.starts_with("content-length:") {
-            continue;
-        }
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("Content-Length: {}\r\nConnection: close\r\n\r\n", request.body.len()).as_bytes());
-    out.extend_from_slice(&request.body);
-    server.write_all(&out)?;
-    let mut raw = Vec::new();
-    server.read_to_end(&mut raw)?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(raw.len());
-    let (head, body) = raw.split_at(split);
-    let mut response = Vec::new();
-    for line in String::from_utf8_lossy(head).split("\r\n").filter(|l| !l.is_empty()) {
-        let lower = line.to_ascii_lowercase();
-        if lower.starts_with("connection:")
-            || lower.starts_with("content-length:")
-            || lower.starts_with("transfer-encoding:")
-        {
-            continue;
-        }
-        response.extend_from_slice(line.as_bytes());
-        response.extend_from_slice(b"\r\n");
-    }
-    response.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    response.extend_from_slice(body);
-    Ok(response)
 }

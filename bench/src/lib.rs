@@ -5,7 +5,7 @@
 
 pub mod canned;
 pub mod endpoint;
-pub mod http;
+pub use firebreak_tests::http;
 pub mod process;
 pub mod rounds;
 pub mod runtime;

@@ -3,12 +3,13 @@
 //! operation it saw, so tests can assert that bad input made no call at all.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufReader, Write};
+use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+
+use crate::http::{forward, read_request, Request, Server};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
@@ -44,39 +45,29 @@ struct State {
 
 pub struct FaultProxy {
     pub endpoint: String,
-    state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    port: u16,
+    shared: Arc<Shared>,
+    _server: Server,
+}
+
+struct Shared {
+    /// `127.0.0.1:N` of moto.
+    upstream: String,
+    state: Mutex<State>,
 }
 
 impl FaultProxy {
     /// Starts the proxy on a free 127.0.0.1 port, forwarding to `upstream` (`http://127.0.0.1:N`).
     pub fn start(upstream: &str) -> Self {
-        let upstream = upstream.trim_start_matches("http://").to_string();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let port = listener.local_addr().expect("proxy address").port();
-        let state = Arc::new(Mutex::new(State { rng: 0x9e37_79b9_7f4a_7c15, ..State::default() }));
-        let stop = Arc::new(AtomicBool::new(false));
-        {
-            let (state, stop) = (state.clone(), stop.clone());
-            thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (state, upstream) = (state.clone(), upstream.clone());
-                    thread::spawn(move || {
-                        let _ = serve(stream, &upstream, &state);
-                    });
-                }
-            });
-        }
-        Self { endpoint: format!("http://127.0.0.1:{port}"), state, stop, port }
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_start_matches("http://").to_string(),
+            state: Mutex::new(State { rng: 0x9e37_79b9_7f4a_7c15, ..State::default() }),
+        });
+        let server = Server::start(shared.clone(), serve).expect("start the fault proxy");
+        Self { endpoint: format!("http://127.0.0.1:{}", server.port), shared, _server: server }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock().expect("proxy state"))
+        f(&mut self.shared.state.lock().expect("proxy state"))
     }
 
     /// Answers the n-th call (1-based) of `operation` (or of any operation, with `*`) with `fault`.
@@ -128,65 +119,24 @@ impl FaultProxy {
     }
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+/// The AWS operation: `Action=` of query APIs, `X-Amz-Target` of JSON APIs, else the request line.
+fn operation(request: &Request) -> String {
+    let body = String::from_utf8_lossy(&request.body);
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return action.to_string();
     }
+    if let Some(target) = request.header("x-amz-target") {
+        return target.rsplit('.').next().unwrap_or(target).to_string();
+    }
+    request.head.first().cloned().unwrap_or_default()
 }
 
-struct Request {
-    head: Vec<String>,
-    body: Vec<u8>,
+fn is_ec2(request: &Request) -> bool {
+    String::from_utf8_lossy(&request.body).contains("Version=2016-11-15")
 }
 
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.iter().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
-        })
-    }
-
-    /// The AWS operation: `Action=` of query APIs, `X-Amz-Target` of JSON APIs, else the path.
-    fn operation(&self) -> String {
-        let body = String::from_utf8_lossy(&self.body);
-        if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
-            return action.to_string();
-        }
-        if let Some(target) = self.header("x-amz-target") {
-            return target.rsplit('.').next().unwrap_or(target).to_string();
-        }
-        self.head.first().cloned().unwrap_or_default()
-    }
-
-    fn is_ec2(&self) -> bool {
-        String::from_utf8_lossy(&self.body).contains("Version=2016-11-15")
-    }
-
-    fn is_query(&self) -> bool {
-        String::from_utf8_lossy(&self.body).contains("Action=")
-    }
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        let line = line.trim_end_matches(['\r', '\n']).to_string();
-        if line.is_empty() {
-            break;
-        }
-        head.push(line);
-    }
-    let mut request = Request { head, body: Vec::new() };
-    let length: usize = request.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    request.body = vec![0; length];
-    reader.read_exact(&mut request.body)?;
-    Ok(Some(request))
+fn is_query(request: &Request) -> bool {
+    String::from_utf8_lossy(&request.body).contains("Action=")
 }
 
 enum Decision {
@@ -233,11 +183,12 @@ fn decide(state: &Mutex<State>, operation: &str) -> Decision {
     }
 }
 
-fn serve(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Result<()> {
+fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let (upstream, state) = (shared.upstream.as_str(), &shared.state);
     let mut reader = BufReader::new(client.try_clone()?);
     let mut client = client;
     while let Some(request) = read_request(&mut reader)? {
-        let operation = request.operation();
+        let operation = operation(&request);
         match decide(state, &operation) {
             Decision::Forward => {
                 let response = forward(&request, upstream)?;
@@ -257,9 +208,9 @@ fn serve(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Re
                 client.write_all(&response)?;
             }
             Decision::Fault(Fault::Throttle) => {
-                let (status, code) = if request.is_ec2() {
+                let (status, code) = if is_ec2(&request) {
                     (503, "RequestLimitExceeded")
-                } else if request.is_query() {
+                } else if is_query(&request) {
                     (400, "Throttling")
                 } else {
                     (400, "ThrottlingException")
@@ -287,47 +238,10 @@ fn serve(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::Re
     Ok(())
 }
 
-/// Sends one request to moto on a fresh connection and returns the whole response, re-framed
-/// with a Content-Length so the client connection can stay open.
-fn forward(request: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
-    let mut server = TcpStream::connect(upstream)?;
-    let mut out = Vec::new();
-    for (i, line) in request.head.iter().enumerate() {
-        if i > 0 && line.to_ascii_lowercase().starts_with("connection:") {
-            continue;
-        }
-        out.extend_from_slice(line.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
-    out.extend_from_slice(&request.body);
-    server.write_all(&out)?;
-    let mut raw = Vec::new();
-    server.read_to_end(&mut raw)?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(raw.len());
-    let (head, body) = raw.split_at(split);
-    let head = String::from_utf8_lossy(head);
-    let mut response = Vec::new();
-    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
-        let lower = line.to_ascii_lowercase();
-        if lower.starts_with("connection:")
-            || lower.starts_with("content-length:")
-            || lower.starts_with("transfer-encoding:")
-        {
-            continue;
-        }
-        response.extend_from_slice(line.as_bytes());
-        response.extend_from_slice(b"\r\n");
-    }
-    response.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    response.extend_from_slice(body);
-    Ok(response)
-}
-
 fn error_response(request: &Request, status: u16, code: &str, message: &str) -> Vec<u8> {
-    let (content_type, body) = if request.is_ec2() {
+    let (content_type, body) = if is_ec2(request) {
         ("text/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>"))
-    } else if request.is_query() {
+    } else if is_query(request) {
         ("text/xml", format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"))
     } else {
         ("application/json", format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"))

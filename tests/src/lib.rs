@@ -2,6 +2,7 @@
 //! instance built inside it.
 
 pub mod faults;
+pub mod http;
 pub mod moto;
 pub mod scenario;
 

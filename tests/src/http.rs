@@ -1,8 +1,9 @@
-//! Just enough HTTP/1.1 for the two local servers of the bench: keep-alive, Content-Length and
-//! chunked request bodies, and the loopback listener both run on.
+//! Just enough HTTP/1.1 for the loopback servers of the tests and the bench (the fault proxy, the
+//! bench's AWS endpoint and Lambda Runtime API stub): keep-alive, Content-Length and chunked
+//! request bodies, forwarding to moto, and the listener they all run on.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -156,4 +157,45 @@ pub fn response(status: u16, content_type: &str, extra_headers: &[(&str, String)
     out.push_str("\r\n");
     out.push_str(body);
     out.into_bytes()
+}
+
+/// Sends one request to moto on a fresh connection and re-frames the answer with a
+/// Content-Length, so that the client's connection can stay open.
+pub fn forward(request: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream)?;
+    let _ = server.set_nodelay(true);
+    let mut out = Vec::new();
+    for (i, line) in request.head.iter().enumerate() {
+        let lower = line.to_ascii_lowercase();
+        if i > 0 && (lower.starts_with("connection:") || lower.starts_with("transfer-encoding:")) {
+            continue;
+        }
+        if i > 0 && lower.starts_with("content-length:") {
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\nConnection: close\r\n\r\n", request.body.len()).as_bytes());
+    out.extend_from_slice(&request.body);
+    server.write_all(&out)?;
+    let mut raw = Vec::new();
+    server.read_to_end(&mut raw)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(raw.len());
+    let (head, body) = raw.split_at(split);
+    let mut response = Vec::new();
+    for line in String::from_utf8_lossy(head).split("\r\n").filter(|l| !l.is_empty()) {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:")
+            || lower.starts_with("content-length:")
+            || lower.starts_with("transfer-encoding:")
+        {
+            continue;
+        }
+        response.extend_from_slice(line.as_bytes());
+        response.extend_from_slice(b"\r\n");
+    }
+    response.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    response.extend_from_slice(body);
+    Ok(response)
 }
