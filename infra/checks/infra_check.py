@@ -211,18 +211,23 @@ def sam_functions(template: dict) -> dict[str, Deployed]:
         function.statements = statements_of_role(resources, role_of(resources, props))
         function.environment = {**globals_.get("Environment", {}).get("Variables", {}), **resource["Properties"].get("Environment", {}).get("Variables", {})}
         invoke = props.get("EventInvokeConfig", {})
-        on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
-        function.settings = {
-            "runtime": props.get("Runtime"),
-            "architectures": props.get("Architectures"),
-            "reserved": props.get("ReservedConcurrentExecutions"),
-            "retries": invoke.get("MaximumRetryAttempts"),
-            "max_age": invoke.get("MaximumEventAgeInSeconds"),
-            "on_failure": resources.get(ref_id(on_failure.get("Destination")) or "", {}).get("Type"),
-            "log_group": resources.get(ref_id(props.get("LoggingConfig", {}).get("LogGroup")) or "", {}),
-        }
+        function.settings = deployment_settings(resources, props, invoke)
         found[name] = function
     return found
+
+
+def deployment_settings(resources: dict, props: dict, invoke: dict) -> dict:
+    """What check_settings compares, read the same way from a SAM or a CDK function."""
+    on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
+    return {
+        "runtime": props.get("Runtime"),
+        "architectures": props.get("Architectures"),
+        "reserved": props.get("ReservedConcurrentExecutions"),
+        "retries": invoke.get("MaximumRetryAttempts"),
+        "max_age": invoke.get("MaximumEventAgeInSeconds"),
+        "on_failure": resources.get(ref_id(on_failure.get("Destination")) or "", {}).get("Type"),
+        "log_group": resources.get(ref_id(props.get("LoggingConfig", {}).get("LogGroup")) or "", {}),
+    }
 
 
 def cdk_functions(template: dict) -> dict[str, Deployed]:
@@ -251,16 +256,7 @@ def cdk_functions(template: dict) -> dict[str, Deployed]:
             (r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig" and ref_id(r["Properties"]["FunctionName"]) == logical_id),
             {},
         )
-        on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
-        function.settings = {
-            "runtime": props.get("Runtime"),
-            "architectures": props.get("Architectures"),
-            "reserved": props.get("ReservedConcurrentExecutions"),
-            "retries": invoke.get("MaximumRetryAttempts"),
-            "max_age": invoke.get("MaximumEventAgeInSeconds"),
-            "on_failure": resources.get(ref_id(on_failure.get("Destination")) or "", {}).get("Type"),
-            "log_group": resources.get(ref_id(props.get("LoggingConfig", {}).get("LogGroup")) or "", {}),
-        }
+        function.settings = deployment_settings(resources, props, invoke)
         found[name] = function
     return found
 
