@@ -330,6 +330,17 @@ fn invoke(runtime: &mut RuntimeApi, endpoint: &Endpoint, pid: u32, target: &Targ
     // The endpoint files a request just after writing its answer: let the last one land.
     std::thread::sleep(Duration::from_millis(20));
     let records = endpoint.take_records();
+    if std::env::var_os("FIREBREAK_BENCH_TIMELINE").is_some() {
+        for r in &records {
+            eprintln!(
+                "{:>8.3} {:>8.3} {}",
+                r.start.saturating_duration_since(handed).as_secs_f64() * 1e3,
+                r.end.saturating_duration_since(handed).as_secs_f64() * 1e3,
+                r.operation
+            );
+        }
+        eprintln!("--");
+    }
     let reading = rounds::read(&records, &target.isolation_group_ids, &target.interfaces);
     let outcome = match &answer.body {
         Ok(body) => serde_json::from_str::<Value>(body)

@@ -8,14 +8,14 @@ use crate::{EndpointKind, Implementation, Invocation, Results, Run};
 /// Round trips to containment the plan needs when the groups exist, and why.
 pub const MINIMUM_ROUNDS_TO_CONTAINMENT: usize = 3;
 pub const MINIMUM_ROUNDS_REASON: &str = "1 parallel read (instance, ENIs with their groups, groups of the VPC the event names, \
-ASG, profile, snapshots) + 1 step that, side by side, tags each ENI with its original groups and adds the untracking group \
+Auto Scaling group, the region's target groups) + 1 step that, side by side, tags each ENI with its original groups and adds the untracking group \
 (all traffic allowed both ways, so every flow becomes untracked) to the ENI's own groups, which it therefore never leaves \
 before the record exists + 1 move to the isolation group, which then cuts established connections too. Without cutting \
 tracked connections it is the same 3 (the record still precedes the move).";
 /// The whole plan, at most: containment's 3, then reading each ENI back (a late retried move must
-/// not leave it in the untracking group), then the snapshot step's look for a racing delivery's
-/// set. That look follows CreateSnapshots causally, but is sent after a settle pause, by which
-/// time the other chains have ended, so the endpoint sees it as one more round.
+/// not leave it in the untracking group); the other steps start beside the isolation moves (3)
+/// and act at 4; the snapshot step's look for a racing delivery's set follows its CreateSnapshots
+/// (4) after a settle pause, by which time the other chains have ended: 5.
 pub const MAX_ROUNDS_TOTAL: usize = 5;
 
 fn median(mut values: Vec<Duration>) -> Option<Duration> {
@@ -214,7 +214,7 @@ pub fn render(results: &Results) -> String {
         out,
         "\nminimum round trips to containment with the groups in place: {MINIMUM_ROUNDS_TO_CONTAINMENT} = {MINIMUM_ROUNDS_REASON}"
     );
-    let _ = writeln!(out, "whole plan, at most: {MAX_ROUNDS_TOTAL} (containment's {MINIMUM_ROUNDS_TO_CONTAINMENT} + reading each ENI back to verify isolation + the snapshot step's look for a racing delivery's set, sent after a settle pause and so after every other chain)");
+    let _ = writeln!(out, "whole plan, at most: {MAX_ROUNDS_TOTAL} (containment's {MINIMUM_ROUNDS_TO_CONTAINMENT} + reading each ENI back to verify isolation; every other step starts once the isolation moves are sent, reads what it needs beside them and acts in round 4; the snapshot step's look for a racing delivery's set comes after a settle pause, so after every other chain)");
 
     let (moto_rust, moto_python) = (
         runs_of(results, EndpointKind::Moto, Implementation::Rust),

@@ -2,6 +2,7 @@
 //! groups, snapshots and tags.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{
@@ -11,7 +12,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::plan::{ExistingSnapshot, FoundGroup, InterfaceFacts, ProfileAssociation, VpcGroups};
+use crate::plan::{FoundGroup, InterfaceFacts, VpcGroups};
 use crate::tags;
 
 const ANYWHERE_V4: &str = "0.0.0.0/0";
@@ -39,6 +40,7 @@ pub struct InstanceRecord {
     pub state: String,
     pub volume_ids: Vec<String>,
     pub tags: BTreeMap<String, String>,
+    pub instance_profile_arn: Option<String>,
 }
 
 pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option<InstanceRecord>, AwsError> {
@@ -64,6 +66,7 @@ pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option
             .filter_map(|m| m.ebs()?.volume_id().map(str::to_string))
             .collect(),
         tags: tag_map(instance.tags()),
+        instance_profile_arn: instance.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
     }))
 }
 
@@ -113,6 +116,12 @@ pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bo
     Ok((protected, stops))
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileAssociation {
+    pub association_id: String,
+    pub profile_arn: String,
+}
+
 pub async fn instance_profile_association(
     ec2: &Client,
     instance_id: &str,
@@ -130,27 +139,6 @@ pub async fn instance_profile_association(
             profile_arn: a.iam_instance_profile()?.arn().unwrap_or_default().to_string(),
         })
     }))
-}
-
-/// Snapshots Firebreak already took of this instance, in any case.
-pub async fn firebreak_snapshots(ec2: &Client, instance_id: &str) -> Result<Vec<ExistingSnapshot>, AwsError> {
-    let response = ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .filters(filter(&format!("tag:{}", tags::INSTANCE_ID), [instance_id]))
-        .send()
-        .await
-        .aws("DescribeSnapshots")?;
-    Ok(response
-        .snapshots()
-        .iter()
-        .filter_map(|s| {
-            Some(ExistingSnapshot {
-                snapshot_id: s.snapshot_id()?.to_string(),
-                case_id: tag_map(s.tags()).remove(tags::CASE),
-            })
-        })
-        .collect())
 }
 
 /// The isolation and untracking groups of the given VPCs, in one call.
@@ -373,12 +361,15 @@ async fn lookup_group(ec2: &Client, vpc_id: &str, name: &str) -> Result<Option<S
 /// of the original groups (an ENI tag, what a release restores) be written side by side with the
 /// first move instead of before it: a crash in between leaves the originals either in the tag or
 /// still on the ENI. The isolation move waits for both.
+/// `moving` is called once the request moving the ENI into the isolation group has been sent:
+/// from then on the quarantine's other steps may take their turn without delaying containment.
 pub async fn isolate_interface(
     ec2: &Client,
     eni_id: &str,
     groups: &IsolationGroupIds,
     current_group_ids: &[String],
     record_original_groups: Option<&[String]>,
+    moving: impl FnOnce(),
 ) -> Result<(), AwsError> {
     let record = async {
         match record_original_groups {
@@ -409,7 +400,17 @@ pub async fn isolate_interface(
         None => record.await?,
     }
     let isolation = std::slice::from_ref(&groups.isolation);
-    set_interface_groups(ec2, eni_id, isolation).await?;
+    let mut move_to_isolation = std::pin::pin!(set_interface_groups(ec2, eni_id, isolation));
+    let mut moving = Some(moving);
+    std::future::poll_fn(|cx| {
+        // The first poll serialises and signs the request and hands it to a connection.
+        let polled = move_to_isolation.as_mut().poll(cx);
+        if let Some(moving) = moving.take() {
+            moving();
+        }
+        polled
+    })
+    .await?;
     // A slow first attempt of the earlier move, retried after its timeout, can still land after
     // this one: read the ENI back, and put it in isolation once more if it is not there.
     if interface_group_ids(ec2, eni_id).await? != isolation {
@@ -443,27 +444,45 @@ async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) 
     Ok(())
 }
 
-pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result<(), AwsError> {
-    let protect = ec2
-        .modify_instance_attribute()
-        .instance_id(instance_id)
-        .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
-        .send();
-    let stop_on_shutdown = ec2
-        .modify_instance_attribute()
-        .instance_id(instance_id)
-        .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
-        .send();
-    let (protected, stops) = tokio::join!(protect, stop_on_shutdown);
-    protected.aws("ModifyInstanceAttribute")?;
-    stops.aws("ModifyInstanceAttribute")?;
-    Ok(())
+/// Sets what [`termination_settings`] finds missing. Returns false when nothing was.
+pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result<bool, AwsError> {
+    let (protected, stops) = termination_settings(ec2, instance_id).await?;
+    let protect = async {
+        if protected {
+            return Ok(());
+        }
+        ec2.modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .aws("ModifyInstanceAttribute")
+            .map(|_| ())
+    };
+    let stop_on_shutdown = async {
+        if stops {
+            return Ok(());
+        }
+        ec2.modify_instance_attribute()
+            .instance_id(instance_id)
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+            .send()
+            .await
+            .aws("ModifyInstanceAttribute")
+            .map(|_| ())
+    };
+    let (protect, stop_on_shutdown) = tokio::join!(protect, stop_on_shutdown);
+    protect?;
+    stop_on_shutdown?;
+    Ok(!(protected && stops))
 }
 
 /// What a snapshot step left behind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SnapshotOutcome {
     Created(Vec<String>),
+    /// The case already had a set (an earlier delivery or finding): nothing was taken.
+    AlreadyTaken(Vec<String>),
     /// Another delivery of the same case snapshotted the instance at the same moment: its set was
     /// kept and this one's duplicate set removed.
     DuplicateRemoved {
@@ -481,6 +500,14 @@ pub async fn snapshot_volumes(
     instance_id: &str,
     snapshot_tags: &[(String, String)],
 ) -> Result<SnapshotOutcome, AwsError> {
+    let case_id = snapshot_tags.iter().find(|(k, _)| k == tags::CASE).map(|(_, v)| v.as_str());
+    if let Some(case_id) = case_id {
+        let earlier: Vec<String> =
+            case_snapshot_sets(ec2, instance_id, case_id).await?.into_values().flat_map(|(_, ids)| ids).collect();
+        if !earlier.is_empty() {
+            return Ok(SnapshotOutcome::AlreadyTaken(earlier));
+        }
+    }
     let set_id = unique_set_id(instance_id);
     let mut all_tags = snapshot_tags.to_vec();
     all_tags.push((tags::SNAPSHOT_SET.to_string(), set_id.clone()));
@@ -500,7 +527,7 @@ pub async fn snapshot_volumes(
         .await
         .aws("CreateSnapshots")?;
     let ours: Vec<String> = response.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)).collect();
-    let Some(case_id) = snapshot_tags.iter().find(|(k, _)| k == tags::CASE).map(|(_, v)| v.as_str()) else {
+    let Some(case_id) = case_id else {
         return Ok(SnapshotOutcome::Created(ours));
     };
     // One look, after a pause: by then every set created in a race is listed, so every racer

@@ -56,12 +56,9 @@ pub struct TargetRegistration {
     pub port: Option<i32>,
 }
 
-/// Finds every instance-type target group that lists the instance and deregisters it there.
-/// Returns the registrations removed (empty when there were none).
-pub async fn deregister_from_target_groups(
-    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
-    instance_id: &str,
-) -> Result<Vec<TargetRegistration>, AwsError> {
+/// Every instance-type target group of the region: the candidates the instance may be registered
+/// in (whether it is, only each group's target health tells).
+pub async fn instance_target_groups(elbv2: &aws_sdk_elasticloadbalancingv2::Client) -> Result<Vec<String>, AwsError> {
     let mut target_group_arns = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -77,6 +74,16 @@ pub async fn deregister_from_target_groups(
             _ => break,
         }
     }
+    Ok(target_group_arns)
+}
+
+/// Deregisters the instance from those of `target_group_arns` that list it. Returns the
+/// registrations removed (empty when there were none).
+pub async fn deregister_from_target_groups(
+    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
+    instance_id: &str,
+    target_group_arns: &[String],
+) -> Result<Vec<TargetRegistration>, AwsError> {
     let registrations = try_join_all(target_group_arns.iter().map(|arn| async move {
         let health = elbv2.describe_target_health().target_group_arn(arn).send().await.aws("DescribeTargetHealth")?;
         Ok::<_, AwsError>(

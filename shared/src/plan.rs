@@ -68,11 +68,10 @@ pub struct InstanceFacts {
     pub volume_ids: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub autoscaling_group: Option<String>,
-    pub instance_profile: Option<ProfileAssociation>,
-    pub termination_protected: bool,
-    pub shutdown_stops: bool,
-    /// Firebreak snapshots already taken of this instance, with the case each belongs to.
-    pub snapshots: Vec<ExistingSnapshot>,
+    /// The instance profile DescribeInstances names (its association is read when removing it).
+    pub instance_profile_arn: Option<String>,
+    /// The region's instance-type target groups (not only those listing the instance).
+    pub target_group_arns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,18 +80,6 @@ pub struct InterfaceFacts {
     pub vpc_id: String,
     pub group_ids: Vec<String>,
     pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProfileAssociation {
-    pub association_id: String,
-    pub profile_arn: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExistingSnapshot {
-    pub snapshot_id: String,
-    pub case_id: Option<String>,
 }
 
 /// The two Firebreak groups of one VPC, as found (if at all).
@@ -201,19 +188,21 @@ pub enum Action {
         record_original_groups: bool,
         via_untracking_group: bool,
     },
+    /// Unless the case already has a set: the earlier snapshots are looked for when the step runs.
     SnapshotVolumes {
         instance_id: String,
         volume_ids: Vec<String>,
         tags: Vec<(String, String)>,
     },
-    /// Target-group membership is discovered when this step runs: finding it costs two sequential
-    /// calls that need not delay containment.
+    /// The region's instance target groups were read beforehand; which of them list the instance
+    /// is read when this step runs, so that read need not delay containment.
     DeregisterFromTargetGroups {
         instance_id: String,
+        target_group_arns: Vec<String>,
     },
-    /// The profile is recorded on the instance first, so a crash after the removal loses nothing.
+    /// The profile is recorded on the instance while its association is read, so a crash after
+    /// the removal loses nothing.
     DisassociateInstanceProfile {
-        association_id: String,
         profile_arn: String,
         instance_id: String,
     },
@@ -261,10 +250,10 @@ impl Action {
             Self::EnsureIsolationGroups { vpc_id, .. } => vpc_id,
             Self::DetachFromAutoScalingGroup { group_name, .. } => group_name,
             Self::IsolateNetworkInterface { eni_id, .. } => eni_id,
-            Self::DisassociateInstanceProfile { association_id, .. } => association_id,
+            Self::DisassociateInstanceProfile { profile_arn, .. } => profile_arn,
             Self::ProtectFromTermination { instance_id }
             | Self::SnapshotVolumes { instance_id, .. }
-            | Self::DeregisterFromTargetGroups { instance_id }
+            | Self::DeregisterFromTargetGroups { instance_id, .. }
             | Self::TagInstance { instance_id, .. }
             | Self::StopInstance { instance_id } => instance_id,
         }
@@ -288,7 +277,10 @@ impl fmt::Display for Action {
                 write!(f, "record and detach from Auto Scaling group {group_name} (a replacement is launched)")
             }
             Self::ProtectFromTermination { instance_id } => {
-                write!(f, "enable termination protection on {instance_id} and make shutdown stop it")
+                write!(
+                    f,
+                    "enable termination protection on {instance_id} and make shutdown stop it (unless already so)"
+                )
             }
             Self::IsolateNetworkInterface { eni_id, original_group_ids, via_untracking_group, .. } => write!(
                 f,
@@ -296,17 +288,17 @@ impl fmt::Display for Action {
                 original_group_ids.join(", "),
                 if *via_untracking_group { " through the untracking group (ends tracked connections)" } else { "" }
             ),
-            Self::SnapshotVolumes { instance_id, volume_ids, .. } => {
-                write!(
-                    f,
-                    "snapshot {} volume(s) of {instance_id} at one point in time: {}",
-                    volume_ids.len(),
-                    volume_ids.join(", ")
-                )
-            }
-            Self::DeregisterFromTargetGroups { instance_id } => {
-                write!(f, "deregister {instance_id} from every load-balancer target group")
-            }
+            Self::SnapshotVolumes { instance_id, volume_ids, .. } => write!(
+                f,
+                "snapshot {} volume(s) of {instance_id} at one point in time, unless the case already has a set: {}",
+                volume_ids.len(),
+                volume_ids.join(", ")
+            ),
+            Self::DeregisterFromTargetGroups { instance_id, target_group_arns } => write!(
+                f,
+                "deregister {instance_id} from those of the region's {} instance target group(s) that list it",
+                target_group_arns.len()
+            ),
             Self::DisassociateInstanceProfile { profile_arn, .. } => {
                 write!(f, "record and remove instance profile {profile_arn}")
             }
@@ -416,10 +408,7 @@ pub fn decide(
         },
     });
 
-    steps.push(PlannedStep {
-        action: Action::ProtectFromTermination { instance_id: instance_id.clone() },
-        skip: (facts.termination_protected && facts.shutdown_stops).then(|| "already protected".to_string()),
-    });
+    steps.push(PlannedStep { action: Action::ProtectFromTermination { instance_id: instance_id.clone() }, skip: None });
 
     for eni in &facts.network_interfaces {
         let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
@@ -443,12 +432,6 @@ pub fn decide(
         });
     }
 
-    let case_snapshots: Vec<&str> = facts
-        .snapshots
-        .iter()
-        .filter(|s| s.case_id.as_deref() == Some(case_id.as_str()))
-        .map(|s| s.snapshot_id.as_str())
-        .collect();
     steps.push(PlannedStep {
         action: Action::SnapshotVolumes {
             instance_id: instance_id.clone(),
@@ -463,35 +446,25 @@ pub fn decide(
             Some("snapshots disabled by FIREBREAK_SNAPSHOT".into())
         } else if facts.volume_ids.is_empty() {
             Some("no EBS volumes attached".into())
-        } else if !case_snapshots.is_empty() {
-            Some(format!("already snapshotted for this case: {}", case_snapshots.join(", ")))
         } else {
             None
         },
     });
 
     steps.push(PlannedStep {
-        action: Action::DeregisterFromTargetGroups { instance_id: instance_id.clone() },
-        skip: None,
+        action: Action::DeregisterFromTargetGroups {
+            instance_id: instance_id.clone(),
+            target_group_arns: facts.target_group_arns.clone(),
+        },
+        skip: facts.target_group_arns.is_empty().then(|| "no instance target groups in the region".into()),
     });
 
-    steps.push(match &facts.instance_profile {
-        Some(profile) => PlannedStep {
-            action: Action::DisassociateInstanceProfile {
-                association_id: profile.association_id.clone(),
-                profile_arn: profile.profile_arn.clone(),
-                instance_id: instance_id.clone(),
-            },
-            skip: None,
+    steps.push(PlannedStep {
+        action: Action::DisassociateInstanceProfile {
+            profile_arn: facts.instance_profile_arn.clone().unwrap_or_else(|| "-".into()),
+            instance_id: instance_id.clone(),
         },
-        None => PlannedStep {
-            action: Action::DisassociateInstanceProfile {
-                association_id: "-".into(),
-                profile_arn: "-".into(),
-                instance_id: instance_id.clone(),
-            },
-            skip: Some("no instance profile associated".into()),
-        },
+        skip: facts.instance_profile_arn.is_none().then(|| "no instance profile associated".into()),
     });
 
     let mut case_tags = vec![

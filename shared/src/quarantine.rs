@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
+use futures::channel::oneshot;
 use futures::future::join_all;
 use thiserror::Error;
 
@@ -43,13 +44,14 @@ pub async fn observe(
 ) -> Result<Observed, QuarantineError> {
     let instance_id = request.instance_id.as_str();
     // Boxed: SDK futures are large, and seven side by side overflow a default thread stack.
-    let (instance, interfaces, termination, profile, snapshots, autoscaling_group, groups) = tokio::join!(
+    // Only what containment and the plan need. What a step needs only for itself (termination
+    // settings, earlier snapshots, the profile association) that step reads when it runs, once
+    // the ENIs' moves are on their way.
+    let (instance, interfaces, autoscaling_group, target_groups, groups) = tokio::join!(
         Box::pin(ec2::describe_instance(&clients.ec2, instance_id)),
         Box::pin(ec2::describe_interfaces(&clients.ec2, instance_id)),
-        Box::pin(ec2::termination_settings(&clients.ec2, instance_id)),
-        Box::pin(ec2::instance_profile_association(&clients.ec2, instance_id)),
-        Box::pin(ec2::firebreak_snapshots(&clients.ec2, instance_id)),
         Box::pin(fleet::autoscaling_group_of(&clients.autoscaling, instance_id)),
+        Box::pin(fleet::instance_target_groups(&clients.elbv2)),
         Box::pin(ec2::find_isolation_groups(&clients.ec2, &request.vpc_hints, &config.isolation_group_name)),
     );
     let Some(instance) = instance? else {
@@ -67,13 +69,6 @@ pub async fn observe(
     if !unlooked.is_empty() {
         groups.extend(ec2::find_isolation_groups(&clients.ec2, &unlooked, &config.isolation_group_name).await?);
     }
-    let gone = matches!(instance.state.as_str(), "terminated" | "shutting-down");
-    let (termination_protected, shutdown_stops) = match termination {
-        Ok(settings) => settings,
-        // A terminated instance's attributes may no longer be readable; it is skipped anyway.
-        Err(_) if gone => (false, false),
-        Err(e) => return Err(e.into()),
-    };
     Ok(Observed {
         facts: InstanceFacts {
             instance_id: instance_id.to_string(),
@@ -82,10 +77,8 @@ pub async fn observe(
             volume_ids: instance.volume_ids,
             tags: instance.tags,
             autoscaling_group: autoscaling_group?,
-            instance_profile: profile?,
-            termination_protected,
-            shutdown_stops,
-            snapshots: snapshots?,
+            instance_profile_arn: instance.instance_profile_arn,
+            target_group_arns: target_groups?,
         },
         groups,
     })
@@ -172,8 +165,6 @@ pub async fn quarantine(
         deadline,
     };
     let mut tally = Tally::default();
-    // Preserve runs beside Contain: neither needs the other, and the longest preserve chain
-    // (find target groups, read their health, deregister) then costs no round trip of its own.
     for stage in [&[Phase::Prepare][..], &[Phase::Contain, Phase::Preserve], &[Phase::Stop]] {
         let steps: Vec<&PlannedStep> =
             quarantine_plan.steps.iter().filter(|s| stage.contains(&s.action.phase())).collect();
@@ -204,10 +195,7 @@ pub async fn quarantine(
                     )
                 })
                 .collect(),
-            None => {
-                let executor_ref = &executor;
-                join_all(steps.iter().map(|step| executor_ref.run(step))).await
-            }
+            None => executor.run_isolation_first(&steps).await,
         };
         for (step, (result, created_groups)) in steps.iter().zip(results) {
             if let Some((vpc, ids)) = created_groups {
@@ -232,7 +220,7 @@ impl Observed {
             facts.network_interfaces.len(),
             facts.volume_ids.len(),
             facts.autoscaling_group.as_deref().unwrap_or("none"),
-            facts.instance_profile.as_ref().map(|p| p.profile_arn.as_str()).unwrap_or("none"),
+            facts.instance_profile_arn.as_deref().unwrap_or("none"),
         )
     }
 }
@@ -246,17 +234,50 @@ struct Executor<'a> {
 
 type StepResult = (StepReport, Option<(String, IsolationGroupIds)>);
 
+/// What a step found when it ran: it changed something, or what it reads showed nothing left to do
+/// (an earlier delivery did it), which the report shows as a skip.
+enum Acted {
+    Done(String),
+    AlreadyDone(String),
+}
+
 impl Executor<'_> {
-    async fn run(&self, step: &PlannedStep) -> StepResult {
+    /// Runs the steps concurrently, but lets every other step start only once each ENI's move
+    /// into the isolation group has been sent (or its step has ended). With AWS's latency that
+    /// costs them no round trip: they start with that move, not after its answer. Without latency,
+    /// where time is CPU time, containment no longer waits behind the signing and parsing of the
+    /// preservation calls.
+    async fn run_isolation_first(&self, steps: &[&PlannedStep]) -> Vec<StepResult> {
+        let is_isolation = |step: &PlannedStep| matches!(step.action, Action::IsolateNetworkInterface { .. });
+        let (sent, moves_sent): (Vec<_>, Vec<_>) =
+            steps.iter().filter(|s| is_isolation(s)).map(|_| oneshot::channel::<()>()).unzip();
+        let isolations =
+            join_all(steps.iter().filter(|s| is_isolation(s)).zip(sent).map(|(step, sent)| self.run(step, Some(sent))));
+        let others = async {
+            // A dropped sender (a skipped, failed or cut-off step) opens the way as well.
+            join_all(moves_sent).await;
+            // The moves sit with their connections' tasks: let those write them before this task
+            // signs anything else (on a single-threaded runtime they would otherwise wait).
+            tokio::task::yield_now().await;
+            join_all(steps.iter().filter(|s| !is_isolation(s)).map(|step| self.run(step, None))).await
+        };
+        let (isolations, others) = futures::future::join(isolations, others).await;
+        let (mut isolations, mut others) = (isolations.into_iter(), others.into_iter());
+        steps.iter().filter_map(|step| if is_isolation(step) { isolations.next() } else { others.next() }).collect()
+    }
+
+    /// `moving`: told when the step's move into the isolation group has been sent.
+    async fn run(&self, step: &PlannedStep, moving: Option<oneshot::Sender<()>>) -> StepResult {
         let clock = Instant::now();
         let mut created = None;
         let mut report = match &step.skip {
             Some(why) => StepReport::new(step.action.name(), step.action.resource(), StepOutcome::Skipped, why),
             None => {
                 let (result, retries) =
-                    recording_retries(self.deadline.run(Box::pin(self.act(&step.action, &mut created)))).await;
+                    recording_retries(self.deadline.run(Box::pin(self.act(&step.action, &mut created, moving)))).await;
                 let (outcome, detail) = match result {
-                    Some(Ok(detail)) => (StepOutcome::Done, detail),
+                    Some(Ok(Acted::Done(detail))) => (StepOutcome::Done, detail),
+                    Some(Ok(Acted::AlreadyDone(detail))) => (StepOutcome::Skipped, detail),
                     Some(Err(e)) => (StepOutcome::Failed, e.to_string()),
                     None => (
                         StepOutcome::Failed,
@@ -276,7 +297,8 @@ impl Executor<'_> {
         &self,
         action: &Action,
         created: &mut Option<(String, IsolationGroupIds)>,
-    ) -> Result<String, AwsError> {
+        moving: Option<oneshot::Sender<()>>,
+    ) -> Result<Acted, AwsError> {
         let ec2 = &self.clients.ec2;
         match action {
             Action::EnsureIsolationGroups { vpc_id, with_untracking } => {
@@ -289,17 +311,20 @@ impl Executor<'_> {
                     ids.untracking.as_ref().map(|u| format!(", untracking group {u}")).unwrap_or_default()
                 );
                 *created = Some((vpc_id.clone(), ids));
-                Ok(detail)
+                Ok(Acted::Done(detail))
             }
             Action::DetachFromAutoScalingGroup { group_name, instance_id } => {
                 let record = [(tags::AUTOSCALING_GROUP.to_string(), group_name.clone())];
                 ec2::create_tags(ec2, instance_id, &record).await?;
                 fleet::detach_from_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
-                Ok(format!("detached from {group_name}; the group launches a replacement"))
+                Ok(Acted::Done(format!("detached from {group_name}; the group launches a replacement")))
             }
             Action::ProtectFromTermination { instance_id } => {
-                ec2::protect_from_termination(ec2, instance_id).await?;
-                Ok("termination protection on; shutdown behaviour stop".into())
+                Ok(if ec2::protect_from_termination(ec2, instance_id).await? {
+                    Acted::Done("termination protection on; shutdown behaviour stop".into())
+                } else {
+                    Acted::AlreadyDone("already protected".into())
+                })
             }
             Action::IsolateNetworkInterface {
                 eni_id,
@@ -319,48 +344,67 @@ impl Executor<'_> {
                     untracking: if *via_untracking_group { ids.untracking.clone() } else { None },
                 };
                 let record = record_original_groups.then_some(original_group_ids.as_slice());
-                ec2::isolate_interface(ec2, eni_id, &ids, current_group_ids, record).await?;
-                Ok(format!(
+                let moving = || {
+                    if let Some(sent) = moving {
+                        let _ = sent.send(());
+                    }
+                };
+                ec2::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
+                Ok(Acted::Done(format!(
                     "moved from [{}] to {}{}",
                     original_group_ids.join(", "),
                     ids.isolation,
                     ids.untracking.map(|u| format!(" through {u}")).unwrap_or_default()
-                ))
+                )))
             }
             Action::SnapshotVolumes { instance_id, tags, .. } => {
                 Ok(match ec2::snapshot_volumes(ec2, instance_id, tags).await? {
-                    SnapshotOutcome::Created(snapshots) => format!("snapshots {}", snapshots.join(", ")),
-                    SnapshotOutcome::DuplicateRemoved { kept, removed } => format!(
+                    SnapshotOutcome::Created(snapshots) => Acted::Done(format!("snapshots {}", snapshots.join(", "))),
+                    SnapshotOutcome::AlreadyTaken(snapshots) => {
+                        Acted::AlreadyDone(format!("already snapshotted for this case: {}", snapshots.join(", ")))
+                    }
+                    SnapshotOutcome::DuplicateRemoved { kept, removed } => Acted::Done(format!(
                         "a concurrent delivery snapshotted the instance too: kept {}, removed the duplicates {}",
                         kept.join(", "),
                         removed.join(", ")
-                    ),
+                    )),
                 })
             }
-            Action::DeregisterFromTargetGroups { instance_id } => {
-                let removed = fleet::deregister_from_target_groups(&self.clients.elbv2, instance_id).await?;
-                Ok(if removed.is_empty() {
+            Action::DeregisterFromTargetGroups { instance_id, target_group_arns } => {
+                let removed =
+                    fleet::deregister_from_target_groups(&self.clients.elbv2, instance_id, target_group_arns).await?;
+                Ok(Acted::Done(if removed.is_empty() {
                     "not registered in any target group".into()
                 } else {
                     format!(
                         "deregistered from {}",
                         removed.iter().map(|r| r.target_group_arn.as_str()).collect::<Vec<_>>().join(", ")
                     )
-                })
+                }))
             }
-            Action::DisassociateInstanceProfile { association_id, profile_arn, instance_id } => {
+            Action::DisassociateInstanceProfile { profile_arn, instance_id } => {
                 let record = [(tags::INSTANCE_PROFILE.to_string(), profile_arn.clone())];
-                ec2::create_tags(ec2, instance_id, &record).await?;
-                ec2::disassociate_instance_profile(ec2, association_id).await?;
-                Ok(format!("removed {profile_arn} (credentials already issued stay valid until they expire)"))
+                let (recorded, association) = tokio::join!(
+                    ec2::create_tags(ec2, instance_id, &record),
+                    ec2::instance_profile_association(ec2, instance_id)
+                );
+                recorded?;
+                let Some(association) = association? else {
+                    return Ok(Acted::AlreadyDone("no instance profile associated any more".into()));
+                };
+                ec2::disassociate_instance_profile(ec2, &association.association_id).await?;
+                Ok(Acted::Done(format!(
+                    "removed {} (credentials already issued stay valid until they expire)",
+                    association.profile_arn
+                )))
             }
             Action::TagInstance { instance_id, tags } => {
                 ec2::create_tags(ec2, instance_id, tags).await?;
-                Ok(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
+                Ok(Acted::Done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
             }
             Action::StopInstance { instance_id } => {
                 ec2::stop_instance(ec2, instance_id).await?;
-                Ok("stop requested".into())
+                Ok(Acted::Done("stop requested".into()))
             }
         }
     }

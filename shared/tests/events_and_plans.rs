@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use firebreak::events::{EventError, GuardDutyFinding, ResourceRole};
-use firebreak::plan::{
-    self, Action, Decision, FoundGroup, InstanceFacts, InterfaceFacts, ProfileAssociation, SkipReason, VpcGroups,
-};
+use firebreak::plan::{self, Action, Decision, FoundGroup, InstanceFacts, InterfaceFacts, SkipReason, VpcGroups};
 use firebreak::QuarantineConfig;
 use serde_json::Value;
 
@@ -156,14 +154,27 @@ fn facts() -> InstanceFacts {
         volume_ids: vec!["vol-0a0a0a0a0a0a0a0a0".into(), "vol-0b0b0b0b0b0b0b0b0".into()],
         tags: BTreeMap::from([("Name".to_string(), "web-1".to_string())]),
         autoscaling_group: Some("web-asg".into()),
-        instance_profile: Some(ProfileAssociation {
-            association_id: "iip-assoc-0123456789abcdef0".into(),
-            profile_arn: "arn:aws:iam::123456789012:instance-profile/web-app".into(),
-        }),
-        termination_protected: false,
-        shutdown_stops: false,
-        snapshots: vec![],
+        instance_profile_arn: Some("arn:aws:iam::123456789012:instance-profile/web-app".into()),
+        target_group_arns: vec![
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef".into()
+        ],
     }
+}
+
+#[test]
+fn target_groups_are_only_looked_through_when_the_region_has_some() {
+    let f = finding("guardduty-ec2-dos-actor.json");
+    let config = QuarantineConfig::default();
+    let step = |facts: &InstanceFacts| {
+        let plan = plan_of(plan::decide(&request(&f), facts, &existing_groups(), &config, "now"));
+        plan.steps.into_iter().find(|s| s.action.name() == "deregister_from_target_groups").unwrap()
+    };
+    let with_groups = step(&facts());
+    assert_eq!(with_groups.skip, None);
+    let Action::DeregisterFromTargetGroups { target_group_arns, .. } = &with_groups.action else { unreachable!() };
+    assert_eq!(target_group_arns, &facts().target_group_arns);
+    let without = step(&InstanceFacts { target_group_arns: vec![], ..facts() });
+    assert_eq!(without.skip.as_deref(), Some("no instance target groups in the region"));
 }
 
 fn existing_groups() -> BTreeMap<String, VpcGroups> {
@@ -229,20 +240,19 @@ fn full_quarantine_plan_in_containment_order() {
     assert!(printed.contains("detach from Auto Scaling group web-asg"), "{printed}");
 }
 
+/// Termination settings and earlier snapshots are read by their steps when they run (after the
+/// ENIs' moves are sent), so the plan leaves those two to them; every other step is a skip.
 #[test]
 fn already_quarantined_instance_plans_only_skips() {
     let f = finding("guardduty-ec2-dos-actor.json");
     let case_id = firebreak::case::case_id_for(&f.id);
     let mut done = facts();
     done.autoscaling_group = None;
-    done.instance_profile = None;
-    done.termination_protected = true;
-    done.shutdown_stops = true;
+    done.instance_profile_arn = None;
     for eni in &mut done.network_interfaces {
         eni.tags.insert("firebreak:original-groups".into(), eni.group_ids.join(","));
         eni.group_ids = vec!["sg-0isolation0000000".into()];
     }
-    done.snapshots = vec![plan::ExistingSnapshot { snapshot_id: "snap-1".into(), case_id: Some(case_id.clone()) }];
     for (k, v) in [
         ("firebreak:case", case_id.as_str()),
         ("firebreak:finding-id", f.id.as_str()),
@@ -253,7 +263,9 @@ fn already_quarantined_instance_plans_only_skips() {
     }
     let plan = plan_of(plan::decide(&request(&f), &done, &existing_groups(), &QuarantineConfig::default(), "later"));
     for step in &plan.steps {
-        if step.action.name() != "deregister_from_target_groups" {
+        if !["deregister_from_target_groups", "protect_from_termination", "snapshot_volumes"]
+            .contains(&step.action.name())
+        {
             assert!(step.skip.is_some(), "{} should be a skip: {plan}", step.action.name());
         }
     }

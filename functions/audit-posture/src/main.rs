@@ -2,7 +2,7 @@ use audit_posture::Function;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     firebreak::logging::init();
     let function = Function {

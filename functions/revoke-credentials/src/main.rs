@@ -2,7 +2,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use revoke_credentials::Function;
 use serde_json::Value;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     firebreak::logging::init();
     let clients = firebreak::Clients::from_env().await;
