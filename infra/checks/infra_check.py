@@ -222,6 +222,7 @@ def deployment_settings(resources: dict, props: dict, invoke: dict) -> dict:
     return {
         "runtime": props.get("Runtime"),
         "architectures": props.get("Architectures"),
+        "memory": props.get("MemorySize"),
         "reserved": props.get("ReservedConcurrentExecutions"),
         "retries": invoke.get("MaximumRetryAttempts"),
         "max_age": invoke.get("MaximumEventAgeInSeconds"),
@@ -269,11 +270,17 @@ def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str],
         fail(f"{kind}: deploys {name}, which is not a crate in functions/")
 
 
+ONE_VCPU_MB = 1769
+
+
 def check_settings(kind: str, function: Deployed) -> None:
     s = function.settings
     where = f"{kind} {function.name}"
     if s["runtime"] != "provided.al2023" or s["architectures"] != ["arm64"]:
         fail(f"{where}: runtime must be provided.al2023 on arm64, found {s['runtime']} {s['architectures']}")
+    # One full vCPU (README "Performance"): Lambda hands out CPU in proportion to memory.
+    if s["memory"] != ONE_VCPU_MB:
+        fail(f"{where}: MemorySize must be {ONE_VCPU_MB} MB (one full vCPU), found {s['memory']}")
     if s["reserved"] is None:
         fail(f"{where}: no reserved concurrency")
     if s["retries"] is None or s["max_age"] is None:
