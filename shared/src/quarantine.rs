@@ -43,10 +43,10 @@ pub async fn observe(
     request: &QuarantineRequest,
 ) -> Result<Observed, QuarantineError> {
     let instance_id = request.instance_id.as_str();
-    // Boxed: SDK futures are large, and seven side by side overflow a default thread stack.
     // Only what containment and the plan need. What a step needs only for itself (termination
     // settings, earlier snapshots, the profile association) that step reads when it runs, once
-    // the ENIs' moves are on their way.
+    // the ENIs' moves are on their way. Boxed: SDK futures are large, and several side by side
+    // would overflow a small thread stack.
     let (instance, interfaces, autoscaling_group, target_groups, groups) = tokio::join!(
         Box::pin(ec2::describe_instance(&clients.ec2, instance_id)),
         Box::pin(ec2::describe_interfaces(&clients.ec2, instance_id)),
