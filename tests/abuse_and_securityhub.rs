@@ -386,7 +386,7 @@ async fn a_finding_in_a_member_account_is_remediated_there_and_nowhere_else() {
     );
     let response = quarantine(&function, event.clone()).await.expect("remediated in the member account");
     assert_eq!(response["outcome"], "contained", "{response:#}");
-    assert_eq!(response["reports"][0]["account_id"], MEMBER_ACCOUNT);
+    assert_eq!(response["reports"][0]["signal"]["account"], MEMBER_ACCOUNT);
     assert!(is_isolated(&member, &instance).await, "isolated in the member account");
     assert_eq!(isolation_groups_anywhere(&home).await, 0, "nothing created in the function's own account");
     assert_eq!(home.view(&home_instance.instance_id, None).await, home_before);

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification};
 use close_open_ports::Function;
+use firebreak::engine::{Outcome, Report, StepOutcome};
 use firebreak::ports::{self, PortsConfig, PortsTrigger, REVOKED_INGRESS_TAG};
-use firebreak::report::{Outcome, Report, StepOutcome};
 use firebreak::tags;
 use firebreak_tests::scenario::Setup;
 use firebreak_tests::{sample_event, Moto, Scenario};
@@ -156,7 +156,7 @@ async fn cloudtrail_trigger_revokes_exactly_the_world_open_ssh_rules_and_a_secon
 
     let report = run(&scenario, PortsConfig::default(), cloudtrail_event(AUTHORIZE_EVENT, &web)).await;
     assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
-    assert_eq!(report.finding_type, "AuthorizeSecurityGroupIngress");
+    assert_eq!(report.signal.kind, "AuthorizeSecurityGroupIngress");
     let revoked: Vec<_> = report.steps_named("revoke_ingress_rule").collect();
     assert_eq!(revoked.len(), 2, "{report:#?}");
     assert!(revoked.iter().all(|s| s.outcome == StepOutcome::Done && s.resource.starts_with("sgr-")));
@@ -206,7 +206,7 @@ async fn sweep_catches_ranges_and_all_traffic_and_leaves_exempt_and_firebreak_gr
 
     let report = run(&scenario, PortsConfig::default(), sample_event(SWEEP_EVENT)).await;
     assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
-    assert_eq!(report.finding_type, "Scheduled Event");
+    assert_eq!(report.signal.kind, "Scheduled Event");
     assert!(ingress(&scenario, &range).await.is_empty(), "the 0-65535 range is revoked");
     assert!(ingress(&scenario, &everything).await.is_empty(), "the all-traffic rule is revoked");
     assert_eq!(ingress(&scenario, &exempt).await, exempt_before, "the exempt group is untouched");
@@ -240,7 +240,7 @@ async fn allowed_cidrs_keep_their_access_after_the_world_rule_goes() {
         PortsConfig { allowed_cidrs: vec!["203.0.113.0/24".into(), "2001:db8::/32".into()], ..PortsConfig::default() };
     let report = run(&scenario, config.clone(), cloudtrail_event(MODIFY_EVENT, &rdp)).await;
     assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
-    assert_eq!(report.finding_type, "ModifySecurityGroupRules");
+    assert_eq!(report.signal.kind, "ModifySecurityGroupRules");
     assert_eq!(report.steps_named("authorize_allowed_cidr").count(), 2, "{report:#?}");
     assert_eq!(
         ingress(&scenario, &rdp).await,

@@ -1,10 +1,11 @@
 //! quarantine-instance against a real moto server: every step of the issue on real-shaped events.
 
 use firebreak::deadline::Deadline;
+use firebreak::engine::CommonConfig;
+use firebreak::engine::{Outcome, Report, StepOutcome};
 use firebreak::events::GuardDutyFinding;
-use firebreak::plan::untracking_group_name;
+use firebreak::quarantine::untracking_group_name;
 use firebreak::quarantine::{quarantine_finding, QuarantineError};
-use firebreak::report::{Outcome, Report, StepOutcome};
 use firebreak::QuarantineConfig;
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
 use firebreak_tests::{Moto, Scenario};
@@ -159,7 +160,10 @@ async fn exemption_tag_key_is_configurable() {
     let mut with_tag = Setup::bare();
     with_tag.tags.push(("SecurityExempt".into(), "true".into()));
     let (_moto, scenario, instance) = setup(with_tag).await;
-    let config = QuarantineConfig { exempt_tag_key: "SecurityExempt".into(), ..QuarantineConfig::default() };
+    let config = QuarantineConfig {
+        common: CommonConfig { exempt_tag_key: "SecurityExempt".into(), ..CommonConfig::default() },
+        ..QuarantineConfig::default()
+    };
     let report = run(&scenario, &config, &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped, "{report:#?}");
 }
@@ -195,7 +199,10 @@ async fn sample_finding_is_skipped_unless_configured() {
     assert!(report.reason.as_deref().unwrap().contains("sample"), "{report:#?}");
     assert!(scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await.is_empty());
 
-    let config = QuarantineConfig { act_on_sample_findings: true, ..QuarantineConfig::default() };
+    let config = QuarantineConfig {
+        common: CommonConfig { act_on_sample_findings: true, ..CommonConfig::default() },
+        ..QuarantineConfig::default()
+    };
     let report = run(&scenario, &config, &event).await.unwrap();
     assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
 }
@@ -203,7 +210,10 @@ async fn sample_finding_is_skipped_unless_configured() {
 #[tokio::test]
 async fn severity_below_threshold_is_skipped() {
     let (_moto, scenario, instance) = setup(Setup::bare()).await;
-    let config = QuarantineConfig { min_severity: 8.5, ..QuarantineConfig::default() };
+    let config = QuarantineConfig {
+        common: CommonConfig { min_severity: 8.5, ..CommonConfig::default() },
+        ..QuarantineConfig::default()
+    };
     let before = scenario.view(&instance.instance_id, None).await;
     let report = run(&scenario, &config, &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped);
@@ -214,7 +224,10 @@ async fn severity_below_threshold_is_skipped() {
 #[tokio::test]
 async fn target_of_brute_force_is_not_quarantined() {
     let (_moto, scenario, instance) = setup(Setup::bare()).await;
-    let config = QuarantineConfig { min_severity: 0.0, ..QuarantineConfig::default() };
+    let config = QuarantineConfig {
+        common: CommonConfig { min_severity: 0.0, ..CommonConfig::default() },
+        ..QuarantineConfig::default()
+    };
     let event = scenario.guardduty_event("close-open-ports/guardduty-ec2-ssh-bruteforce-target.json", &instance);
     let report = run(&scenario, &config, &event).await.unwrap();
     assert_eq!(report.outcome, Outcome::Skipped);
@@ -225,7 +238,10 @@ async fn target_of_brute_force_is_not_quarantined() {
 async fn dry_run_plans_everything_and_changes_nothing() {
     let (_moto, scenario, instance) = setup(Setup::default()).await;
     let before = scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
-    let config = QuarantineConfig { dry_run: true, ..QuarantineConfig::default() };
+    let config = QuarantineConfig {
+        common: CommonConfig { dry_run: true, ..CommonConfig::default() },
+        ..QuarantineConfig::default()
+    };
     let report = run(&scenario, &config, &scenario.guardduty_event(DOS_EVENT, &instance)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Planned, "{report:#?}");
     assert!(report.dry_run);

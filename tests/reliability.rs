@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use firebreak::deadline::Deadline;
+use firebreak::engine::{Outcome, Report, StepOutcome};
 use firebreak::events::GuardDutyFinding;
 use firebreak::quarantine::quarantine_finding;
-use firebreak::report::{Outcome, Report, StepOutcome};
 use firebreak::{Clients, QuarantineConfig};
 use firebreak_tests::faults::{Fault, FaultProxy};
 use firebreak_tests::moto::sdk_config_for;

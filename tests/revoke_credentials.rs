@@ -4,9 +4,9 @@ use std::time::SystemTime;
 
 use aws_sdk_iam::primitives::DateTime;
 use aws_sdk_iam::types::StatusType;
-use firebreak::plan::untracking_group_name;
+use firebreak::engine::{Outcome, Report, StepOutcome};
 use firebreak::policy::{self, cutoff_at, decode_document, parse_time, revoked_sessions_cutoff};
-use firebreak::report::{Outcome, Report, StepOutcome};
+use firebreak::quarantine::untracking_group_name;
 use firebreak::revoke::{self, RevokeConfig, RevokeError};
 use firebreak_tests::scenario::Setup;
 use firebreak_tests::{sample_event, Moto, Scenario};
@@ -431,7 +431,7 @@ async fn dry_run_plans_and_changes_nothing() {
     let env = start().await;
     let (leaked, _) = env.user("deploy-bot", &[]).await;
     let mut config = RevokeConfig::default();
-    config.quarantine.dry_run = true;
+    config.quarantine.common.dry_run = true;
     let report = env.run(&config, &user_event("deploy-bot", &leaked)).await.unwrap();
     assert_eq!(report.outcome, Outcome::Planned, "{report:#?}");
     assert!(report.dry_run);

@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::plan::{FoundGroup, InterfaceFacts, VpcGroups};
+use crate::quarantine::{FoundGroup, InterfaceFacts, VpcGroups};
 use crate::tags;
 
 const ANYWHERE_V4: &str = "0.0.0.0/0";
@@ -151,7 +151,7 @@ pub async fn find_isolation_groups(
     if vpc_ids.is_empty() {
         return Ok(found);
     }
-    let untracking_name = crate::plan::untracking_group_name(isolation_group_name);
+    let untracking_name = crate::quarantine::untracking_group_name(isolation_group_name);
     let response = ec2
         .describe_security_groups()
         .filters(filter("vpc-id", vpc_ids))
@@ -228,7 +228,7 @@ pub async fn ensure_isolation_groups(
     isolation_group_name: &str,
     with_untracking: bool,
 ) -> Result<IsolationGroupIds, AwsError> {
-    let untracking_name = crate::plan::untracking_group_name(isolation_group_name);
+    let untracking_name = crate::quarantine::untracking_group_name(isolation_group_name);
     // The two groups are independent: built side by side, they cost the round trips of one.
     let (isolation, untracking) =
         tokio::join!(ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION), async {

@@ -19,8 +19,9 @@ use thiserror::Error;
 use crate::aws::{AwsError, AwsResultExt, Clients};
 use crate::config::{self, flag, tag_key, ConfigError};
 use crate::deadline::Deadline;
+use crate::engine::report::{self, millis, timestamp};
+use crate::engine::{Outcome, Report, Signal, StepOutcome, StepReport};
 use crate::events::{self, EventError, GuardDutyFinding, ScheduledEvent, SecurityGroupApiCall};
-use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
 use crate::tags;
 
 pub const FUNCTION: &str = "close-open-ports";
@@ -425,21 +426,14 @@ impl PortsTrigger {
                 "every security group in the region".to_string(),
             ),
         };
-        Report {
-            function: FUNCTION,
-            case_id: None,
-            finding_id: signal_id,
-            finding_type: signal_type,
-            account_id,
-            region,
-            resource,
-            dry_run,
-            outcome: Outcome::Skipped,
-            reason: None,
-            steps: Vec::new(),
-            started_at: timestamp(SystemTime::now()),
-            duration_ms: 0,
-        }
+        let source = match self {
+            Self::Finding(_) => events::guardduty::SOURCE,
+            Self::ApiCall(_) => events::cloudtrail::SOURCE,
+            Self::Sweep(_) => events::schedule::SOURCE,
+        };
+        let signal =
+            Signal { source: source.into(), kind: signal_type, id: signal_id, account: account_id, region, time: None };
+        Report::new(FUNCTION, signal, resource, dry_run)
     }
 }
 
@@ -453,6 +447,17 @@ pub enum PortsError {
     InstanceNotFound(String),
     #[error("could not read the security groups: {0}")]
     Read(#[from] AwsError),
+}
+
+impl From<PortsError> for crate::engine::FunctionError {
+    fn from(error: PortsError) -> Self {
+        let kind = match &error {
+            PortsError::Event(_) => "InvalidEvent",
+            PortsError::InstanceNotFound(_) => "ResourceNotFound",
+            PortsError::Read(_) => "AwsCallFailed",
+        };
+        crate::engine::FunctionError::new(kind, error)
+    }
 }
 
 /// The plan for one run: every group looked at, in order.
@@ -604,19 +609,17 @@ pub async fn close_open_ports(
         Err(e) => return Err(e.into()),
     };
     let ports_plan = plan(&groups, config, &timestamp(SystemTime::now()));
-    tracing::info!(finding_id = %report.finding_id, plan = %ports_plan, "plan");
-    let signal_id = report.finding_id.clone();
+    tracing::info!(finding_id = %report.signal.id, plan = %ports_plan, "plan");
+    let signal_id = report.signal.id.clone();
     let (mut revoke_failed, mut other_failed, mut revoked) = (false, false, 0);
     for group in &ports_plan.groups {
         let steps = if !group.has_work() {
-            vec![StepReport {
-                step: "check_group",
-                resource: group.group_id.clone(),
-                outcome: StepOutcome::Skipped,
-                detail: group.skip.clone().unwrap_or_default(),
-                duration_ms: 0,
-                retries: Vec::new(),
-            }]
+            vec![StepReport::new(
+                "check_group",
+                group.group_id.clone(),
+                StepOutcome::Skipped,
+                group.skip.clone().unwrap_or_default(),
+            )]
         } else if config.dry_run {
             planned_steps(group)
         } else {
@@ -670,14 +673,7 @@ pub async fn close_open_ports(
 }
 
 fn planned_steps(group: &GroupPlan) -> Vec<StepReport> {
-    let step = |step, detail: String| StepReport {
-        step,
-        resource: group.group_id.clone(),
-        outcome: StepOutcome::Planned,
-        detail,
-        duration_ms: 0,
-        retries: Vec::new(),
-    };
+    let step = |step, detail: String| StepReport::new(step, group.group_id.clone(), StepOutcome::Planned, detail);
     let mut steps: Vec<StepReport> =
         group.authorize.iter().map(|r| step("authorize_allowed_cidr", format!("authorize {r}"))).collect();
     steps.extend(group.revoke.iter().map(|e| StepReport {
@@ -714,7 +710,7 @@ async fn execute_group(ec2: &aws_sdk_ec2::Client, group: &GroupPlan) -> Vec<Step
             Ok(detail) => (StepOutcome::Done, detail),
             Err(e) => (StepOutcome::Failed, e.to_string()),
         };
-        StepReport { step, resource, outcome, detail, duration_ms: millis(clock.elapsed()), retries: Vec::new() }
+        StepReport { duration_ms: millis(clock.elapsed()), ..StepReport::new(step, resource, outcome, detail) }
     };
     for replacement in &group.authorize {
         let clock = Instant::now();

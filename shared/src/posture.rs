@@ -22,9 +22,10 @@ use thiserror::Error;
 use crate::aws::{AwsError, AwsResultExt, Clients};
 use crate::config::{self, flag, ConfigError};
 use crate::deadline::Deadline;
+use crate::engine::report::{self, millis, timestamp};
+use crate::engine::{Outcome, Report, Signal, StepOutcome, StepReport};
 use crate::events::{EventError, ScheduledEvent};
 use crate::ports::{self, GroupFacts};
-use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
 use crate::tags;
 
 pub const FUNCTION: &str = "audit-posture";
@@ -472,6 +473,14 @@ pub enum PostureError {
     Event(#[from] EventError),
 }
 
+impl From<PostureError> for crate::engine::FunctionError {
+    fn from(error: PostureError) -> Self {
+        match error {
+            PostureError::Event(e) => e.into(),
+        }
+    }
+}
+
 /// The run's report: the steps (one per check, then the imports), every gap and every finding resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PostureReport {
@@ -682,21 +691,17 @@ pub async fn audit_posture(
     let started = SystemTime::now();
     let now = timestamp(started);
     let now_secs = started.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let mut report = Report {
-        function: FUNCTION,
-        case_id: None,
-        finding_id: event.id.clone(),
-        finding_type: crate::events::schedule::DETAIL_TYPE.to_string(),
-        account_id: event.account_id.clone(),
+    let signal = Signal {
+        source: crate::events::schedule::SOURCE.into(),
+        kind: crate::events::schedule::DETAIL_TYPE.into(),
+        id: event.id.clone(),
+        account: event.account_id.clone(),
         region: event.region.clone(),
-        resource: format!("account {} in {}", event.account_id, event.region),
-        dry_run: config.dry_run,
-        outcome: Outcome::Completed,
-        reason: None,
-        steps: Vec::new(),
-        started_at: now.clone(),
-        duration_ms: 0,
+        time: None,
     };
+    let resource = format!("account {} in {}", event.account_id, event.region);
+    let mut report = Report::new(FUNCTION, signal, resource, config.dry_run);
+    report.outcome = Outcome::Completed;
     let Some(facts) = deadline.run(Box::pin(observe(clients, &event.account_id, &event.region))).await else {
         report.outcome = Outcome::CompletedWithErrors;
         report.reason = Some(
@@ -744,6 +749,7 @@ pub async fn audit_posture(
             detail,
             duration_ms: 0,
             retries: Vec::new(),
+            containment: false,
         });
     }
 
@@ -760,6 +766,7 @@ pub async fn audit_posture(
                 detail: e.to_string(),
                 duration_ms: millis(step_clock.elapsed()),
                 retries: Vec::new(),
+                containment: false,
             });
             None
         }
@@ -813,6 +820,7 @@ pub async fn audit_posture(
         detail,
         duration_ms: millis(step_clock.elapsed()),
         retries: Vec::new(),
+        containment: false,
     });
     for step in &report.steps {
         report::log_step(&event.account_id, &event.id, step);

@@ -19,16 +19,19 @@ use thiserror::Error;
 use crate::abuse::{self, AbuseConfig, Entity, ResolvedAddress, TopTalker, Unresolved};
 use crate::accounts::Accounts;
 use crate::case::case_id_for;
-use crate::config::{ConfigError, QuarantineConfig};
 use crate::deadline::Deadline;
+use crate::engine::config::ConfigError;
+use crate::engine::report::{self, millis, timestamp};
+use crate::engine::Signal;
+use crate::engine::{FunctionError, Outcome, Report, StepOutcome, StepReport};
 use crate::events::{
     AlarmKind, AlarmStateChange, AsffFinding, CustomAction, EventError, GuardDutyFinding, HealthEvent,
     SecurityHubEvent, Trigger,
 };
 use crate::notify::{self, NotifyConfig};
-use crate::plan::{self, QuarantineRequest};
-use crate::quarantine;
-use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport};
+use crate::quarantine::{self, QuarantineConfig, QuarantineRequest};
+
+const FUNCTION_ABUSE: &str = "abuse-report";
 use crate::securityhub::{self, FindingRef, IncidentFinding};
 
 /// Everything a responding function is configured with, read once per cold start.
@@ -54,11 +57,7 @@ impl Settings {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Response {
     pub function: &'static str,
-    pub source: String,
-    pub signal_id: String,
-    pub signal_type: String,
-    pub account_id: String,
-    pub region: String,
+    pub signal: Signal,
     pub case_id: Option<String>,
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +72,9 @@ pub struct Response {
     /// Targets that could not be acted on at all (account refused, instance unknown, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The kind of the first error, for the Lambda error type.
+    #[serde(skip)]
+    pub error_kind: Option<&'static str>,
     pub follow_up: Vec<StepReport>,
     pub dry_run: bool,
     pub started_at: String,
@@ -83,28 +85,21 @@ pub struct Response {
 pub enum RespondError {
     #[error(transparent)]
     Event(#[from] EventError),
-    /// Containment failed or a target could not be acted on: Lambda retries, then the failure
-    /// destination receives the response.
-    #[error("{summary}: {response}")]
-    Failed { summary: String, response: Value },
+}
+
+impl From<RespondError> for FunctionError {
+    fn from(error: RespondError) -> Self {
+        match error {
+            RespondError::Event(e) => e.into(),
+        }
+    }
 }
 
 impl Response {
-    fn new(
-        function: &'static str,
-        source: &str,
-        signal_id: &str,
-        signal_type: &str,
-        account: &str,
-        region: &str,
-    ) -> Self {
+    fn new(function: &'static str, signal: Signal) -> Self {
         Self {
             function,
-            source: source.to_string(),
-            signal_id: signal_id.to_string(),
-            signal_type: signal_type.to_string(),
-            account_id: account.to_string(),
-            region: region.to_string(),
+            signal,
             case_id: None,
             outcome: Outcome::Skipped,
             reason: None,
@@ -113,6 +108,7 @@ impl Response {
             unresolved: Vec::new(),
             top_talkers: Vec::new(),
             errors: Vec::new(),
+            error_kind: None,
             follow_up: Vec::new(),
             dry_run: false,
             started_at: timestamp(SystemTime::now()),
@@ -127,30 +123,31 @@ impl Response {
 
     /// The handler's result: the response, or an error when containment failed or a target could
     /// not be acted on.
-    pub fn into_result(self) -> Result<Value, RespondError> {
-        if self.outcome == Outcome::Failed {
-            let summary = match self.errors.first() {
-                Some(first) => format!("{} ({} error(s))", first, self.errors.len()),
-                None => format!("containment failed (case {})", self.case_id.clone().unwrap_or_default()),
-            };
-            return Err(RespondError::Failed { summary, response: self.to_json() });
+    /// The handler's result: the response, or an error when containment failed or a target could
+    /// not be acted on, so that Lambda retries the event and then its failure destination gets it.
+    pub fn into_result(self) -> Result<Value, FunctionError> {
+        if self.outcome != Outcome::Failed {
+            return Ok(self.to_json());
         }
-        Ok(self.to_json())
+        if let Some(failed) = self.reports.iter().find(|r| r.outcome == Outcome::Failed) {
+            return Err(FunctionError::containment_failed(&failed.resource, failed.case_id.as_deref(), &failed.steps));
+        }
+        let first = self.errors.first().map(String::as_str).unwrap_or("no target could be acted on");
+        Err(FunctionError::new(
+            self.error_kind.unwrap_or("ContainmentFailed"),
+            format!("{first} ({} error(s))", self.errors.len().max(1)),
+        ))
+    }
+
+    /// Records a target that could not be acted on at all.
+    fn error(&mut self, error: FunctionError) {
+        self.error_kind.get_or_insert(error.kind);
+        self.errors.push(error.message);
     }
 
     fn finish(&mut self) {
-        let outcomes: Vec<Outcome> = self.reports.iter().map(|r| r.outcome).collect();
-        self.outcome = if !self.errors.is_empty() || outcomes.contains(&Outcome::Failed) {
-            Outcome::Failed
-        } else if outcomes.contains(&Outcome::ContainedWithErrors) {
-            Outcome::ContainedWithErrors
-        } else if outcomes.contains(&Outcome::Contained) {
-            Outcome::Contained
-        } else if outcomes.contains(&Outcome::Planned) {
-            Outcome::Planned
-        } else {
-            Outcome::Skipped
-        };
+        let worst = self.reports.iter().fold(Outcome::Skipped, |worst, r| worst.worst(r.outcome));
+        self.outcome = if self.errors.is_empty() { worst } else { Outcome::Failed };
         if self.case_id.is_none() {
             self.case_id = self.reports.iter().find_map(|r| r.case_id.clone());
         }
@@ -169,8 +166,8 @@ impl Response {
         format!(
             "Firebreak {}: {} in {}{}",
             outcome_words(self.outcome),
-            self.signal_type,
-            self.account_id,
+            self.signal.kind,
+            self.signal.account,
             if instances.is_empty() { String::new() } else { format!(" ({})", instances.join(", ")) }
         )
     }
@@ -184,8 +181,8 @@ impl Response {
                 outcome_words(self.outcome),
                 if self.dry_run { " (DRY RUN: nothing was changed)" } else { "" }
             ),
-            format!("Signal: {} ({}) from {}", self.signal_type, self.signal_id, self.source),
-            format!("Account {} region {}", self.account_id, self.region),
+            format!("Signal: {} ({}) from {}", self.signal.kind, self.signal.id, self.signal.source),
+            format!("Account {} region {}", self.signal.account, self.signal.region),
         ];
         if let Some(case) = &self.case_id {
             lines.push(format!("Case: {case}"));
@@ -194,7 +191,7 @@ impl Response {
             lines.push(format!("Reason: {reason}"));
         }
         for report in &self.reports {
-            lines.push(format!("- {} in {}: {}", report.resource, report.account_id, report_line(report)));
+            lines.push(format!("- {} in {}: {}", report.resource, report.signal.account, report_line(report)));
         }
         for resolved in &self.resolved {
             lines.push(
@@ -302,14 +299,7 @@ async fn instance_event(
     } else {
         let finding = GuardDutyFinding::from_event(event)?;
         let request = QuarantineRequest::from_finding(&finding)?;
-        let response = Response::new(
-            "quarantine-instance",
-            crate::events::guardduty::SOURCE,
-            &finding.id,
-            &finding.finding_type,
-            &finding.account_id,
-            &finding.region,
-        );
+        let response = Response::new(quarantine::FUNCTION, finding.signal());
         (response, vec![Target { request, finding: Some(finding), origin: None }])
     };
     Box::pin(run(accounts, settings, &mut response, targets, deadline)).await;
@@ -324,12 +314,19 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<(Response, Vec<Target>
         }
     };
     let signal_id = hub.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(" ");
-    let mut response =
-        Response::new("quarantine-instance", &source_label, &signal_id, &signal_type, &hub.account_id, &hub.region);
+    let signal = Signal {
+        source: source_label,
+        kind: signal_type,
+        id: signal_id,
+        account: hub.account_id.clone(),
+        region: hub.region.clone(),
+        time: None,
+    };
+    let mut response = Response::new(quarantine::FUNCTION, signal);
     if let [only] = hub.findings.as_slice() {
-        response.signal_type = only.guardduty_type().unwrap_or_else(|| only.types.join(", "));
-        response.account_id = only.aws_account_id.clone();
-        response.region = only.region.clone().unwrap_or_else(|| hub.region.clone());
+        response.signal.kind = only.guardduty_type().unwrap_or_else(|| only.types.join(", "));
+        response.signal.account = only.aws_account_id.clone();
+        response.signal.region = only.region.clone().unwrap_or_else(|| hub.region.clone());
     }
     let mut targets = Vec::new();
     for asff in &hub.findings {
@@ -409,10 +406,14 @@ fn custom_action_targets(asff: &AsffFinding) -> Result<Vec<QuarantineRequest>, E
         .into_iter()
         .map(|instance_id| QuarantineRequest {
             instance_id,
-            account_id: asff.aws_account_id.clone(),
-            region: region.clone(),
-            signal_id: asff.id.clone(),
-            signal_type: asff.title.clone().or_else(|| asff.types.first().cloned()).unwrap_or_default(),
+            signal: Signal {
+                source: crate::events::securityhub::SOURCE.into(),
+                kind: asff.title.clone().or_else(|| asff.types.first().cloned()).unwrap_or_default(),
+                id: asff.id.clone(),
+                account: asff.aws_account_id.clone(),
+                region: region.clone(),
+                time: None,
+            },
             vpc_hints: Vec::new(),
         })
         .collect())
@@ -440,14 +441,15 @@ async fn abuse_event(
     if source == crate::events::cloudwatch::SOURCE {
         let alarm = AlarmStateChange::from_event(event)?;
         let kind = alarm.kind()?;
-        response = Response::new(
-            "abuse-report",
-            source,
-            &alarm.signal_id(),
-            &alarm.alarm_name,
-            &alarm.account_id,
-            &alarm.region,
-        );
+        let signal = Signal {
+            source: source.into(),
+            kind: alarm.alarm_name.clone(),
+            id: alarm.signal_id(),
+            account: alarm.account_id.clone(),
+            region: alarm.region.clone(),
+            time: None,
+        };
+        response = Response::new(FUNCTION_ABUSE, signal);
         if !alarm.is_alarm() {
             response.reason = Some(format!("alarm state is {}, not ALARM", alarm.state));
             response.finish();
@@ -457,10 +459,10 @@ async fn abuse_event(
             AlarmKind::OutboundTraffic { instance_id, metric } => targets.push(Target {
                 request: QuarantineRequest {
                     instance_id,
-                    account_id: alarm.account_id.clone(),
-                    region: alarm.region.clone(),
-                    signal_id: alarm.signal_id(),
-                    signal_type: format!("{metric} alarm {}", alarm.alarm_name).chars().take(256).collect(),
+                    signal: Signal {
+                        kind: format!("{metric} alarm {}", alarm.alarm_name).chars().take(256).collect(),
+                        ..response.signal.clone()
+                    },
                     vpc_hints: Vec::new(),
                 },
                 finding: None,
@@ -471,7 +473,7 @@ async fn abuse_event(
                 let region = accounts.home_region();
                 let case_id = case_id_for(&alarm.signal_id());
                 match accounts.clients_for(&alarm.account_id, &region, &case_id).await {
-                    Err(e) => response.errors.push(e.to_string()),
+                    Err(e) => response.error(e.into()),
                     Ok(account) => {
                         match abuse::top_talkers(
                             &account.clients.ec2,
@@ -481,7 +483,10 @@ async fn abuse_event(
                         )
                         .await
                         {
-                            Err(e) => response.errors.push(format!("could not rank instances by NetworkOut: {e}")),
+                            Err(e) => response.error(FunctionError::new(
+                                "AwsCallFailed",
+                                format!("could not rank instances by NetworkOut: {e}"),
+                            )),
                             Ok(talkers) => response.top_talkers = talkers,
                         }
                     }
@@ -490,10 +495,11 @@ async fn abuse_event(
                     (true, Some(top)) => targets.push(Target {
                         request: QuarantineRequest {
                             instance_id: top.instance_id.clone(),
-                            account_id: alarm.account_id.clone(),
-                            region,
-                            signal_id: alarm.signal_id(),
-                            signal_type: format!("billing alarm {}", alarm.alarm_name).chars().take(256).collect(),
+                            signal: Signal {
+                                kind: format!("billing alarm {}", alarm.alarm_name).chars().take(256).collect(),
+                                region,
+                                ..response.signal.clone()
+                            },
                             vpc_hints: Vec::new(),
                         },
                         finding: None,
@@ -519,14 +525,15 @@ async fn abuse_event(
             }
             .into());
         }
-        response = Response::new(
-            "abuse-report",
-            source,
-            &health.event_arn,
-            &health.event_type_code,
-            &health.account_id,
-            &health.region,
-        );
+        let signal = Signal {
+            source: source.into(),
+            kind: health.event_type_code.clone(),
+            id: health.event_arn.clone(),
+            account: health.account_id.clone(),
+            region: health.region.clone(),
+            time: health.start_time.clone(),
+        };
+        response = Response::new(FUNCTION_ABUSE, signal);
         let case_id = case_id_for(&health.event_arn);
         let mut instance_ids = Vec::new();
         let mut ips = Vec::new();
@@ -541,11 +548,12 @@ async fn abuse_event(
         }
         if !ips.is_empty() {
             match accounts.clients_for(&health.account_id, &health.region, &case_id).await {
-                Err(e) => response.errors.push(e.to_string()),
+                Err(e) => response.error(e.into()),
                 Ok(account) => {
                     for ip in ips {
                         match abuse::resolve_ip(&account.clients.ec2, ip).await {
-                            Err(e) => response.errors.push(format!("could not resolve {ip}: {e}")),
+                            Err(e) => response
+                                .error(FunctionError::new("AwsCallFailed", format!("could not resolve {ip}: {e}"))),
                             Ok(Err(reason)) => response.unresolved.push(Unresolved { entity: ip.to_string(), reason }),
                             Ok(Ok(resolved)) => {
                                 instance_ids.push(resolved.instance_id.clone());
@@ -558,14 +566,7 @@ async fn abuse_event(
         }
         for instance_id in instance_ids {
             targets.push(Target {
-                request: QuarantineRequest {
-                    instance_id,
-                    account_id: health.account_id.clone(),
-                    region: health.region.clone(),
-                    signal_id: health.event_arn.clone(),
-                    signal_type: health.event_type_code.clone(),
-                    vpc_hints: Vec::new(),
-                },
+                request: QuarantineRequest { instance_id, signal: response.signal.clone(), vpc_hints: Vec::new() },
                 finding: None,
                 origin: None,
             });
@@ -587,12 +588,16 @@ async fn run(
     deadline: Deadline,
 ) {
     let clock = Instant::now();
-    response.dry_run = settings.quarantine.dry_run;
+    response.dry_run = settings.quarantine.common.dry_run;
     let mut seen = BTreeSet::new();
     let targets: Vec<Target> = targets
         .into_iter()
         .filter(|t| {
-            seen.insert((t.request.account_id.clone(), t.request.region.clone(), t.request.instance_id.clone()))
+            seen.insert((
+                t.request.signal.account.clone(),
+                t.request.signal.region.clone(),
+                t.request.instance_id.clone(),
+            ))
         })
         .collect();
     let function = response.function;
@@ -608,7 +613,8 @@ async fn run(
                 }
                 response.reports.push(report);
             }
-            Err(error) => response.errors.push(format!("{}: {error}", target.request.instance_id)),
+            Err(error) => response
+                .error(FunctionError::new(error.kind, format!("{}: {}", target.request.instance_id, error.message))),
         }
     }
     response.finish();
@@ -622,21 +628,23 @@ async fn quarantine_target(
     settings: &Settings,
     target: &Target,
     deadline: Deadline,
-) -> Result<Report, String> {
+) -> Result<Report, FunctionError> {
     let config = &settings.quarantine;
     if let Some(finding) = &target.finding {
-        if let Some(skip) = plan::triage(finding, config).map_err(|e| e.to_string())? {
-            let mut report = Report::new("quarantine-instance", &target.request, config.dry_run);
-            report.reason = Some(skip.to_string());
-            return Ok(report);
+        if let Some(skip) = quarantine::triage(finding, config)? {
+            let report = Report::new(
+                quarantine::FUNCTION,
+                target.request.signal.clone(),
+                &target.request.instance_id,
+                config.common.dry_run,
+            );
+            return Ok(report.skipped(skip));
         }
     }
     let request = &target.request;
-    let account = accounts
-        .clients_for(&request.account_id, &request.region, &case_id_for(&request.signal_id))
-        .await
-        .map_err(|e| e.to_string())?;
-    Box::pin(quarantine::quarantine(&account.clients, config, request, deadline)).await.map_err(|e| e.to_string())
+    let account =
+        accounts.clients_for(&request.signal.account, &request.signal.region, &case_id_for(&request.signal.id)).await?;
+    Ok(Box::pin(quarantine::quarantine(&account.clients, config, request, deadline)).await?)
 }
 
 async fn follow_up(
@@ -646,7 +654,7 @@ async fn follow_up(
     updates: Vec<(FindingRef, Report)>,
 ) {
     let case = response.case_id.clone().unwrap_or_default();
-    let writes = settings.notify.security_hub && !settings.quarantine.dry_run;
+    let writes = settings.notify.security_hub && !settings.quarantine.common.dry_run;
     if writes {
         for (finding, report) in updates.iter().filter(|(_, r)| r.case_id.is_some()) {
             let note = format!(
@@ -663,7 +671,8 @@ async fn follow_up(
             .await;
             record(response, &case, step);
         }
-        let is_finding = response.source.starts_with("aws.guardduty") || response.source.starts_with("aws.securityhub");
+        let is_finding = response.signal.source.starts_with("aws.guardduty")
+            || response.signal.source.starts_with("aws.securityhub");
         if !is_finding && (response.acted() || !response.unresolved.is_empty() || !response.top_talkers.is_empty()) {
             let incident = incident_finding(response);
             let step = timed("import_security_hub_finding", &incident.finding_id(), || async {
@@ -698,7 +707,7 @@ async fn follow_up(
 }
 
 fn record(response: &mut Response, case: &str, step: StepReport) {
-    report::log_step(case, &response.signal_id, &step);
+    report::log_step(case, &response.signal.id, &step);
     response.follow_up.push(step);
 }
 
@@ -721,20 +730,20 @@ where
 fn incident_finding(response: &Response) -> IncidentFinding {
     let instance_ids: Vec<String> =
         response.reports.iter().filter(|r| r.case_id.is_some()).map(|r| r.resource.clone()).collect();
-    let case_id = response.case_id.clone().unwrap_or_else(|| case_id_for(&response.signal_id));
+    let case_id = response.case_id.clone().unwrap_or_else(|| case_id_for(&response.signal.id));
     let what = if instance_ids.is_empty() {
         "no instance quarantined".to_string()
     } else {
         format!("{} {}", outcome_words(response.outcome), instance_ids.join(", "))
     };
     IncidentFinding {
-        title: format!("Firebreak: {} — {what}", response.signal_type),
+        title: format!("Firebreak: {} — {what}", response.signal.kind),
         description: response.summary(),
         case_id,
-        account_id: response.account_id.clone(),
-        region: if response.region.is_empty() { "us-east-1".into() } else { response.region.clone() },
-        signal_type: response.signal_type.clone(),
-        signal_id: response.signal_id.clone(),
+        account_id: response.signal.account.clone(),
+        region: if response.signal.region.is_empty() { "us-east-1".into() } else { response.signal.region.clone() },
+        signal_type: response.signal.kind.clone(),
+        signal_id: response.signal.id.clone(),
         generator: format!("firebreak/{}", response.function),
         instance_ids,
         severity: aws_sdk_securityhub::types::SeverityLabel::High,

@@ -31,23 +31,23 @@ use std::fmt;
 use std::time::{Instant, SystemTime};
 
 use aws_sdk_ec2::primitives::DateTime;
-use futures::future::join_all;
 use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::attempts::recording_retries;
 use crate::aws::{AwsError, Clients};
 use crate::case::case_id_for;
-use crate::config::{flag, ConfigError, QuarantineConfig};
 use crate::deadline::Deadline;
+use crate::engine::config::{flag, ConfigError};
+use crate::engine::report::{log_step, millis};
+use crate::engine::{self, Acted, Decision, Execute, Plan, Planned, Progress, Signal};
+use crate::engine::{Outcome, Report, StepOutcome, StepReport};
 use crate::events::securityhub::{self, CustomAction, SecurityHubEvent, Trigger};
 use crate::events::{health, validate_instance_id, EventError, GuardDutyFinding, HealthEvent};
 use crate::iam;
-use crate::plan::QuarantineRequest;
 use crate::policy::{self, PolicyDocument};
 use crate::quarantine;
-use crate::report::{self, millis, timestamp, Outcome, Report, StepOutcome, StepReport, Tally};
+use crate::quarantine::{QuarantineConfig, QuarantineRequest};
 use crate::tags;
 
 pub const FUNCTION: &str = "revoke-credentials";
@@ -283,6 +283,8 @@ impl Target {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RevokeRequest {
+    /// The EventBridge source of the signal (`aws.guardduty`, `aws.health`).
+    pub source: &'static str,
     pub account_id: String,
     pub region: String,
     /// The finding id or Health event ARN: the case id derives from it.
@@ -309,6 +311,18 @@ fn partition_of(region: &str) -> &'static str {
 }
 
 impl RevokeRequest {
+    /// The report header of the signal this request came from.
+    pub fn signal(&self) -> Signal {
+        Signal {
+            source: self.source.to_string(),
+            kind: self.signal_type.clone(),
+            id: self.signal_id.clone(),
+            account: self.account_id.clone(),
+            region: self.region.clone(),
+            time: self.signal_time.clone(),
+        }
+    }
+
     /// The request a GuardDuty IAM finding (resource type `AccessKey`) makes. Validates every
     /// name that will reach an API call.
     ///
@@ -386,6 +400,7 @@ impl RevokeRequest {
             _ => Target::NotRevocable { user_type, principal: user_name },
         };
         Ok(Self {
+            source: crate::events::guardduty::SOURCE,
             account_id: finding.account_id.clone(),
             region: finding.region.clone(),
             signal_id: finding.id.clone(),
@@ -470,15 +485,18 @@ pub fn triage(
     config: &RevokeConfig,
     own_identity: Option<&PrincipalRef>,
 ) -> Option<RevokeSkip> {
-    if finding.is_some_and(|f| f.is_sample() && !config.quarantine.act_on_sample_findings) {
+    if finding.is_some_and(|f| f.is_sample() && !config.quarantine.common.act_on_sample_findings) {
         return Some(RevokeSkip::SampleFinding);
     }
     // Before severity: GuardDuty rates root usage Low, and "cannot be revoked" is the useful answer.
     if let Target::NotRevocable { user_type, principal } = &request.target {
         return Some(RevokeSkip::NotRevocable { user_type: user_type.clone(), principal: principal.clone() });
     }
-    if let Some(finding) = finding.filter(|f| f.severity < config.quarantine.min_severity) {
-        return Some(RevokeSkip::BelowSeverity { severity: finding.severity, minimum: config.quarantine.min_severity });
+    if let Some(finding) = finding.filter(|f| f.severity < config.quarantine.common.min_severity) {
+        return Some(RevokeSkip::BelowSeverity {
+            severity: finding.severity,
+            minimum: config.quarantine.common.min_severity,
+        });
     }
     let principal = request.target.principal()?;
     protection(&principal, &request.account_id, own_identity, &config.protected_principals)
@@ -526,6 +544,13 @@ pub enum RevokePhase {
     Quarantine,
 }
 
+impl engine::Phase for RevokePhase {
+    /// One after the other: sessions are revoked only once no key can mint new ones.
+    fn stage(self) -> u8 {
+        self as u8
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum RevokeAction {
@@ -554,8 +579,10 @@ pub enum RevokeAction {
     },
 }
 
-impl RevokeAction {
-    pub fn name(&self) -> &'static str {
+impl engine::Action for RevokeAction {
+    type Phase = RevokePhase;
+
+    fn name(&self) -> &'static str {
         match self {
             Self::DeactivateAccessKey { .. } => "deactivate_access_key",
             Self::DeleteLoginProfile { .. } => "delete_login_profile",
@@ -566,7 +593,7 @@ impl RevokeAction {
         }
     }
 
-    pub fn phase(&self) -> RevokePhase {
+    fn phase(&self) -> RevokePhase {
         match self {
             Self::DeactivateAccessKey { .. } | Self::DeleteLoginProfile { .. } => RevokePhase::Disable,
             Self::RevokeSessions { .. } | Self::DenyInstanceCredentials { .. } => RevokePhase::Revoke,
@@ -575,7 +602,7 @@ impl RevokeAction {
         }
     }
 
-    pub fn resource(&self) -> String {
+    fn resource(&self) -> String {
         match self {
             Self::DeactivateAccessKey { access_key_id, .. } => access_key_id.clone(),
             Self::DeleteLoginProfile { user_name } => user_name.clone(),
@@ -586,8 +613,13 @@ impl RevokeAction {
     }
 
     /// A failure of these leaves credentials usable: the case is not contained.
-    pub fn is_containment(&self) -> bool {
+    fn is_containment(&self) -> bool {
         !matches!(self, Self::TagPrincipal { .. })
+    }
+
+    /// The quarantine of the source instance runs its own plan, dry run included.
+    fn plans_itself(&self) -> bool {
+        matches!(self, Self::QuarantineInstance { .. })
     }
 }
 
@@ -619,47 +651,14 @@ impl fmt::Display for RevokeAction {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlannedRevokeStep {
-    #[serde(flatten)]
-    pub action: RevokeAction,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RevokePlan {
-    pub case_id: String,
-    pub principal: Principal,
-    pub steps: Vec<PlannedRevokeStep>,
-}
-
-impl fmt::Display for RevokePlan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "revoke credentials of {} (case {})", self.principal, self.case_id)?;
-        for (n, step) in self.steps.iter().enumerate() {
-            let action = &step.action;
-            crate::report::write_plan_step(f, n + 1, &action.phase(), action, action.name(), step.skip.as_deref())?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
-pub enum RevokeDecision {
-    Skip(RevokeSkip),
-    Revoke(RevokePlan),
-}
+pub type RevokePlan = Plan<RevokeAction>;
+pub type RevokeDecision = Decision<RevokeAction, RevokeSkip>;
 
 /// Turns a request and what was read about its principal into a decision. Pure.
 pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeConfig, now: DateTime) -> RevokeDecision {
-    let exempt_key = &config.quarantine.exempt_tag_key;
+    let exempt_key = &config.quarantine.common.exempt_tag_key;
     if facts.tags.contains_key(exempt_key) {
-        return RevokeDecision::Skip(RevokeSkip::Exempt {
-            principal: facts.principal.clone(),
-            tag_key: exempt_key.clone(),
-        });
+        return Decision::Skip(RevokeSkip::Exempt { principal: facts.principal.clone(), tag_key: exempt_key.clone() });
     }
     let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&request.signal_id));
     let principal = facts.principal.clone();
@@ -679,7 +678,7 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
                     None => Some(format!("not a key of {user_name} (deleted, or another user's)")),
                 }
             };
-            steps.push(PlannedRevokeStep {
+            steps.push(Planned {
                 action: RevokeAction::DeactivateAccessKey {
                     user_name: user_name.clone(),
                     access_key_id: named.clone(),
@@ -695,12 +694,12 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
             } else {
                 None
             };
-            steps.push(PlannedRevokeStep {
+            steps.push(Planned {
                 action: RevokeAction::DeactivateAccessKey { user_name: user_name.clone(), access_key_id: key.clone() },
                 skip,
             });
         }
-        steps.push(PlannedRevokeStep {
+        steps.push(Planned {
             action: RevokeAction::DeleteLoginProfile { user_name: user_name.clone() },
             skip: if !facts.has_login_profile {
                 Some("no console password".into())
@@ -717,14 +716,14 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
 
     match &request.target {
         Target::User { .. } | Target::RoleSessions { .. } => {
-            steps.push(PlannedRevokeStep {
+            steps.push(Planned {
                 action: RevokeAction::RevokeSessions { principal: principal.clone() },
                 skip: sessions_already_revoked(facts.revoked_before.as_deref(), request.signal_time.as_deref(), now),
             });
         }
         Target::InstanceCredentials { role_name, instance_id, instance_arn, .. } => {
             let wanted = serde_json::to_value(PolicyDocument::deny_instance_credentials(instance_arn)).ok();
-            steps.push(PlannedRevokeStep {
+            steps.push(Planned {
                 action: RevokeAction::DenyInstanceCredentials {
                     role_name: role_name.clone(),
                     instance_id: instance_id.clone(),
@@ -749,20 +748,17 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
         case_tags.push((tags::CREDENTIALS_REVOKED_AT.to_string(), policy::cutoff_at(now)));
     }
     let missing: Vec<(String, String)> = case_tags.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();
-    steps.push(PlannedRevokeStep {
+    steps.push(Planned {
         skip: missing.is_empty().then(|| "already tagged with the case".to_string()),
         action: RevokeAction::TagPrincipal { principal: principal.clone(), tags: missing },
     });
 
     if let Target::InstanceCredentials { instance_id, vpc_hints, .. } = &request.target {
-        steps.push(PlannedRevokeStep {
+        steps.push(Planned {
             action: RevokeAction::QuarantineInstance {
                 request: QuarantineRequest {
                     instance_id: instance_id.clone(),
-                    account_id: request.account_id.clone(),
-                    region: request.region.clone(),
-                    signal_id: request.signal_id.clone(),
-                    signal_type: request.signal_type.clone(),
+                    signal: request.signal(),
                     vpc_hints: vpc_hints.clone(),
                 },
             },
@@ -771,7 +767,7 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
         });
     }
 
-    RevokeDecision::Revoke(RevokePlan { case_id, principal, steps })
+    Decision::Act(Plan { title: format!("revoke credentials of {principal}"), case_id, steps })
 }
 
 /// IAM tag values hold at most 256 characters.
@@ -804,6 +800,19 @@ pub enum RevokeError {
     KeyOwnerNotFound { access_key_id: String, account_id: String },
     #[error("could not read: {0}")]
     Read(#[from] AwsError),
+}
+
+impl From<RevokeError> for engine::FunctionError {
+    fn from(error: RevokeError) -> Self {
+        let kind = match &error {
+            RevokeError::Event(_) => "InvalidEvent",
+            RevokeError::UserNotFound { .. }
+            | RevokeError::RoleNotFound { .. }
+            | RevokeError::KeyOwnerNotFound { .. } => "ResourceNotFound",
+            RevokeError::Read(_) => "AwsCallFailed",
+        };
+        engine::FunctionError::new(kind, error)
+    }
 }
 
 /// Reads what the plan needs about the principal, in parallel.
@@ -906,9 +915,9 @@ async fn notify(clients: &Clients, config: &RevokeConfig, report: &mut Report) {
         "{} ({}) in account {}: {what}\nfinding {} {}\n",
         report.resource,
         report.case_id.as_deref().unwrap_or("no case"),
-        report.account_id,
-        report.finding_type,
-        report.finding_id
+        report.signal.account,
+        report.signal.kind,
+        report.signal.id
     );
     if let Some(reason) = &report.reason {
         summary.push_str(&format!("{reason}\n"));
@@ -924,7 +933,7 @@ async fn notify(clients: &Clients, config: &RevokeConfig, report: &mut Report) {
     };
     let mut step = StepReport::new("publish_sns_summary", topic, outcome, detail);
     step.duration_ms = millis(clock.elapsed());
-    report::log_step(report.case_id.as_deref().unwrap_or_default(), &report.finding_id, &step);
+    log_step(report.case_id.as_deref().unwrap_or_default(), &report.signal.id, &step);
     report.steps.push(step);
 }
 
@@ -943,12 +952,10 @@ pub async fn revoke_finding(
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     // Sample findings name placeholders ("GeneratedFindingUserName") that would not validate.
-    if finding.is_sample() && !config.quarantine.act_on_sample_findings {
+    if finding.is_sample() && !config.quarantine.common.act_on_sample_findings {
         let user = finding.resource.access_key_details.as_ref().and_then(|d| d.user_name.clone()).unwrap_or_default();
-        let mut report =
-            new_report(config, &finding.id, &finding.finding_type, &finding.account_id, &finding.region, user);
-        report.reason = Some(RevokeSkip::SampleFinding.to_string());
-        return Ok(report);
+        let report = Report::new(FUNCTION, finding.signal(), user, config.quarantine.common.dry_run);
+        return Ok(report.skipped(RevokeSkip::SampleFinding));
     }
     let request = RevokeRequest::from_finding(finding)?;
     // Severity and principal type need no identity; reading it first would cost an STS call.
@@ -982,7 +989,7 @@ pub async fn revoke_security_hub_action(
     let mut reports = Vec::new();
     for asff in &event.findings {
         let mut finding = asff.to_access_key_finding()?;
-        finding.severity = finding.severity.max(config.quarantine.min_severity);
+        finding.severity = finding.severity.max(config.quarantine.common.min_severity);
         reports.push(revoke_finding(clients, config, &finding, deadline).await?);
     }
     merge(reports).ok_or_else(|| EventError::Malformed("a custom action without findings".into()).into())
@@ -1002,6 +1009,7 @@ pub async fn revoke_health_event(
             return Err(RevokeError::KeyOwnerNotFound { access_key_id, account_id: event.account_id.clone() });
         };
         let request = RevokeRequest {
+            source: health::SOURCE,
             account_id: event.account_id.clone(),
             region: event.region.clone(),
             signal_id: event.event_arn.clone(),
@@ -1023,72 +1031,19 @@ fn empty_report(config: &RevokeConfig, request: &RevokeRequest) -> Report {
         Target::RoleSessions { role_name } | Target::InstanceCredentials { role_name, .. } => role_name.clone(),
         Target::NotRevocable { principal, user_type } => format!("{user_type}:{principal}"),
     };
-    new_report(config, &request.signal_id, &request.signal_type, &request.account_id, &request.region, resource)
-}
-
-fn new_report(
-    config: &RevokeConfig,
-    signal_id: &str,
-    signal_type: &str,
-    account_id: &str,
-    region: &str,
-    resource: String,
-) -> Report {
-    Report {
-        function: FUNCTION,
-        case_id: None,
-        finding_id: signal_id.to_string(),
-        finding_type: signal_type.to_string(),
-        account_id: account_id.to_string(),
-        region: region.to_string(),
-        resource,
-        dry_run: config.quarantine.dry_run,
-        outcome: Outcome::Skipped,
-        reason: None,
-        steps: Vec::new(),
-        started_at: timestamp(SystemTime::now()),
-        duration_ms: 0,
-    }
+    Report::new(FUNCTION, request.signal(), resource, config.quarantine.common.dry_run)
 }
 
 fn skipped(config: &RevokeConfig, request: &RevokeRequest, skip: RevokeSkip) -> Report {
-    tracing::info!(finding_id = %request.signal_id, reason = %skip, "skipped");
-    let mut report = empty_report(config, request);
-    report.reason = Some(skip.to_string());
-    report
+    empty_report(config, request).skipped(skip)
 }
 
 /// One report for a notice that named several keys: every step, the worst outcome.
 fn merge(reports: Vec<Report>) -> Option<Report> {
     let mut reports = reports.into_iter();
     let mut merged = reports.next()?;
-    for report in reports {
-        merged.resource = format!("{},{}", merged.resource, report.resource);
-        merged.case_id = merged.case_id.or(report.case_id);
-        merged.steps.extend(report.steps);
-        merged.duration_ms += report.duration_ms;
-        merged.reason = match (merged.reason.take(), report.reason) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
-        merged.outcome = worst(merged.outcome, report.outcome);
-    }
+    reports.for_each(|report| merged.absorb(report));
     Some(merged)
-}
-
-fn worst(a: Outcome, b: Outcome) -> Outcome {
-    let rank = |o: Outcome| match o {
-        Outcome::Skipped => 0,
-        Outcome::Planned => 1,
-        Outcome::Contained | Outcome::Completed => 2,
-        Outcome::ContainedWithErrors | Outcome::CompletedWithErrors => 3,
-        Outcome::Failed => 4,
-    };
-    if rank(b) > rank(a) {
-        b
-    } else {
-        a
-    }
 }
 
 /// Revokes the credentials of one principal (already triaged): read, decide, act.
@@ -1104,131 +1059,80 @@ pub async fn revoke(
         return Ok(report);
     };
     let plan = match decide(request, &facts, config, DateTime::from(SystemTime::now())) {
-        RevokeDecision::Skip(skip) => {
+        Decision::Skip(skip) => {
             report.reason = Some(skip.to_string());
             report.duration_ms = millis(clock.elapsed());
             return Ok(report);
         }
-        RevokeDecision::Revoke(plan) => plan,
+        Decision::Act(plan) => plan,
     };
-    report.case_id = Some(plan.case_id.clone());
-    tracing::info!(case_id = %plan.case_id, finding_id = %request.signal_id, plan = %plan, "plan");
-
-    let mut tally = Tally::default();
-    for phase in [RevokePhase::Disable, RevokePhase::Revoke, RevokePhase::Preserve, RevokePhase::Quarantine] {
-        let steps: Vec<&PlannedRevokeStep> = plan.steps.iter().filter(|s| s.action.phase() == phase).collect();
-        let results = join_all(steps.iter().map(|step| run(clients, config, step, deadline))).await;
-        for (step, (result, nested)) in steps.iter().zip(results) {
-            tally.record(step.action.is_containment(), &result);
-            report::log_step(&plan.case_id, &request.signal_id, &result);
-            report.steps.push(result);
-            if let Some(nested) = nested {
-                if nested.outcome == Outcome::ContainedWithErrors {
-                    tally.other_failed = true;
-                }
-                report.steps.extend(nested.steps);
-            }
-        }
-    }
-    report.outcome = if config.quarantine.dry_run { Outcome::Planned } else { tally.outcome() };
     report.duration_ms = millis(clock.elapsed());
+    engine::run(&plan, &Executor { clients, config, deadline }, deadline, &mut report).await;
     Ok(report)
 }
 
-/// Runs one step; the quarantine step also returns the quarantine's own report.
-async fn run(
-    clients: &Clients,
-    config: &RevokeConfig,
-    step: &PlannedRevokeStep,
+struct Executor<'a> {
+    clients: &'a Clients,
+    config: &'a RevokeConfig,
     deadline: Deadline,
-) -> (StepReport, Option<Report>) {
-    let clock = Instant::now();
-    let mut nested = None;
-    let mut retries = Vec::new();
-    let (outcome, detail) = match (&step.skip, config.quarantine.dry_run, &step.action) {
-        (Some(why), _, _) => (StepOutcome::Skipped, why.clone()),
-        // The quarantine plans its own dry run (reads only), which shows what it would do.
-        (None, _, RevokeAction::QuarantineInstance { request }) => {
-            match quarantine::quarantine(clients, &config.quarantine, request, deadline).await {
-                Ok(q) => {
-                    let outcome = match q.outcome {
-                        Outcome::Contained
-                        | Outcome::ContainedWithErrors
-                        | Outcome::Completed
-                        | Outcome::CompletedWithErrors => StepOutcome::Done,
-                        Outcome::Failed => StepOutcome::Failed,
-                        Outcome::Skipped => StepOutcome::Skipped,
-                        Outcome::Planned => StepOutcome::Planned,
-                    };
-                    let detail = format!(
-                        "quarantine {:?}{}",
-                        q.outcome,
-                        q.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
-                    );
-                    nested = Some(q);
-                    (outcome, detail)
-                }
-                Err(e) => (StepOutcome::Failed, e.to_string()),
-            }
-        }
-        (None, true, action) => (StepOutcome::Planned, action.to_string()),
-        (None, false, action) => {
-            let (result, made) = recording_retries(deadline.run(Box::pin(act(clients, action)))).await;
-            retries = made;
-            match result {
-                Some(Ok(detail)) => (StepOutcome::Done, detail),
-                Some(Err(e)) => (StepOutcome::Failed, e.to_string()),
-                None => {
-                    (StepOutcome::Failed, "cut off at the Lambda deadline; a retry of the event resumes here".into())
-                }
-            }
-        }
-    };
-    let mut report = StepReport::new(step.action.name(), step.action.resource(), outcome, detail);
-    report.duration_ms = millis(clock.elapsed());
-    report.retries = retries;
-    (report, nested)
 }
 
-async fn act(clients: &Clients, action: &RevokeAction) -> Result<String, AwsError> {
-    let iam_client = &clients.iam;
-    match action {
-        RevokeAction::DeactivateAccessKey { user_name, access_key_id } => {
-            iam::deactivate_access_key(iam_client, user_name, access_key_id).await?;
-            Ok(format!("{access_key_id} is Inactive"))
-        }
-        RevokeAction::DeleteLoginProfile { user_name } => {
-            iam::delete_login_profile(iam_client, user_name).await?;
-            Ok(format!("console password of {user_name} deleted"))
-        }
-        RevokeAction::RevokeSessions { principal } => {
-            // Taken now, after the Disable phase: no session minted from a disabled key survives.
-            let cutoff = policy::cutoff_at(DateTime::from(SystemTime::now()));
-            let document = PolicyDocument::revoke_sessions_issued_before(&cutoff).to_json();
-            match principal {
-                Principal::User(name) => {
-                    iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+impl Execute<RevokeAction> for Executor<'_> {
+    type Error = AwsError;
+
+    async fn execute(&self, action: &RevokeAction, _: Progress) -> Result<Acted, AwsError> {
+        let iam_client = &self.clients.iam;
+        match action {
+            RevokeAction::DeactivateAccessKey { user_name, access_key_id } => {
+                iam::deactivate_access_key(iam_client, user_name, access_key_id).await?;
+                Ok(Acted::done(format!("{access_key_id} is Inactive")))
+            }
+            RevokeAction::DeleteLoginProfile { user_name } => {
+                iam::delete_login_profile(iam_client, user_name).await?;
+                Ok(Acted::done(format!("console password of {user_name} deleted")))
+            }
+            RevokeAction::RevokeSessions { principal } => {
+                // Taken now, after the Disable phase: no session minted from a disabled key survives.
+                let cutoff = policy::cutoff_at(DateTime::from(SystemTime::now()));
+                let document = PolicyDocument::revoke_sessions_issued_before(&cutoff).to_json();
+                match principal {
+                    Principal::User(name) => {
+                        iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                    }
+                    Principal::Role(name) => {
+                        iam::put_role_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                    }
                 }
-                Principal::Role(name) => {
-                    iam::put_role_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                Ok(Acted::done(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY)))
+            }
+            RevokeAction::DenyInstanceCredentials { role_name, instance_id, instance_arn } => {
+                let name = format!("{}{instance_id}", policy::DENY_INSTANCE_POLICY_PREFIX);
+                let document = PolicyDocument::deny_instance_credentials(instance_arn).to_json();
+                iam::put_role_policy(iam_client, role_name, &name, &document).await?;
+                Ok(Acted::done(format!("{name} denies requests whose ec2:SourceInstanceARN is {instance_arn}")))
+            }
+            RevokeAction::TagPrincipal { principal, tags } => {
+                match principal {
+                    Principal::User(name) => iam::tag_user(iam_client, name, tags).await?,
+                    Principal::Role(name) => iam::tag_role(iam_client, name, tags).await?,
+                }
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+            }
+            RevokeAction::QuarantineInstance { request } => {
+                // The quarantine plans its own dry run (reads only), which shows what it would do.
+                match quarantine::quarantine(self.clients, &self.config.quarantine, request, self.deadline).await {
+                    Ok(q) => {
+                        let detail = format!(
+                            "quarantine {}{}",
+                            q.outcome.as_str(),
+                            q.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                        );
+                        Ok(Acted::nested(q.outcome.as_step(), detail, q.steps))
+                    }
+                    Err(e) => Ok(Acted::nested(StepOutcome::Failed, e.to_string(), Vec::new())),
                 }
             }
-            Ok(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY))
         }
-        RevokeAction::DenyInstanceCredentials { role_name, instance_id, instance_arn } => {
-            let name = format!("{}{instance_id}", policy::DENY_INSTANCE_POLICY_PREFIX);
-            let document = PolicyDocument::deny_instance_credentials(instance_arn).to_json();
-            iam::put_role_policy(iam_client, role_name, &name, &document).await?;
-            Ok(format!("{name} denies requests whose ec2:SourceInstanceARN is {instance_arn}"))
-        }
-        RevokeAction::TagPrincipal { principal, tags } => {
-            match principal {
-                Principal::User(name) => iam::tag_user(iam_client, name, tags).await?,
-                Principal::Role(name) => iam::tag_role(iam_client, name, tags).await?,
-            }
-            Ok(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
-        }
-        RevokeAction::QuarantineInstance { .. } => Ok("run by the quarantine".into()),
     }
 }
 

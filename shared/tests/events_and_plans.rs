@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use firebreak::engine::{triage::Skip, Action as _, Decision};
 use firebreak::events::{EventError, GuardDutyFinding, ResourceRole};
-use firebreak::plan::{self, Action, Decision, FoundGroup, InstanceFacts, InterfaceFacts, SkipReason, VpcGroups};
+use firebreak::quarantine::{
+    self as plan, Action, FoundGroup, InstanceFacts, InterfaceFacts, QuarantineDecision, SkipReason, VpcGroups,
+};
 use firebreak::QuarantineConfig;
 use serde_json::Value;
 
@@ -123,13 +126,14 @@ fn triage_skips_samples_low_severity_and_targets() {
     assert_eq!(plan::triage(&finding("guardduty-ec2-dos-actor.json"), &config), Ok(None));
     assert_eq!(
         plan::triage(&finding("guardduty-ec2-bitcoin-sample.json"), &config),
-        Ok(Some(SkipReason::SampleFinding))
+        Ok(Some(SkipReason::Triage(Skip::SampleFinding)))
     );
     assert_eq!(
         plan::triage(&target_finding(), &config),
-        Ok(Some(SkipReason::BelowSeverity { severity: 2.0, minimum: 4.0 }))
+        Ok(Some(SkipReason::Triage(Skip::BelowSeverity { severity: 2.0, minimum: 4.0 })))
     );
-    let everything = QuarantineConfig { min_severity: 0.0, ..config };
+    let mut everything = config;
+    everything.common.min_severity = 0.0;
     assert_eq!(plan::triage(&target_finding(), &everything), Ok(Some(SkipReason::TargetNotCompromised)));
 }
 
@@ -191,9 +195,9 @@ fn request(f: &GuardDutyFinding) -> plan::QuarantineRequest {
     plan::QuarantineRequest::from_finding(f).unwrap()
 }
 
-fn plan_of(decision: Decision) -> plan::QuarantinePlan {
+fn plan_of(decision: QuarantineDecision) -> plan::QuarantinePlan {
     match decision {
-        Decision::Quarantine(plan) => plan,
+        Decision::Act(plan) => plan,
         Decision::Skip(why) => panic!("expected a plan, got skip: {why}"),
     }
 }
@@ -313,7 +317,7 @@ fn exempt_and_gone_instances_are_skipped() {
     exempt.tags.insert("firebreak:exempt".into(), "".into());
     assert!(matches!(
         plan::decide(&request(&f), &exempt, &existing_groups(), &QuarantineConfig::default(), "now"),
-        Decision::Skip(SkipReason::Exempt { .. })
+        Decision::Skip(SkipReason::Triage(Skip::Exempt { .. }))
     ));
     let mut gone = facts();
     gone.state = "shutting-down".into();

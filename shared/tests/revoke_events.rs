@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use firebreak::engine::Action as _;
 use firebreak::events::{EventError, GuardDutyFinding, HealthEvent};
 use firebreak::policy::parse_time;
 use firebreak::revoke::{
@@ -98,7 +99,7 @@ fn user_plan_disables_the_named_key_then_revokes_sessions_then_tags() {
     let request = request("guardduty-iam-user-malicious-ip.json").unwrap();
     let facts = user_facts(&[("AKIAQ3EGSYGZJ5EXAMPL", true), ("AKIAQ3EGSYGZZZEXAMPL", true)]);
     let now = parse_time("2026-11-24T02:20:00Z").unwrap();
-    let RevokeDecision::Revoke(plan) = decide(&request, &facts, &RevokeConfig::default(), now) else {
+    let RevokeDecision::Act(plan) = decide(&request, &facts, &RevokeConfig::default(), now) else {
         panic!("expected a plan")
     };
     let summary: Vec<(&str, bool)> = plan.steps.iter().map(|s| (s.action.name(), s.skip.is_none())).collect();
@@ -119,7 +120,7 @@ fn user_plan_disables_the_named_key_then_revokes_sessions_then_tags() {
     let mut temporary = request.clone();
     temporary.target =
         Target::User { user_name: "deploy-bot".into(), access_key_id: Some("ASIAQ3EGSYGZJ5EXAMPL".into()) };
-    let RevokeDecision::Revoke(plan) = decide(&temporary, &facts, &RevokeConfig::default(), now) else { panic!() };
+    let RevokeDecision::Act(plan) = decide(&temporary, &facts, &RevokeConfig::default(), now) else { panic!() };
     assert!(plan.steps[0].skip.as_deref().unwrap().contains("temporary credentials"));
 }
 
@@ -133,12 +134,12 @@ fn exempt_principal_is_skipped_and_exfiltration_plan_quarantines_the_instance() 
     };
     facts.has_login_profile = false;
     let now = parse_time("2026-11-24T02:20:00Z").unwrap();
-    let RevokeDecision::Revoke(plan) = decide(&request, &facts, &RevokeConfig::default(), now) else { panic!() };
+    let RevokeDecision::Act(plan) = decide(&request, &facts, &RevokeConfig::default(), now) else { panic!() };
     let names: Vec<&str> = plan.steps.iter().map(|s| s.action.name()).collect();
     assert_eq!(names, vec!["deny_instance_credentials", "tag_principal", "quarantine_source_instance"]);
     let RevokeAction::QuarantineInstance { request: quarantine } = &plan.steps[2].action else { panic!() };
     assert_eq!(quarantine.instance_id, "i-0a1b2c3d4e5f60718");
-    assert_eq!(quarantine.signal_id, request.signal_id, "one case for the role and the instance");
+    assert_eq!(quarantine.signal.id, request.signal_id, "one case for the role and the instance");
 
     facts.tags.insert("firebreak:exempt".into(), "".into());
     assert!(matches!(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use firebreak::events::{
     AlarmKind, AlarmStateChange, CustomAction, GuardDutyFinding, HealthEvent, SecurityHubEvent, Trigger,
 };
-use firebreak::plan::{self, QuarantineRequest};
+use firebreak::quarantine::{self as plan, QuarantineRequest};
 use firebreak::QuarantineConfig;
 use serde_json::{json, Value};
 

@@ -170,6 +170,18 @@ impl GuardDutyFinding {
     /// GuardDuty's "Generate sample findings" marks its output in `service.additionalInfo`:
     /// current events carry `{"value": "{\"sample\":true}", "type": "default"}` (a JSON string),
     /// older ones `"sample": true`. Both forms count.
+    /// The report header of this finding: its type, id, account and region.
+    pub fn signal(&self) -> crate::engine::Signal {
+        crate::engine::Signal {
+            source: "aws.guardduty".into(),
+            kind: self.finding_type.clone(),
+            id: self.id.clone(),
+            account: self.account_id.clone(),
+            region: self.region.clone(),
+            time: self.updated_at.clone().or_else(|| self.created_at.clone()),
+        }
+    }
+
     pub fn is_sample(&self) -> bool {
         let Some(info) = &self.service.additional_info else {
             return false;

@@ -1,0 +1,24 @@
+//! The signal a report answers: what said something was wrong, about which account and region.
+
+use serde::Serialize;
+
+/// The header of every report, whatever set it off: a GuardDuty or Security Hub finding, an AWS
+/// Health notice, an alarm, a CloudTrail record or a schedule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Signal {
+    /// The EventBridge source (`aws.guardduty`, `aws.health`, `aws.cloudwatch`, `aws.ec2`,
+    /// `aws.securityhub`, `aws.events`).
+    pub source: String,
+    /// What kind of signal: the finding type, Health event type code, alarm name, API call or
+    /// schedule rule.
+    pub kind: String,
+    /// Its own id (finding id, Health event ARN, alarm ARN and time, CloudTrail event id, schedule
+    /// event id): the case id derives from it, so a redelivered signal lands in the same case.
+    pub id: String,
+    /// The account and region the signal is about (not the ones that delivered it).
+    pub account: String,
+    pub region: String,
+    /// When the signal says it happened, as it says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+}

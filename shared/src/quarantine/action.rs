@@ -1,0 +1,203 @@
+//! The quarantine's actions and phases.
+//!
+//! 1. **Prepare** — make sure each VPC has its isolation group (and the untracking group used to
+//!    cut live connections). Nothing about the instance changes yet.
+//! 2. **Contain** — move every ENI to the isolation group, detach the instance from its Auto
+//!    Scaling group, and turn on termination protection. The detach runs together with the
+//!    isolation, never after it: an isolated instance fails its health check, and Auto Scaling
+//!    ignores termination protection, so an instance still in its group would be terminated and
+//!    its disks lost. Detaching without decrementing the desired capacity makes the group launch a
+//!    replacement instead.
+//! 3. **Preserve**, beside Contain — snapshot every volume (one crash-consistent CreateSnapshots
+//!    call), take it out of load-balancer target groups, remove its instance profile, and tag it
+//!    with the case.
+//! 4. **Stop**, only when configured, and only once the snapshots exist. Never terminate.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::engine::{self, Requirement};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Prepare,
+    Contain,
+    Preserve,
+    Stop,
+}
+
+impl engine::Phase for Phase {
+    /// Preserve runs beside Contain: neither depends on the other, so evidence costs containment
+    /// no round trip (the runner still lets the isolation moves go first).
+    fn stage(self) -> u8 {
+        match self {
+            Self::Prepare => 0,
+            Self::Contain | Self::Preserve => 1,
+            Self::Stop => 2,
+        }
+    }
+}
+
+/// One change to make. Every action is idempotent, and the plan marks the ones already in place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Find or create the VPC's isolation group (no rules) and, when cutting connections, its
+    /// untracking group (all traffic both ways), and repair either if an earlier run left it half-built.
+    EnsureIsolationGroups {
+        vpc_id: String,
+        with_untracking: bool,
+    },
+    /// The group is recorded on the instance first, so a crash after the detach loses nothing.
+    DetachFromAutoScalingGroup {
+        group_name: String,
+        instance_id: String,
+    },
+    ProtectFromTermination {
+        instance_id: String,
+    },
+    IsolateNetworkInterface {
+        eni_id: String,
+        vpc_id: String,
+        /// The groups to restore on release: the ENI's record if it has one, else its groups
+        /// other than Firebreak's.
+        original_group_ids: Vec<String>,
+        /// The groups the ENI is in now; the untracking group joins them for the first move.
+        current_group_ids: Vec<String>,
+        /// False when the ENI already carries a record (a retry), or has no groups of its own left.
+        record_original_groups: bool,
+        via_untracking_group: bool,
+    },
+    /// Unless the case already has a set: the earlier snapshots are looked for when the step runs.
+    SnapshotVolumes {
+        instance_id: String,
+        volume_ids: Vec<String>,
+        tags: Vec<(String, String)>,
+    },
+    /// The region's instance target groups were read beforehand; which of them list the instance
+    /// is read when this step runs, so that read need not delay containment.
+    DeregisterFromTargetGroups {
+        instance_id: String,
+        target_group_arns: Vec<String>,
+    },
+    /// The profile is recorded on the instance while its association is read, so a crash after
+    /// the removal loses nothing.
+    DisassociateInstanceProfile {
+        profile_arn: String,
+        instance_id: String,
+    },
+    TagInstance {
+        instance_id: String,
+        tags: Vec<(String, String)>,
+    },
+    StopInstance {
+        instance_id: String,
+    },
+}
+
+impl engine::Action for Action {
+    type Phase = Phase;
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::EnsureIsolationGroups { .. } => "ensure_isolation_groups",
+            Self::DetachFromAutoScalingGroup { .. } => "detach_from_autoscaling_group",
+            Self::ProtectFromTermination { .. } => "protect_from_termination",
+            Self::IsolateNetworkInterface { .. } => "isolate_network_interface",
+            Self::SnapshotVolumes { .. } => "snapshot_volumes",
+            Self::DeregisterFromTargetGroups { .. } => "deregister_from_target_groups",
+            Self::DisassociateInstanceProfile { .. } => "disassociate_instance_profile",
+            Self::TagInstance { .. } => "tag_instance",
+            Self::StopInstance { .. } => "stop_instance",
+        }
+    }
+
+    fn phase(&self) -> Phase {
+        match self {
+            Self::EnsureIsolationGroups { .. } => Phase::Prepare,
+            Self::DetachFromAutoScalingGroup { .. }
+            | Self::ProtectFromTermination { .. }
+            | Self::IsolateNetworkInterface { .. } => Phase::Contain,
+            Self::SnapshotVolumes { .. }
+            | Self::DeregisterFromTargetGroups { .. }
+            | Self::DisassociateInstanceProfile { .. }
+            | Self::TagInstance { .. } => Phase::Preserve,
+            Self::StopInstance { .. } => Phase::Stop,
+        }
+    }
+
+    fn resource(&self) -> String {
+        match self {
+            Self::EnsureIsolationGroups { vpc_id, .. } => vpc_id.clone(),
+            Self::DetachFromAutoScalingGroup { group_name, .. } => group_name.clone(),
+            Self::IsolateNetworkInterface { eni_id, .. } => eni_id.clone(),
+            Self::DisassociateInstanceProfile { profile_arn, .. } => profile_arn.clone(),
+            Self::ProtectFromTermination { instance_id }
+            | Self::SnapshotVolumes { instance_id, .. }
+            | Self::DeregisterFromTargetGroups { instance_id, .. }
+            | Self::TagInstance { instance_id, .. }
+            | Self::StopInstance { instance_id } => instance_id.clone(),
+        }
+    }
+
+    /// A failure of these means the instance is not contained.
+    fn is_containment(&self) -> bool {
+        matches!(self, Self::EnsureIsolationGroups { .. } | Self::IsolateNetworkInterface { .. })
+    }
+
+    fn requires(&self) -> Option<Requirement> {
+        matches!(self, Self::StopInstance { .. }).then_some(Requirement {
+            step: "snapshot_volumes",
+            otherwise: "not stopped: the snapshots did not complete, and evidence comes first",
+        })
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EnsureIsolationGroups { vpc_id, with_untracking } => write!(
+                f,
+                "find or create the isolation group{} in {vpc_id}",
+                if *with_untracking { " and the untracking group" } else { "" }
+            ),
+            Self::DetachFromAutoScalingGroup { group_name, .. } => {
+                write!(f, "record and detach from Auto Scaling group {group_name} (a replacement is launched)")
+            }
+            Self::ProtectFromTermination { instance_id } => {
+                write!(
+                    f,
+                    "enable termination protection on {instance_id} and make shutdown stop it (unless already so)"
+                )
+            }
+            Self::IsolateNetworkInterface { eni_id, original_group_ids, via_untracking_group, .. } => write!(
+                f,
+                "move {eni_id} from [{}] to the isolation group{}",
+                original_group_ids.join(", "),
+                if *via_untracking_group { " through the untracking group (ends tracked connections)" } else { "" }
+            ),
+            Self::SnapshotVolumes { instance_id, volume_ids, .. } => write!(
+                f,
+                "snapshot {} volume(s) of {instance_id} at one point in time, unless the case already has a set: {}",
+                volume_ids.len(),
+                volume_ids.join(", ")
+            ),
+            Self::DeregisterFromTargetGroups { instance_id, target_group_arns } => write!(
+                f,
+                "deregister {instance_id} from those of the region's {} instance target group(s) that list it",
+                target_group_arns.len()
+            ),
+            Self::DisassociateInstanceProfile { profile_arn, .. } => {
+                write!(f, "record and remove instance profile {profile_arn}")
+            }
+            Self::TagInstance { instance_id, tags } => write!(
+                f,
+                "tag {instance_id} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            Self::StopInstance { instance_id } => write!(f, "stop {instance_id} (after the snapshots)"),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! How each quarantine action is carried out, through the EC2, Auto Scaling and ELB wrappers.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::action::Action;
+use super::config::QuarantineConfig;
+use crate::aws::{AwsError, Clients};
+use crate::ec2::{self, IsolationGroupIds, SnapshotOutcome};
+use crate::engine::{Acted, Execute, Progress};
+use crate::{fleet, tags};
+
+pub struct Executor<'a> {
+    pub clients: &'a Clients,
+    pub config: &'a QuarantineConfig,
+    /// The isolation groups of each VPC: those read before the plan, and those the Prepare
+    /// phase finds or creates.
+    pub group_ids: Mutex<BTreeMap<String, IsolationGroupIds>>,
+}
+
+impl Execute<Action> for Executor<'_> {
+    type Error = AwsError;
+
+    async fn execute(&self, action: &Action, mut progress: Progress) -> Result<Acted, AwsError> {
+        let ec2 = &self.clients.ec2;
+        match action {
+            Action::EnsureIsolationGroups { vpc_id, with_untracking } => {
+                let ids =
+                    ec2::ensure_isolation_groups(ec2, vpc_id, &self.config.isolation_group_name, *with_untracking)
+                        .await?;
+                let detail = format!(
+                    "isolation group {}{}",
+                    ids.isolation,
+                    ids.untracking.as_ref().map(|u| format!(", untracking group {u}")).unwrap_or_default()
+                );
+                if let Ok(mut known) = self.group_ids.lock() {
+                    known.insert(vpc_id.clone(), ids);
+                }
+                Ok(Acted::done(detail))
+            }
+            Action::DetachFromAutoScalingGroup { group_name, instance_id } => {
+                let record = [(tags::AUTOSCALING_GROUP.to_string(), group_name.clone())];
+                ec2::create_tags(ec2, instance_id, &record).await?;
+                fleet::detach_from_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
+                Ok(Acted::done(format!("detached from {group_name}; the group launches a replacement")))
+            }
+            Action::ProtectFromTermination { instance_id } => {
+                Ok(if ec2::protect_from_termination(ec2, instance_id).await? {
+                    Acted::done("termination protection on; shutdown behaviour stop")
+                } else {
+                    Acted::already_done("already protected")
+                })
+            }
+            Action::IsolateNetworkInterface {
+                eni_id,
+                vpc_id,
+                original_group_ids,
+                current_group_ids,
+                record_original_groups,
+                via_untracking_group,
+            } => {
+                let known = self.group_ids.lock().ok().and_then(|known| known.get(vpc_id).cloned());
+                let ids = known.ok_or_else(|| AwsError {
+                    action: "ModifyNetworkInterfaceAttribute",
+                    code: "NoIsolationGroup".into(),
+                    message: format!("no isolation group is available in {vpc_id}"),
+                })?;
+                let ids = IsolationGroupIds {
+                    isolation: ids.isolation,
+                    untracking: if *via_untracking_group { ids.untracking } else { None },
+                };
+                let record = record_original_groups.then_some(original_group_ids.as_slice());
+                let moving = || progress.sent();
+                ec2::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
+                Ok(Acted::done(format!(
+                    "moved from [{}] to {}{}",
+                    original_group_ids.join(", "),
+                    ids.isolation,
+                    ids.untracking.map(|u| format!(" through {u}")).unwrap_or_default()
+                )))
+            }
+            Action::SnapshotVolumes { instance_id, tags, .. } => {
+                Ok(match ec2::snapshot_volumes(ec2, instance_id, tags).await? {
+                    SnapshotOutcome::Created(snapshots) => Acted::done(format!("snapshots {}", snapshots.join(", "))),
+                    SnapshotOutcome::AlreadyTaken(snapshots) => {
+                        Acted::already_done(format!("already snapshotted for this case: {}", snapshots.join(", ")))
+                    }
+                    SnapshotOutcome::DuplicateRemoved { kept, removed } => Acted::done(format!(
+                        "a concurrent delivery snapshotted the instance too: kept {}, removed the duplicates {}",
+                        kept.join(", "),
+                        removed.join(", ")
+                    )),
+                })
+            }
+            Action::DeregisterFromTargetGroups { instance_id, target_group_arns } => {
+                let removed =
+                    fleet::deregister_from_target_groups(&self.clients.elbv2, instance_id, target_group_arns).await?;
+                Ok(Acted::done(if removed.is_empty() {
+                    "not registered in any target group".into()
+                } else {
+                    format!(
+                        "deregistered from {}",
+                        removed.iter().map(|r| r.target_group_arn.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                }))
+            }
+            Action::DisassociateInstanceProfile { profile_arn, instance_id } => {
+                let record = [(tags::INSTANCE_PROFILE.to_string(), profile_arn.clone())];
+                let (recorded, association) = tokio::join!(
+                    ec2::create_tags(ec2, instance_id, &record),
+                    ec2::instance_profile_association(ec2, instance_id)
+                );
+                recorded?;
+                let Some(association) = association? else {
+                    return Ok(Acted::already_done("no instance profile associated any more"));
+                };
+                ec2::disassociate_instance_profile(ec2, &association.association_id).await?;
+                Ok(Acted::done(format!(
+                    "removed {} (credentials already issued stay valid until they expire)",
+                    association.profile_arn
+                )))
+            }
+            Action::TagInstance { instance_id, tags } => {
+                ec2::create_tags(ec2, instance_id, tags).await?;
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+            }
+            Action::StopInstance { instance_id } => {
+                ec2::stop_instance(ec2, instance_id).await?;
+                Ok(Acted::done("stop requested"))
+            }
+        }
+    }
+}

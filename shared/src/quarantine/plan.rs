@@ -1,0 +1,203 @@
+//! Deciding, apart from doing: a request plus what was read about the instance becomes a
+//! [`QuarantineDecision`], a plain value that can be printed, tested and carried out later.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::action::Action;
+use super::config::QuarantineConfig;
+use super::request::{QuarantineRequest, SkipReason};
+use crate::case::case_id_for;
+use crate::engine::{triage, Decision, Plan, Planned};
+use crate::tags;
+
+pub type QuarantinePlan = Plan<Action>;
+pub type QuarantineDecision = Decision<Action, SkipReason>;
+
+/// What was read about the instance before deciding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceFacts {
+    pub instance_id: String,
+    /// EC2 state name: pending, running, stopping, stopped, shutting-down, terminated.
+    pub state: String,
+    pub network_interfaces: Vec<InterfaceFacts>,
+    pub volume_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub autoscaling_group: Option<String>,
+    /// The instance profile DescribeInstances names (its association is read when removing it).
+    pub instance_profile_arn: Option<String>,
+    /// The region's instance-type target groups (not only those listing the instance).
+    pub target_group_arns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterfaceFacts {
+    pub id: String,
+    pub vpc_id: String,
+    pub group_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The two Firebreak groups of one VPC, as found (if at all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VpcGroups {
+    pub isolation: Option<FoundGroup>,
+    pub untracking: Option<FoundGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FoundGroup {
+    pub group_id: String,
+    /// The group has exactly the rules it should have (none for isolation; all traffic both ways
+    /// for untracking). A group left half-built by an interrupted run is not ready.
+    pub ready: bool,
+}
+
+/// Group names for one configuration.
+pub fn untracking_group_name(isolation_group_name: &str) -> String {
+    format!("{isolation_group_name}-untracking")
+}
+
+/// Turns a request and the facts read about its instance into a decision. Pure: the same inputs
+/// give the same plan, which is what makes redelivery safe.
+pub fn decide(
+    request: &QuarantineRequest,
+    facts: &InstanceFacts,
+    groups: &BTreeMap<String, VpcGroups>,
+    config: &QuarantineConfig,
+    now: &str,
+) -> QuarantineDecision {
+    if let Some(skip) = triage::exempt(&config.common, "the instance", &facts.tags) {
+        return Decision::Skip(SkipReason::Triage(skip));
+    }
+    if matches!(facts.state.as_str(), "terminated" | "shutting-down") {
+        return Decision::Skip(SkipReason::InstanceGone { state: facts.state.clone() });
+    }
+    // A case already opened on this instance (by an earlier finding) stays the case, so a second
+    // finding about the same compromise adds no second set of snapshots.
+    let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&request.signal.id));
+    let instance_id = facts.instance_id.clone();
+    let mut steps = Vec::new();
+
+    let firebreak_groups: Vec<&str> = groups
+        .values()
+        .flat_map(|g| [g.isolation.as_ref(), g.untracking.as_ref()])
+        .flatten()
+        .map(|g| g.group_id.as_str())
+        .collect();
+    let mut vpcs: Vec<&str> = facts.network_interfaces.iter().map(|eni| eni.vpc_id.as_str()).collect();
+    vpcs.sort();
+    vpcs.dedup();
+    for vpc_id in vpcs {
+        let found = groups.get(vpc_id).cloned().unwrap_or_default();
+        let ready = |g: &Option<FoundGroup>| g.as_ref().is_some_and(|g| g.ready);
+        let action = Action::EnsureIsolationGroups {
+            vpc_id: vpc_id.to_string(),
+            with_untracking: config.cut_tracked_connections,
+        };
+        let skip = (ready(&found.isolation) && (!config.cut_tracked_connections || ready(&found.untracking)))
+            .then(|| "the groups exist and are intact".to_string());
+        steps.push(Planned { action, skip });
+    }
+
+    steps.push(match &facts.autoscaling_group {
+        Some(group_name) => Planned {
+            action: Action::DetachFromAutoScalingGroup {
+                group_name: group_name.clone(),
+                instance_id: instance_id.clone(),
+            },
+            skip: None,
+        },
+        None => Planned {
+            action: Action::DetachFromAutoScalingGroup { group_name: "-".into(), instance_id: instance_id.clone() },
+            skip: Some("not in an Auto Scaling group".into()),
+        },
+    });
+
+    steps.push(Planned { action: Action::ProtectFromTermination { instance_id: instance_id.clone() }, skip: None });
+
+    for eni in &facts.network_interfaces {
+        let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
+        let already_isolated = isolation_id.is_some_and(|id| eni.group_ids == [id]);
+        let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS);
+        // Interrupted between the first move and its record, an ENI still carries its own groups
+        // beside the untracking group: those are its originals.
+        let own_groups: Vec<String> =
+            eni.group_ids.iter().filter(|g| !firebreak_groups.contains(&g.as_str())).cloned().collect();
+        let record_original_groups = recorded.is_none() && !own_groups.is_empty();
+        steps.push(Planned {
+            action: Action::IsolateNetworkInterface {
+                eni_id: eni.id.clone(),
+                vpc_id: eni.vpc_id.clone(),
+                original_group_ids: recorded.unwrap_or(own_groups),
+                current_group_ids: eni.group_ids.clone(),
+                record_original_groups,
+                via_untracking_group: config.cut_tracked_connections,
+            },
+            skip: already_isolated.then(|| "already in the isolation group".to_string()),
+        });
+    }
+
+    steps.push(Planned {
+        action: Action::SnapshotVolumes {
+            instance_id: instance_id.clone(),
+            volume_ids: facts.volume_ids.clone(),
+            tags: vec![
+                (tags::CASE.into(), case_id.clone()),
+                (tags::FINDING_ID.into(), request.signal.id.clone()),
+                (tags::INSTANCE_ID.into(), instance_id.clone()),
+            ],
+        },
+        skip: if !config.snapshot {
+            Some("snapshots disabled by FIREBREAK_SNAPSHOT".into())
+        } else if facts.volume_ids.is_empty() {
+            Some("no EBS volumes attached".into())
+        } else {
+            None
+        },
+    });
+
+    steps.push(Planned {
+        action: Action::DeregisterFromTargetGroups {
+            instance_id: instance_id.clone(),
+            target_group_arns: facts.target_group_arns.clone(),
+        },
+        skip: facts.target_group_arns.is_empty().then(|| "no instance target groups in the region".into()),
+    });
+
+    steps.push(Planned {
+        action: Action::DisassociateInstanceProfile {
+            profile_arn: facts.instance_profile_arn.clone().unwrap_or_else(|| "-".into()),
+            instance_id: instance_id.clone(),
+        },
+        skip: facts.instance_profile_arn.is_none().then(|| "no instance profile associated".into()),
+    });
+
+    let mut case_tags = vec![
+        (tags::CASE.to_string(), case_id.clone()),
+        (tags::FINDING_ID.to_string(), request.signal.id.clone()),
+        (tags::FINDING_TYPE.to_string(), request.signal.kind.clone()),
+    ];
+    if !facts.tags.contains_key(tags::QUARANTINED_AT) {
+        case_tags.push((tags::QUARANTINED_AT.to_string(), now.to_string()));
+    }
+    // The first signal's id and type stay on the instance; later signals of the case are in the report.
+    if facts.tags.contains_key(tags::CASE) {
+        case_tags.retain(|(k, _)| k != tags::FINDING_ID && k != tags::FINDING_TYPE);
+    }
+    let missing: Vec<(String, String)> = case_tags.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();
+    steps.push(Planned {
+        skip: missing.is_empty().then(|| "already tagged with the case".to_string()),
+        action: Action::TagInstance { instance_id: instance_id.clone(), tags: missing },
+    });
+
+    if config.stop_instance {
+        steps.push(Planned {
+            action: Action::StopInstance { instance_id: instance_id.clone() },
+            skip: matches!(facts.state.as_str(), "stopped" | "stopping").then(|| format!("already {}", facts.state)),
+        });
+    }
+
+    Decision::Act(Plan { title: format!("quarantine {instance_id}"), case_id, steps })
+}
