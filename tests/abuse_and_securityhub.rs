@@ -448,8 +448,12 @@ async fn batch_update_findings_request_marks_the_finding_notified_with_the_case(
         });
     let client = mock_client!(aws_sdk_securityhub, [&rule]);
     let note = format!("Firebreak case fb-0123456789abcdef: i-0a1b2c3d4e5f60718 contained; {}", "x".repeat(600));
-    firebreak::securityhub::update_findings(&client, &[firebreak::securityhub::FindingRef { id, product_arn }], &note)
-        .await
-        .expect("the request matched the rule");
+    firebreak::aws::securityhub::update_findings(
+        &client,
+        &[firebreak::aws::securityhub::FindingRef { id, product_arn }],
+        &note,
+    )
+    .await
+    .expect("the request matched the rule");
     assert_eq!(rule.num_calls(), 1);
 }

@@ -196,9 +196,10 @@ async fn sweep_catches_ranges_and_all_traffic_and_leaves_exempt_and_firebreak_gr
         &[("firebreak:exempt", "bastion")],
     )
     .await;
-    let firebreak_groups = firebreak::ec2::ensure_isolation_groups(&scenario.ec2, &vpc_id, "firebreak-isolation", true)
-        .await
-        .expect("Firebreak's own groups");
+    let firebreak_groups =
+        firebreak::aws::isolation::ensure_isolation_groups(&scenario.ec2, &vpc_id, "firebreak-isolation", true)
+            .await
+            .expect("Firebreak's own groups");
     let untracking = firebreak_groups.untracking.unwrap();
     let untracking_before = ingress(&scenario, &untracking).await;
     assert!(untracking_before.iter().any(|r| r.0 == "-1" && r.3 == "0.0.0.0/0"), "{untracking_before:?}");

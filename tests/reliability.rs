@@ -191,10 +191,14 @@ crash_tests! {
 async fn crash_between_the_first_move_and_its_record_loses_no_original_group() {
     let bench = bench().await;
     let instance = &bench.instance;
-    let groups =
-        firebreak::ec2::ensure_isolation_groups(&bench.scenario.ec2, &instance.vpc_id, "firebreak-isolation", true)
-            .await
-            .unwrap();
+    let groups = firebreak::aws::isolation::ensure_isolation_groups(
+        &bench.scenario.ec2,
+        &instance.vpc_id,
+        "firebreak-isolation",
+        true,
+    )
+    .await
+    .unwrap();
     let untracking = groups.untracking.unwrap();
     let before = bench.scenario.view(&instance.instance_id, instance.target_group_arn.as_deref()).await;
     for (eni, own) in &before.interface_groups {

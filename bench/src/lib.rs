@@ -211,9 +211,13 @@ async fn moto_target(moto: &firebreak_tests::Moto) -> Result<Target, BoxError> {
     reset_moto(&moto.endpoint)?;
     let scenario = firebreak_tests::Scenario::new(moto).await;
     let instance = scenario.compromised_instance(&firebreak_tests::scenario::Setup::default()).await;
-    let groups =
-        firebreak::ec2::ensure_isolation_groups(&scenario.clients.ec2, &instance.vpc_id, "firebreak-isolation", true)
-            .await?;
+    let groups = firebreak::aws::isolation::ensure_isolation_groups(
+        &scenario.clients.ec2,
+        &instance.vpc_id,
+        "firebreak-isolation",
+        true,
+    )
+    .await?;
     Ok(Target {
         event: scenario.guardduty_event(DOS_EVENT, &instance).to_string(),
         isolation_group_ids: vec![groups.isolation],

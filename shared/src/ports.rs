@@ -6,12 +6,11 @@
 //! was revoked. [`close_open_ports`] reads the groups a trigger concerns, plans, and carries the
 //! plan out (or only reports it, in a dry run).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Instant, SystemTime};
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroupRule, Tag};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, Tag};
 use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
@@ -25,10 +24,7 @@ use crate::events::{self, EventError, GuardDutyFinding, ScheduledEvent, Security
 use crate::tags;
 
 pub const FUNCTION: &str = "close-open-ports";
-pub const ADMIN_PORTS: &str = "FIREBREAK_ADMIN_PORTS";
 pub const ALLOWED_CIDRS: &str = "FIREBREAK_ALLOWED_CIDRS";
-/// SSH, RDP, MySQL, PostgreSQL, SQL Server, Redis, Elasticsearch, MongoDB.
-pub const DEFAULT_ADMIN_PORTS: [u16; 8] = [22, 3389, 3306, 5432, 1433, 6379, 9200, 27017];
 /// The GuardDuty findings that show an instance probed or brute-forced from the internet.
 pub const FINDING_TYPES: [&str; 3] = [
     "Recon:EC2/PortProbeUnprotectedPort",
@@ -40,8 +36,11 @@ pub const FINDING_TYPES: [&str; 3] = [
 pub const REVOKED_INGRESS_TAG: &str = "firebreak:revoked-ingress";
 pub const PORTS_CLOSED_AT_TAG: &str = "firebreak:ports-closed-at";
 
-const ANYWHERE_V4: &str = "0.0.0.0/0";
-const ANYWHERE_V6: &str = "::/0";
+pub use crate::aws::security_groups::read_groups;
+pub use crate::exposure::{
+    admin_ports, exposing_ports, exposing_rules, ExposingRule, GroupFacts, IngressRule, ADMIN_PORTS,
+    DEFAULT_ADMIN_PORTS,
+};
 
 /// What close-open-ports closes, and for whom it reopens.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,27 +97,6 @@ impl PortsConfig {
     }
 }
 
-/// A comma-separated list of TCP/UDP ports, 1-65535, at least one.
-pub fn admin_ports(name: &'static str, value: &str) -> Result<Vec<u16>, ConfigError> {
-    let invalid = || ConfigError::Invalid {
-        name,
-        value: value.to_string(),
-        why: "expected a comma-separated list of ports from 1 to 65535",
-    };
-    let mut ports = value
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(invalid))
-        .collect::<Result<Vec<u16>, _>>()?;
-    ports.sort_unstable();
-    ports.dedup();
-    if ports.is_empty() {
-        return Err(invalid());
-    }
-    Ok(ports)
-}
-
 fn allowed_cidrs(value: &str) -> Result<Vec<String>, ConfigError> {
     value
         .split(',')
@@ -165,106 +143,6 @@ fn severity(name: &'static str, value: Option<String>, default: f64) -> Result<f
             }
         },
     }
-}
-
-/// One ingress rule as DescribeSecurityGroupRules returns it: one source per rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IngressRule {
-    pub rule_id: String,
-    /// `tcp`, `udp`, `icmp`, `icmpv6`, `-1` (all traffic) or a protocol number.
-    pub protocol: String,
-    /// -1 when the protocol has no ports (all traffic, ICMP).
-    pub from_port: i32,
-    pub to_port: i32,
-    /// The IPv4 or IPv6 CIDR the rule admits; `None` for a prefix list or a group reference.
-    pub cidr: Option<String>,
-}
-
-impl IngressRule {
-    fn from_sdk(rule: &SecurityGroupRule) -> Option<Self> {
-        Some(Self {
-            rule_id: rule.security_group_rule_id()?.to_string(),
-            protocol: rule.ip_protocol().unwrap_or("-1").to_string(),
-            from_port: rule.from_port().unwrap_or(-1),
-            to_port: rule.to_port().unwrap_or(-1),
-            cidr: rule.cidr_ipv4().or(rule.cidr_ipv6()).map(str::to_string),
-        })
-    }
-
-    fn ports(&self) -> String {
-        if self.is_all_traffic() || self.from_port < 0 {
-            "all".into()
-        } else {
-            format!("{}-{}", self.from_port, self.to_port)
-        }
-    }
-
-    fn is_all_traffic(&self) -> bool {
-        matches!(self.protocol.as_str(), "-1" | "all")
-    }
-
-    /// The restorable record written in the group's tag: `tcp 22-22 0.0.0.0/0`.
-    pub fn record(&self) -> String {
-        format!("{} {} {}", self.protocol, self.ports(), self.cidr.as_deref().unwrap_or("-"))
-    }
-}
-
-impl fmt::Display for IngressRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let protocol = if self.is_all_traffic() { "all traffic" } else { self.protocol.as_str() };
-        write!(f, "{} ({protocol} ports {} from {})", self.rule_id, self.ports(), self.cidr.as_deref().unwrap_or("-"))
-    }
-}
-
-fn is_anywhere(cidr: &str) -> bool {
-    cidr == ANYWHERE_V4 || cidr == ANYWHERE_V6
-}
-
-/// The configured ports this rule opens to the whole internet (IPv4 or IPv6), in order. Empty for
-/// a rule with a narrower source, for ICMP, or for a port range that covers none of them.
-pub fn exposing_ports(rule: &IngressRule, admin_ports: &[u16]) -> Vec<u16> {
-    if !rule.cidr.as_deref().is_some_and(is_anywhere) {
-        return Vec::new();
-    }
-    let covers = |port: u16| -> bool {
-        if rule.is_all_traffic() {
-            return true;
-        }
-        if !matches!(rule.protocol.as_str(), "tcp" | "udp" | "6" | "17") {
-            return false;
-        }
-        // tcp/udp with no ports given means every port.
-        rule.from_port < 0 || (rule.from_port..=rule.to_port).contains(&i32::from(port))
-    };
-    admin_ports.iter().copied().filter(|&port| covers(port)).collect()
-}
-
-/// A rule to revoke and the admin ports it exposed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExposingRule {
-    #[serde(flatten)]
-    pub rule: IngressRule,
-    pub exposed_ports: Vec<u16>,
-}
-
-pub fn exposing_rules(rules: &[IngressRule], admin_ports: &[u16]) -> Vec<ExposingRule> {
-    rules
-        .iter()
-        .filter_map(|rule| {
-            let exposed_ports = exposing_ports(rule, admin_ports);
-            (!exposed_ports.is_empty()).then(|| ExposingRule { rule: rule.clone(), exposed_ports })
-        })
-        .collect()
-}
-
-/// A security group as read: its tags and its ingress rules.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GroupFacts {
-    pub group_id: String,
-    pub group_name: String,
-    pub vpc_id: Option<String>,
-    pub tags: BTreeMap<String, String>,
-    pub ingress: Vec<IngressRule>,
 }
 
 /// An ingress rule to add so that the allowed CIDRs keep the access the revoked rule gave them.
@@ -491,67 +369,6 @@ pub fn plan(groups: &[GroupFacts], config: &PortsConfig, now: &str) -> PortsPlan
     PortsPlan { groups: groups.iter().map(|g| plan_group(g, config, now)).collect() }
 }
 
-fn filter(name: &str, values: &[String]) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.to_vec())).build()
-}
-
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
-}
-
-/// Filter values per request stay well under EC2's limits.
-const IDS_PER_REQUEST: usize = 100;
-
-/// Reads groups with their ingress rules: the named ones, or (`None`) every group in the region.
-/// A named group that no longer exists is left out.
-pub async fn read_groups(ec2: &aws_sdk_ec2::Client, group_ids: Option<&[String]>) -> Result<Vec<GroupFacts>, AwsError> {
-    let mut groups: Vec<GroupFacts> = Vec::new();
-    let chunks: Vec<Option<&[String]>> = match group_ids {
-        None => vec![None],
-        Some(ids) => ids.chunks(IDS_PER_REQUEST).map(Some).collect(),
-    };
-    for chunk in chunks {
-        let mut pages = ec2
-            .describe_security_groups()
-            .set_filters(chunk.map(|ids| vec![filter("group-id", ids)]))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for group in page.aws("DescribeSecurityGroups")?.security_groups() {
-                let Some(group_id) = group.group_id() else { continue };
-                groups.push(GroupFacts {
-                    group_id: group_id.to_string(),
-                    group_name: group.group_name().unwrap_or_default().to_string(),
-                    vpc_id: group.vpc_id().map(str::to_string),
-                    tags: tag_map(group.tags()),
-                    ingress: Vec::new(),
-                });
-            }
-        }
-    }
-    let ids: Vec<String> = groups.iter().map(|g| g.group_id.clone()).collect();
-    let mut rules: BTreeMap<String, Vec<IngressRule>> = BTreeMap::new();
-    for chunk in ids.chunks(IDS_PER_REQUEST) {
-        let mut pages = ec2.describe_security_group_rules().filters(filter("group-id", chunk)).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            for rule in page.aws("DescribeSecurityGroupRules")?.security_group_rules() {
-                if rule.is_egress() == Some(true) {
-                    continue;
-                }
-                if let (Some(group_id), Some(parsed)) = (rule.group_id(), IngressRule::from_sdk(rule)) {
-                    rules.entry(group_id.to_string()).or_default().push(parsed);
-                }
-            }
-        }
-    }
-    for group in &mut groups {
-        group.ingress = rules.remove(&group.group_id).unwrap_or_default();
-        group.ingress.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
-    }
-    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-    Ok(groups)
-}
-
 /// Runs close-open-ports for one trigger: read, plan, act (or only report, in a dry run).
 pub async fn close_open_ports(
     clients: &Clients,
@@ -573,7 +390,7 @@ pub async fn close_open_ports(
                 return Ok(report);
             }
             let instance_id = finding.ec2_instance()?.instance_id.clone();
-            let interfaces = crate::ec2::describe_interfaces(&clients.ec2, &instance_id).await?;
+            let interfaces = crate::aws::ec2::describe_interfaces(&clients.ec2, &instance_id).await?;
             if interfaces.is_empty() {
                 return Err(PortsError::InstanceNotFound(instance_id));
             }
@@ -779,6 +596,7 @@ async fn execute_group(ec2: &aws_sdk_ec2::Client, group: &GroupPlan) -> Vec<Step
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> IngressRule {
         IngressRule {

@@ -32,7 +32,7 @@ use crate::notify::{self, NotifyConfig};
 use crate::quarantine::{self, QuarantineConfig, QuarantineRequest};
 
 const FUNCTION_ABUSE: &str = "abuse-report";
-use crate::securityhub::{self, FindingRef, IncidentFinding};
+use crate::aws::securityhub::{self, FindingRef, IncidentFinding};
 
 /// Everything a responding function is configured with, read once per cold start.
 #[derive(Debug, Clone, Default, PartialEq)]

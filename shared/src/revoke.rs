@@ -35,6 +35,7 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::aws::iam;
 use crate::aws::{AwsError, Clients};
 use crate::case::case_id_for;
 use crate::deadline::Deadline;
@@ -44,7 +45,6 @@ use crate::engine::{self, Acted, Decision, Execute, Plan, Planned, Progress, Sig
 use crate::engine::{Outcome, Report, StepOutcome, StepReport};
 use crate::events::securityhub::{self, CustomAction, SecurityHubEvent, Trigger};
 use crate::events::{health, validate_instance_id, EventError, GuardDutyFinding, HealthEvent};
-use crate::iam;
 use crate::policy::{self, PolicyDocument};
 use crate::quarantine;
 use crate::quarantine::{QuarantineConfig, QuarantineRequest};

@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let mut config = firebreak::revoke::RevokeConfig::from_env()?;
     // Once per cold start: the identity this function must never revoke. Failing here fails the
     // start, so the function never runs without knowing who it is.
-    config.own_identity = Some(firebreak::iam::caller_identity(&clients.sts).await?);
+    config.own_identity = Some(firebreak::aws::iam::caller_identity(&clients.sts).await?);
     let function = Function { config, clients };
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -5,10 +5,13 @@ use std::sync::Mutex;
 
 use super::action::Action;
 use super::config::QuarantineConfig;
+use crate::aws::ec2;
+use crate::aws::fleet;
+use crate::aws::isolation::{self, IsolationGroupIds};
+use crate::aws::snapshots::{self, SnapshotOutcome};
 use crate::aws::{AwsError, Clients};
-use crate::ec2::{self, IsolationGroupIds, SnapshotOutcome};
 use crate::engine::{Acted, Execute, Progress};
-use crate::{fleet, tags};
+use crate::tags;
 
 pub struct Executor<'a> {
     pub clients: &'a Clients,
@@ -25,9 +28,13 @@ impl Execute<Action> for Executor<'_> {
         let ec2 = &self.clients.ec2;
         match action {
             Action::EnsureIsolationGroups { vpc_id, with_untracking } => {
-                let ids =
-                    ec2::ensure_isolation_groups(ec2, vpc_id, &self.config.isolation_group_name, *with_untracking)
-                        .await?;
+                let ids = isolation::ensure_isolation_groups(
+                    ec2,
+                    vpc_id,
+                    &self.config.isolation_group_name,
+                    *with_untracking,
+                )
+                .await?;
                 let detail = format!(
                     "isolation group {}{}",
                     ids.isolation,
@@ -71,7 +78,7 @@ impl Execute<Action> for Executor<'_> {
                 };
                 let record = record_original_groups.then_some(original_group_ids.as_slice());
                 let moving = || progress.sent();
-                ec2::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
+                isolation::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
                 Ok(Acted::done(format!(
                     "moved from [{}] to {}{}",
                     original_group_ids.join(", "),
@@ -80,7 +87,7 @@ impl Execute<Action> for Executor<'_> {
                 )))
             }
             Action::SnapshotVolumes { instance_id, tags, .. } => {
-                Ok(match ec2::snapshot_volumes(ec2, instance_id, tags).await? {
+                Ok(match snapshots::snapshot_volumes(ec2, instance_id, tags).await? {
                     SnapshotOutcome::Created(snapshots) => Acted::done(format!("snapshots {}", snapshots.join(", "))),
                     SnapshotOutcome::AlreadyTaken(snapshots) => {
                         Acted::already_done(format!("already snapshotted for this case: {}", snapshots.join(", ")))

@@ -26,9 +26,9 @@ pub use plan::{
 pub use request::{triage, QuarantineRequest, SkipReason};
 
 use crate::attempts::recording_retries;
+use crate::aws::isolation::IsolationGroupIds;
 use crate::aws::{AwsError, Clients};
 use crate::deadline::Deadline;
-use crate::ec2::IsolationGroupIds;
 use crate::engine::report::{log_step, millis, timestamp};
 use crate::engine::{self, Decision, FunctionError, Report, StepOutcome, StepReport};
 use crate::events::{EventError, GuardDutyFinding};

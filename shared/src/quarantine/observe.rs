@@ -7,7 +7,7 @@ use super::plan::{InstanceFacts, VpcGroups};
 use super::request::QuarantineRequest;
 use super::QuarantineError;
 use crate::aws::Clients;
-use crate::{ec2, fleet};
+use crate::aws::{ec2, fleet, isolation};
 
 /// Everything that was read about an instance before deciding.
 pub struct Observed {
@@ -31,7 +31,7 @@ pub async fn observe(
         Box::pin(ec2::describe_interfaces(&clients.ec2, instance_id)),
         Box::pin(fleet::autoscaling_group_of(&clients.autoscaling, instance_id)),
         Box::pin(fleet::instance_target_groups(&clients.elbv2)),
-        Box::pin(ec2::find_isolation_groups(&clients.ec2, &request.vpc_hints, &config.isolation_group_name)),
+        Box::pin(isolation::find_isolation_groups(&clients.ec2, &request.vpc_hints, &config.isolation_group_name)),
     );
     let Some(instance) = instance? else {
         return Err(QuarantineError::InstanceNotFound {
@@ -46,7 +46,7 @@ pub async fn observe(
     let unlooked: Vec<String> =
         interfaces.iter().map(|i| i.vpc_id.clone()).filter(|v| !groups.contains_key(v)).collect();
     if !unlooked.is_empty() {
-        groups.extend(ec2::find_isolation_groups(&clients.ec2, &unlooked, &config.isolation_group_name).await?);
+        groups.extend(isolation::find_isolation_groups(&clients.ec2, &unlooked, &config.isolation_group_name).await?);
     }
     Ok(Observed {
         facts: InstanceFacts {

@@ -8,6 +8,8 @@ use serde::Serialize;
 use super::action::Action;
 use super::config::QuarantineConfig;
 use super::request::{QuarantineRequest, SkipReason};
+pub use crate::aws::ec2::InterfaceFacts;
+pub use crate::aws::isolation::{FoundGroup, VpcGroups};
 use crate::case::case_id_for;
 use crate::engine::{triage, Decision, Plan, Planned};
 use crate::tags;
@@ -29,29 +31,6 @@ pub struct InstanceFacts {
     pub instance_profile_arn: Option<String>,
     /// The region's instance-type target groups (not only those listing the instance).
     pub target_group_arns: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InterfaceFacts {
-    pub id: String,
-    pub vpc_id: String,
-    pub group_ids: Vec<String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// The two Firebreak groups of one VPC, as found (if at all).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct VpcGroups {
-    pub isolation: Option<FoundGroup>,
-    pub untracking: Option<FoundGroup>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FoundGroup {
-    pub group_id: String,
-    /// The group has exactly the rules it should have (none for isolation; all traffic both ways
-    /// for untracking). A group left half-built by an interrupted run is not ready.
-    pub ready: bool,
 }
 
 /// Group names for one configuration.

@@ -1,4 +1,14 @@
-//! AWS clients, built once per cold start, and the error every AWS action reports.
+//! Every AWS call Firebreak makes, one wrapper per SDK operation, each labelled
+//! `.aws("Operation")` (from which infra/checks derives each function's IAM policy); the clients,
+//! built once per cold start; and the error every AWS action reports.
+
+pub mod ec2;
+pub mod fleet;
+pub mod iam;
+pub mod isolation;
+pub mod security_groups;
+pub mod securityhub;
+pub mod snapshots;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};

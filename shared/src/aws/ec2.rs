@@ -1,0 +1,205 @@
+//! EC2 reads and changes of instances: the instance, its interfaces, termination settings,
+//! instance profile, tags and stop. Isolation groups are in [`super::isolation`], snapshots in
+//! [`super::snapshots`].
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, Tag};
+use aws_sdk_ec2::Client;
+
+use crate::aws::{AwsError, AwsResultExt};
+use serde::Serialize;
+
+pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    let mut builder = Filter::builder().name(name);
+    for value in values {
+        builder = builder.values(value);
+    }
+    builder.build()
+}
+
+pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
+}
+
+pub(crate) fn to_tags(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterfaceFacts {
+    pub id: String,
+    pub vpc_id: String,
+    pub group_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The instance as DescribeInstances sees it; `None` when EC2 does not know the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRecord {
+    pub state: String,
+    pub volume_ids: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub instance_profile_arn: Option<String>,
+}
+
+pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option<InstanceRecord>, AwsError> {
+    let response = match ec2.describe_instances().instance_ids(instance_id).send().await.aws("DescribeInstances") {
+        Ok(response) => response,
+        Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(instance) =
+        response.reservations().iter().flat_map(|r| r.instances()).find(|i| i.instance_id() == Some(instance_id))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(InstanceRecord {
+        state: instance
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        volume_ids: instance
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| m.ebs()?.volume_id().map(str::to_string))
+            .collect(),
+        tags: tag_map(instance.tags()),
+        instance_profile_arn: instance.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
+    }))
+}
+
+/// Every ENI attached to the instance, with its groups and tags (DescribeInstances omits ENI tags).
+pub async fn describe_interfaces(ec2: &Client, instance_id: &str) -> Result<Vec<InterfaceFacts>, AwsError> {
+    let response = ec2
+        .describe_network_interfaces()
+        .filters(filter("attachment.instance-id", [instance_id]))
+        .send()
+        .await
+        .aws("DescribeNetworkInterfaces")?;
+    let mut interfaces: Vec<InterfaceFacts> = response
+        .network_interfaces()
+        .iter()
+        .filter_map(|eni| {
+            Some(InterfaceFacts {
+                id: eni.network_interface_id()?.to_string(),
+                vpc_id: eni.vpc_id()?.to_string(),
+                group_ids: eni.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect(),
+                tags: tag_map(eni.tag_set()),
+            })
+        })
+        .collect();
+    interfaces.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(interfaces)
+}
+
+/// Termination protection on, and shutdown from inside the instance stops rather than terminates.
+pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bool, bool), AwsError> {
+    let (protection, shutdown) = tokio::join!(
+        ec2.describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::DisableApiTermination)
+            .send(),
+        ec2.describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .send(),
+    );
+    let protected =
+        protection.aws("DescribeInstanceAttribute")?.disable_api_termination().and_then(|v| v.value()).unwrap_or(false);
+    let stops = shutdown
+        .aws("DescribeInstanceAttribute")?
+        .instance_initiated_shutdown_behavior()
+        .and_then(|v| v.value())
+        .is_some_and(|v| v == "stop");
+    Ok((protected, stops))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileAssociation {
+    pub association_id: String,
+    pub profile_arn: String,
+}
+
+pub async fn instance_profile_association(
+    ec2: &Client,
+    instance_id: &str,
+) -> Result<Option<ProfileAssociation>, AwsError> {
+    let response = ec2
+        .describe_iam_instance_profile_associations()
+        .filters(filter("instance-id", [instance_id]))
+        .filters(filter("state", ["associated", "associating"]))
+        .send()
+        .await
+        .aws("DescribeIamInstanceProfileAssociations")?;
+    Ok(response.iam_instance_profile_associations().iter().find_map(|a| {
+        Some(ProfileAssociation {
+            association_id: a.association_id()?.to_string(),
+            profile_arn: a.iam_instance_profile()?.arn().unwrap_or_default().to_string(),
+        })
+    }))
+}
+
+/// Sets what [`termination_settings`] finds missing. Returns false when nothing was.
+pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result<bool, AwsError> {
+    let (protected, stops) = termination_settings(ec2, instance_id).await?;
+    let protect = async {
+        if protected {
+            return Ok(());
+        }
+        ec2.modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+            .send()
+            .await
+            .aws("ModifyInstanceAttribute")
+            .map(|_| ())
+    };
+    let stop_on_shutdown = async {
+        if stops {
+            return Ok(());
+        }
+        ec2.modify_instance_attribute()
+            .instance_id(instance_id)
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+            .send()
+            .await
+            .aws("ModifyInstanceAttribute")
+            .map(|_| ())
+    };
+    let (protect, stop_on_shutdown) = tokio::join!(protect, stop_on_shutdown);
+    protect?;
+    stop_on_shutdown?;
+    Ok(!(protected && stops))
+}
+
+pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -> Result<(), AwsError> {
+    // Already gone (a retried call whose first answer was lost, a concurrent delivery): done.
+    ignoring(
+        "InvalidAssociationID.NotFound",
+        ec2.disassociate_iam_instance_profile()
+            .association_id(association_id)
+            .send()
+            .await
+            .aws("DisassociateIamInstanceProfile"),
+    )
+}
+
+pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
+    ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(pairs))).send().await.aws("CreateTags")?;
+    Ok(())
+}
+
+pub async fn stop_instance(ec2: &Client, instance_id: &str) -> Result<(), AwsError> {
+    ec2.stop_instances().instance_ids(instance_id).send().await.aws("StopInstances")?;
+    Ok(())
+}
+
+pub(crate) fn ignoring<T>(code: &str, result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_code(code) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,126 @@
+//! Which security group rules expose administrative and data ports to the whole internet: the
+//! one definition close-open-ports closes and audit-posture reports. No AWS call.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::engine::config::ConfigError;
+
+pub const ADMIN_PORTS: &str = "FIREBREAK_ADMIN_PORTS";
+/// SSH, RDP, MySQL, PostgreSQL, SQL Server, Redis, Elasticsearch, MongoDB.
+pub const DEFAULT_ADMIN_PORTS: [u16; 8] = [22, 3389, 3306, 5432, 1433, 6379, 9200, 27017];
+pub const ANYWHERE_V4: &str = "0.0.0.0/0";
+pub const ANYWHERE_V6: &str = "::/0";
+
+/// A comma-separated list of TCP/UDP ports, 1-65535, at least one.
+pub fn admin_ports(name: &'static str, value: &str) -> Result<Vec<u16>, ConfigError> {
+    let invalid = || ConfigError::Invalid {
+        name,
+        value: value.to_string(),
+        why: "expected a comma-separated list of ports from 1 to 65535",
+    };
+    let mut ports = value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(invalid))
+        .collect::<Result<Vec<u16>, _>>()?;
+    ports.sort_unstable();
+    ports.dedup();
+    if ports.is_empty() {
+        return Err(invalid());
+    }
+    Ok(ports)
+}
+
+/// One ingress rule as DescribeSecurityGroupRules returns it: one source per rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngressRule {
+    pub rule_id: String,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, `-1` (all traffic) or a protocol number.
+    pub protocol: String,
+    /// -1 when the protocol has no ports (all traffic, ICMP).
+    pub from_port: i32,
+    pub to_port: i32,
+    /// The IPv4 or IPv6 CIDR the rule admits; `None` for a prefix list or a group reference.
+    pub cidr: Option<String>,
+}
+
+impl IngressRule {
+    pub fn ports(&self) -> String {
+        if self.is_all_traffic() || self.from_port < 0 {
+            "all".into()
+        } else {
+            format!("{}-{}", self.from_port, self.to_port)
+        }
+    }
+
+    pub fn is_all_traffic(&self) -> bool {
+        matches!(self.protocol.as_str(), "-1" | "all")
+    }
+
+    /// The restorable record written in the group's tag: `tcp 22-22 0.0.0.0/0`.
+    pub fn record(&self) -> String {
+        format!("{} {} {}", self.protocol, self.ports(), self.cidr.as_deref().unwrap_or("-"))
+    }
+}
+
+impl fmt::Display for IngressRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let protocol = if self.is_all_traffic() { "all traffic" } else { self.protocol.as_str() };
+        write!(f, "{} ({protocol} ports {} from {})", self.rule_id, self.ports(), self.cidr.as_deref().unwrap_or("-"))
+    }
+}
+
+pub fn is_anywhere(cidr: &str) -> bool {
+    cidr == ANYWHERE_V4 || cidr == ANYWHERE_V6
+}
+
+/// The configured ports this rule opens to the whole internet (IPv4 or IPv6), in order. Empty for
+/// a rule with a narrower source, for ICMP, or for a port range that covers none of them.
+pub fn exposing_ports(rule: &IngressRule, admin_ports: &[u16]) -> Vec<u16> {
+    if !rule.cidr.as_deref().is_some_and(is_anywhere) {
+        return Vec::new();
+    }
+    let covers = |port: u16| -> bool {
+        if rule.is_all_traffic() {
+            return true;
+        }
+        if !matches!(rule.protocol.as_str(), "tcp" | "udp" | "6" | "17") {
+            return false;
+        }
+        // tcp/udp with no ports given means every port.
+        rule.from_port < 0 || (rule.from_port..=rule.to_port).contains(&i32::from(port))
+    };
+    admin_ports.iter().copied().filter(|&port| covers(port)).collect()
+}
+
+/// A rule to revoke and the admin ports it exposed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExposingRule {
+    #[serde(flatten)]
+    pub rule: IngressRule,
+    pub exposed_ports: Vec<u16>,
+}
+
+pub fn exposing_rules(rules: &[IngressRule], admin_ports: &[u16]) -> Vec<ExposingRule> {
+    rules
+        .iter()
+        .filter_map(|rule| {
+            let exposed_ports = exposing_ports(rule, admin_ports);
+            (!exposed_ports.is_empty()).then(|| ExposingRule { rule: rule.clone(), exposed_ports })
+        })
+        .collect()
+}
+
+/// A security group as read: its tags and its ingress rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupFacts {
+    pub group_id: String,
+    pub group_name: String,
+    pub vpc_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub ingress: Vec<IngressRule>,
+}
