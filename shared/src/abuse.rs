@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::Filter;
 use serde::Serialize;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::config::{flag, ConfigError};
+use crate::engine::config::{flag, ConfigError};
 use crate::events::validate_instance_id;
 
 pub const QUARANTINE_ON_BILLING_ALARM: &str = "FIREBREAK_QUARANTINE_ON_BILLING_ALARM";

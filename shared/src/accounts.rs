@@ -15,7 +15,7 @@ use aws_sdk_sts::config::{Credentials, Region, SharedCredentialsProvider};
 use thiserror::Error;
 
 use crate::aws::{AwsError, AwsResultExt, Clients};
-use crate::config::ConfigError;
+use crate::engine::config::ConfigError;
 use crate::events::validate_account_id;
 
 pub const MEMBER_ROLE_NAME: &str = "FIREBREAK_MEMBER_ROLE_NAME";

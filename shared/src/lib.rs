@@ -1,15 +1,17 @@
-//! Firebreak's remediation library.
+//! Firebreak's response library.
 //!
-//! Every Lambda follows the same shape: parse the event into a typed finding ([`events`]), decide
-//! what to do without touching AWS ([`plan`]), carry the plan out ([`quarantine`], backed by
-//! [`ec2`] and [`fleet`]), and return what happened ([`report`]).
+//! [`engine`] is the machinery every function shares: a capability's plan of steps, the one
+//! runner, the report, common configuration, triage and Lambda errors. Each capability is a folder
+//! that supplies only its own actions, its pure `decide` and how each action is carried out
+//! ([`quarantine`], [`revoke`], [`ports`], [`posture`]); [`respond`] routes signals to the
+//! quarantine and follows up. [`events`] parses and validates what EventBridge delivers (no AWS
+//! call); [`aws`] wraps every SDK call; [`accounts`] hands out clients per account and region.
 
 pub mod abuse;
 pub mod accounts;
 pub mod attempts;
 pub mod aws;
 pub mod case;
-pub mod config;
 pub mod deadline;
 pub mod engine;
 pub mod events;
@@ -20,11 +22,10 @@ pub mod policy;
 pub mod ports;
 pub mod posture;
 pub mod quarantine;
-pub mod report;
 pub mod respond;
 pub mod revoke;
 pub mod tags;
 
 pub use aws::Clients;
+pub use engine::Report;
 pub use quarantine::QuarantineConfig;
-pub use report::Report;

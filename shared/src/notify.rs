@@ -5,7 +5,7 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::aws::{AwsError, AwsResultExt};
-use crate::config::{flag, ConfigError};
+use crate::engine::config::{flag, ConfigError};
 
 pub const SNS_TOPIC_ARN: &str = "FIREBREAK_SNS_TOPIC_ARN";
 pub const SECURITY_HUB: &str = "FIREBREAK_SECURITY_HUB";

@@ -16,8 +16,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::aws::{AwsError, AwsResultExt, Clients};
-use crate::config::{self, flag, tag_key, ConfigError};
 use crate::deadline::Deadline;
+use crate::engine::config::{self, flag, tag_key, ConfigError};
 use crate::engine::report::{self, millis, timestamp};
 use crate::engine::{Outcome, Report, Signal, StepOutcome, StepReport};
 use crate::events::{self, EventError, GuardDutyFinding, ScheduledEvent, SecurityGroupApiCall};

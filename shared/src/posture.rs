@@ -20,8 +20,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::aws::{AwsError, AwsResultExt, Clients};
-use crate::config::{self, flag, ConfigError};
 use crate::deadline::Deadline;
+use crate::engine::config::{self, flag, ConfigError};
 use crate::engine::report::{self, millis, timestamp};
 use crate::engine::{Outcome, Report, Signal, StepOutcome, StepReport};
 use crate::events::{EventError, ScheduledEvent};

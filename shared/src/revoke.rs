@@ -851,7 +851,7 @@ pub async fn observe(clients: &Clients, request: &RevokeRequest) -> Result<Optio
                 _ => None,
             };
             let (arn, tags, sessions, instance) = tokio::join!(
-                iam::role_arn(iam_client, role_name),
+                iam::find_role_arn(iam_client, role_name),
                 iam::role_tags(iam_client, role_name),
                 iam::role_policy(iam_client, role_name, policy::REVOKE_SESSIONS_POLICY),
                 async {

@@ -124,7 +124,7 @@ pub async fn tag_user(iam: &Client, user_name: &str, pairs: &[(String, String)])
 }
 
 /// The role's ARN, or `None` when there is no such role.
-pub async fn role_arn(iam: &Client, role_name: &str) -> Result<Option<String>, AwsError> {
+pub async fn find_role_arn(iam: &Client, role_name: &str) -> Result<Option<String>, AwsError> {
     let out = absent_is_none(iam.get_role().role_name(role_name).send().await.aws("GetRole"))?;
     Ok(out.and_then(|o| o.role().map(|r| r.arn().to_string())))
 }

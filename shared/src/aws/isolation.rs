@@ -38,7 +38,7 @@ pub async fn find_isolation_groups(
     if vpc_ids.is_empty() {
         return Ok(found);
     }
-    let untracking_name = crate::quarantine::untracking_group_name(isolation_group_name);
+    let untracking_name = untracking_group_name(isolation_group_name);
     let response = ec2
         .describe_security_groups()
         .filters(filter("vpc-id", vpc_ids))
@@ -115,7 +115,7 @@ pub async fn ensure_isolation_groups(
     isolation_group_name: &str,
     with_untracking: bool,
 ) -> Result<IsolationGroupIds, AwsError> {
-    let untracking_name = crate::quarantine::untracking_group_name(isolation_group_name);
+    let untracking_name = untracking_group_name(isolation_group_name);
     // The two groups are independent: built side by side, they cost the round trips of one.
     let (isolation, untracking) =
         tokio::join!(ensure_group(ec2, vpc_id, isolation_group_name, tags::ROLE_ISOLATION), async {
@@ -322,4 +322,9 @@ async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) 
         .await
         .aws("ModifyNetworkInterfaceAttribute")?;
     Ok(())
+}
+
+/// The untracking group's name beside an isolation group's.
+pub fn untracking_group_name(isolation_group_name: &str) -> String {
+    format!("{isolation_group_name}-untracking")
 }

@@ -9,7 +9,7 @@ use super::action::Action;
 use super::config::QuarantineConfig;
 use super::request::{QuarantineRequest, SkipReason};
 pub use crate::aws::ec2::InterfaceFacts;
-pub use crate::aws::isolation::{FoundGroup, VpcGroups};
+pub use crate::aws::isolation::{untracking_group_name, FoundGroup, VpcGroups};
 use crate::case::case_id_for;
 use crate::engine::{triage, Decision, Plan, Planned};
 use crate::tags;
@@ -31,11 +31,6 @@ pub struct InstanceFacts {
     pub instance_profile_arn: Option<String>,
     /// The region's instance-type target groups (not only those listing the instance).
     pub target_group_arns: Vec<String>,
-}
-
-/// Group names for one configuration.
-pub fn untracking_group_name(isolation_group_name: &str) -> String {
-    format!("{isolation_group_name}-untracking")
 }
 
 /// Turns a request and the facts read about its instance into a decision. Pure: the same inputs

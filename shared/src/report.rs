@@ -1,3 +1,0 @@
-//! The report lives in the engine.
-
-pub use crate::engine::report::*;
