@@ -216,8 +216,6 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
     Ok(group_id)
 }
 
-/// Treats one AWS error code as success: the state the call wanted is already there.
-
 async fn lookup_group(ec2: &Client, vpc_id: &str, name: &str) -> Result<Option<SecurityGroup>, AwsError> {
     let response = ec2
         .describe_security_groups()

@@ -255,10 +255,10 @@ mod tests {
         let done = step(StepOutcome::Done, true);
         let other_failed = step(StepOutcome::Failed, false);
         let containment_failed = step(StepOutcome::Failed, true);
-        assert_eq!(Outcome::of(&[done.clone()], true, false), Outcome::Contained);
-        assert_eq!(Outcome::of(&[done.clone()], false, false), Outcome::Completed);
+        assert_eq!(Outcome::of(std::slice::from_ref(&done), true, false), Outcome::Contained);
+        assert_eq!(Outcome::of(std::slice::from_ref(&done), false, false), Outcome::Completed);
         assert_eq!(Outcome::of(&[done.clone(), other_failed.clone()], true, false), Outcome::ContainedWithErrors);
-        assert_eq!(Outcome::of(&[other_failed.clone()], false, false), Outcome::CompletedWithErrors);
+        assert_eq!(Outcome::of(std::slice::from_ref(&other_failed), false, false), Outcome::CompletedWithErrors);
         assert_eq!(Outcome::of(&[other_failed, containment_failed.clone()], true, false), Outcome::Failed);
         assert_eq!(Outcome::of(&[containment_failed], true, true), Outcome::Planned);
         assert_eq!(Outcome::Skipped.worst(Outcome::ContainedWithErrors), Outcome::ContainedWithErrors);
