@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The release-profile comparison behind Cargo.toml's [profile.release] (README "Release profile"):
-# builds the quarantine-instance bootstrap once per profile variant, each from cold in its own
-# target directory (timed), benches each against the instant endpoint and prints one row per
-# variant. Slow: every variant is a full release build of the SDK (10-15 min each on 2 cores).
+# The release-profile comparison behind Cargo.toml's [profile.release] (docs/performance.md,
+# "Release profile"): builds the quarantine-instance bootstrap once per profile variant, each from
+# cold in its own target directory (timed), benches each against the instant endpoint, prints one
+# row per variant and writes the table to bench/profiles.md (or FIREBREAK_PROFILES_OUTPUT=PATH).
+# Slow: every variant is a full release build of the SDK (10-15 min each on 2 cores).
 # Arguments go to the bench (e.g. --iterations 10). Variant target directories are removed after
 # use, except the committed profile's, which is the normal release build.
 set -euo pipefail
@@ -40,6 +41,12 @@ for variant in "${variants[@]:0:${FIREBREAK_PROFILE_VARIANTS:-${#variants[@]}}}"
   [ "$dir" = "$target" ] || rm -rf "$dir"
 done
 rm -f "$target/bootstrap-variant"
-printf '\nmachine: %s, %s core(s)\n\n' "$(uname -srm)" "$(nproc)"
-"$target/debug/firebreak-bench" --profile-header
-printf '%s\n' "${rows[@]}"
+output="${FIREBREAK_PROFILES_OUTPUT:-bench/profiles.md}"
+{
+  printf '# Firebreak release-profile comparison\n\n'
+  printf 'measured: %s, commit %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  printf 'machine: %s, %s core(s)\n\n' "$(uname -srm)" "$(nproc)"
+  "$target/debug/firebreak-bench" --profile-header
+  printf '%s\n' "${rows[@]}"
+} | tee "$output"
+printf '\nresults written to %s\n' "$output"

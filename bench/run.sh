@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The performance bench (README "Performance"): builds the release bootstrap of every function,
-# then measures quarantine-instance's and the Python + boto3 baseline side by side and prints
-# the table. Arguments go to the bench: --iterations N (default 5), --latency-ms N (default 20),
-# --no-moto, --bootstrap PATH, --python PATH.
+# The performance bench (method: docs/performance.md): builds the release bootstrap of every
+# function, then measures quarantine-instance's and the Python + boto3 baseline side by side,
+# prints the tables and the targets' verdicts, writes them to bench/results.md and prints that
+# path last. Arguments go to the bench: --iterations N (default 5), --latency-ms N (default 20),
+# --no-moto, --bootstrap PATH, --python PATH, --output PATH (or FIREBREAK_BENCH_OUTPUT=PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/emulator.sh

@@ -20,7 +20,7 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # cdk synth without building Rust: one placeholder bootstrap per crate in functions/ (a real
-# deploy points FIREBREAK_LAMBDA_DIR at target/lambda, see README "Deploy").
+# deploy points FIREBREAK_LAMBDA_DIR at target/lambda, see docs/deploy.md).
 for manifest in functions/*/Cargo.toml; do
   name="$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -1)"
   mkdir -p "$work/lambda/$name" && : > "$work/lambda/$name/bootstrap"

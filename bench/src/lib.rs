@@ -56,6 +56,9 @@ pub struct Options {
     pub log_dir: PathBuf,
     /// Every function's bootstrap, by function name, for the size table.
     pub function_bootstraps: Vec<(String, PathBuf)>,
+    /// Where the results (the tables and the targets' verdicts) are written: `--output PATH`,
+    /// else `$FIREBREAK_BENCH_OUTPUT`, else `bench/results.md`.
+    pub output: PathBuf,
 }
 
 impl Options {
@@ -81,8 +84,23 @@ impl Options {
                     (name, path)
                 })
                 .collect(),
+            output: std::env::var_os(OUTPUT_ENV).map(PathBuf::from).unwrap_or_else(|| root.join(DEFAULT_OUTPUT)),
         }
     }
+}
+
+/// The environment variable that moves the results file (`--output` wins over it).
+pub const OUTPUT_ENV: &str = "FIREBREAK_BENCH_OUTPUT";
+/// The results file, relative to the workspace root.
+pub const DEFAULT_OUTPUT: &str = "bench/results.md";
+
+/// Writes the rendered results to `path` (creating its directory), so that they are read from a
+/// file rather than pasted anywhere.
+pub fn write_results(path: &Path, rendered: &str) -> Result<(), BoxError> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, rendered).map_err(|e| format!("writing {}: {e}", path.display()).into())
 }
 
 /// The crates under `functions/`: one Lambda each.

@@ -1,4 +1,5 @@
-//! The table the bench prints (Markdown, so README can carry it as is).
+//! The tables the bench prints and writes to its results file (Markdown: `bench/results.md` by
+//! default), with the targets' verdicts.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -150,10 +151,39 @@ pub fn machine() -> String {
     )
 }
 
+/// When and on what code the bench ran: the UTC time, and the commit checked out (noting
+/// uncommitted changes, which the measured binaries may contain).
+pub fn provenance() -> String {
+    let output = |program: &str, args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .current_dir(firebreak_tests::workspace_root())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let date = output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "unknown date".into());
+    let commit = match output("git", &["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => {
+            let dirty =
+                output("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("commit {commit} with uncommitted changes")
+            } else {
+                format!("commit {commit}")
+            }
+        }
+        None => "unknown commit".into(),
+    };
+    format!("{date}, {commit}")
+}
+
 pub fn render(results: &Results) -> String {
     let options = &results.options;
     let mut out = String::new();
     let _ = writeln!(out, "# Firebreak bench: seconds from finding to containment\n");
+    let _ = writeln!(out, "measured: {} (method: docs/performance.md)", provenance());
     let _ = writeln!(out, "machine: {}", machine());
     let _ = writeln!(
         out,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use firebreak_bench::{run, table, EndpointKind, Implementation, Options};
+use firebreak_bench::{run, table, write_results, EndpointKind, Implementation, Options};
 
 #[test]
 fn one_iteration_prints_the_table_and_counts_round_trips() {
@@ -50,8 +50,15 @@ fn one_iteration_prints_the_table_and_counts_round_trips() {
         "## moto server",
         "zipped",
         "| quarantine-instance | ",
+        "measured: ",
+        "## Targets",
     ] {
         assert!(printed.contains(heading), "the table shows {heading}: {printed}");
     }
+    // The results go to a file (bench/results.md by default; here the test's own directory, so the
+    // committed file is left alone).
+    let file = options.log_dir.join("nested/results.md");
+    write_results(&file, &printed).expect("the results file is written");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
     let _ = std::fs::remove_dir_all(&options.log_dir);
 }

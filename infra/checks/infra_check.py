@@ -265,7 +265,7 @@ def cdk_functions(template: dict) -> dict[str, Deployed]:
 # ---------------------------------------------------------------------------- checks
 def check_inventory(kind: str, deployed: dict[str, Deployed], in_code: set[str], needs: dict[str, str]) -> None:
     for name in sorted(in_code - deployed.keys()):
-        fail(f"{kind}: functions/{name} is not deployed (add it: README, Deploy, 'Adding a function'); {needs[name]}")
+        fail(f"{kind}: functions/{name} is not deployed (add it: docs/deploy.md, 'Adding a function'); {needs[name]}")
     for name in sorted(deployed.keys() - in_code):
         fail(f"{kind}: deploys {name}, which is not a crate in functions/")
 
@@ -278,7 +278,7 @@ def check_settings(kind: str, function: Deployed) -> None:
     where = f"{kind} {function.name}"
     if s["runtime"] != "provided.al2023" or s["architectures"] != ["arm64"]:
         fail(f"{where}: runtime must be provided.al2023 on arm64, found {s['runtime']} {s['architectures']}")
-    # One full vCPU (README "Performance"): Lambda hands out CPU in proportion to memory.
+    # One full vCPU (docs/performance.md): Lambda hands out CPU in proportion to memory.
     if s["memory"] != ONE_VCPU_MB:
         fail(f"{where}: MemorySize must be {ONE_VCPU_MB} MB (one full vCPU), found {s['memory']}")
     if s["reserved"] is None:
