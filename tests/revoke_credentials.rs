@@ -7,7 +7,7 @@ use aws_sdk_iam::types::StatusType;
 use firebreak::engine::{Outcome, Report, StepOutcome};
 use firebreak::policy::{self, cutoff_at, decode_document, parse_time, revoked_sessions_cutoff};
 use firebreak::quarantine::untracking_group_name;
-use firebreak::revoke::{self, RevokeConfig, RevokeError};
+use firebreak::revoke::{self, RevokeConfig, RevokeError, RevokeTrigger};
 use firebreak_tests::scenario::Setup;
 use firebreak_tests::{sample_event, Moto, Scenario};
 use lambda_runtime::{Context, LambdaEvent};
@@ -37,7 +37,8 @@ impl Env {
     }
 
     async fn run(&self, config: &RevokeConfig, event: &Value) -> Result<Report, RevokeError> {
-        revoke::revoke_event(&self.scenario.clients, config, event, firebreak::deadline::Deadline::NONE).await
+        let trigger = RevokeTrigger::from_event(event)?;
+        revoke::revoke_credentials(&self.scenario.clients, config, &trigger, firebreak::deadline::Deadline::NONE).await
     }
 
     /// A user with two access keys and a console password; returns the key ids.
@@ -468,14 +469,10 @@ async fn root_finding_and_revocations_are_sent_to_the_sns_topic() {
     let topic_arn = sns.create_topic().name("firebreak").send().await.unwrap().topic_arn().unwrap().to_string();
     let config = RevokeConfig { sns_topic_arn: Some(topic_arn.clone()), ..RevokeConfig::default() };
 
-    let report = revoke::revoke_event(
-        &scenario.clients,
-        &config,
-        &sample_event(ROOT_EVENT),
-        firebreak::deadline::Deadline::NONE,
-    )
-    .await
-    .unwrap();
+    let trigger = RevokeTrigger::from_event(&sample_event(ROOT_EVENT)).unwrap();
+    let report = revoke::revoke_credentials(&scenario.clients, &config, &trigger, firebreak::deadline::Deadline::NONE)
+        .await
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Skipped, "{report:#?}");
     assert_step(&report, "publish_sns_summary", StepOutcome::Done);
     let messages = moto.sns_messages(&topic_arn);

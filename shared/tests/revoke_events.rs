@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use firebreak::engine::Action as _;
+use firebreak::engine::{Action as _, Skip};
 use firebreak::events::{EventError, GuardDutyFinding, HealthEvent};
 use firebreak::policy::parse_time;
 use firebreak::revoke::{
@@ -29,7 +29,7 @@ fn each_guardduty_sample_names_the_expected_target() {
         user.target,
         Target::User { user_name: "deploy-bot".into(), access_key_id: Some("AKIAQ3EGSYGZJ5EXAMPL".into()) }
     );
-    assert_eq!(user.signal_time.as_deref(), Some("2026-11-24T02:12:09.620Z"));
+    assert_eq!(user.signal.time.as_deref(), Some("2026-11-24T02:12:09.620Z"));
 
     let role = request("guardduty-assumed-role-anomalous.json").unwrap();
     assert_eq!(role.target, Target::RoleSessions { role_name: "ci-deployer".into() });
@@ -139,11 +139,11 @@ fn exempt_principal_is_skipped_and_exfiltration_plan_quarantines_the_instance() 
     assert_eq!(names, vec!["deny_instance_credentials", "tag_principal", "quarantine_source_instance"]);
     let RevokeAction::QuarantineInstance { request: quarantine } = &plan.steps[2].action else { panic!() };
     assert_eq!(quarantine.instance_id, "i-0a1b2c3d4e5f60718");
-    assert_eq!(quarantine.signal.id, request.signal_id, "one case for the role and the instance");
+    assert_eq!(quarantine.signal.id, request.signal.id, "one case for the role and the instance");
 
     facts.tags.insert("firebreak:exempt".into(), "".into());
     assert!(matches!(
         decide(&request, &facts, &RevokeConfig::default(), now),
-        RevokeDecision::Skip(RevokeSkip::Exempt { .. })
+        RevokeDecision::Skip(RevokeSkip::Triage(Skip::Exempt { .. }))
     ));
 }

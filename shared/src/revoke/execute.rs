@@ -1,0 +1,81 @@
+//! How each revocation step is carried out.
+
+use std::time::SystemTime;
+
+use aws_sdk_ec2::primitives::DateTime;
+
+use super::config::RevokeConfig;
+use super::plan::RevokeAction;
+use super::principal::Principal;
+use crate::aws::{iam, AwsError, Clients};
+use crate::deadline::Deadline;
+use crate::engine::{Acted, Execute, Progress, StepOutcome};
+use crate::policy::{self, PolicyDocument};
+use crate::quarantine;
+
+/// Carries out revocation steps through the IAM wrappers; the source instance's quarantine runs
+/// the quarantine's own plan.
+pub struct Executor<'a> {
+    pub clients: &'a Clients,
+    pub config: &'a RevokeConfig,
+    pub deadline: Deadline,
+}
+
+impl Execute<RevokeAction> for Executor<'_> {
+    type Error = AwsError;
+
+    async fn execute(&self, action: &RevokeAction, _: Progress) -> Result<Acted, AwsError> {
+        let iam_client = &self.clients.iam;
+        match action {
+            RevokeAction::DeactivateAccessKey { user_name, access_key_id } => {
+                iam::deactivate_access_key(iam_client, user_name, access_key_id).await?;
+                Ok(Acted::done(format!("{access_key_id} is Inactive")))
+            }
+            RevokeAction::DeleteLoginProfile { user_name } => {
+                iam::delete_login_profile(iam_client, user_name).await?;
+                Ok(Acted::done(format!("console password of {user_name} deleted")))
+            }
+            RevokeAction::RevokeSessions { principal } => {
+                // Taken now, after the Disable phase: no session minted from a disabled key survives.
+                let cutoff = policy::cutoff_at(DateTime::from(SystemTime::now()));
+                let document = PolicyDocument::revoke_sessions_issued_before(&cutoff).to_json();
+                match principal {
+                    Principal::User(name) => {
+                        iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                    }
+                    Principal::Role(name) => {
+                        iam::put_role_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                    }
+                }
+                Ok(Acted::done(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY)))
+            }
+            RevokeAction::DenyInstanceCredentials { role_name, instance_id, instance_arn } => {
+                let name = format!("{}{instance_id}", policy::DENY_INSTANCE_POLICY_PREFIX);
+                let document = PolicyDocument::deny_instance_credentials(instance_arn).to_json();
+                iam::put_role_policy(iam_client, role_name, &name, &document).await?;
+                Ok(Acted::done(format!("{name} denies requests whose ec2:SourceInstanceARN is {instance_arn}")))
+            }
+            RevokeAction::TagPrincipal { principal, tags } => {
+                match principal {
+                    Principal::User(name) => iam::tag_user(iam_client, name, tags).await?,
+                    Principal::Role(name) => iam::tag_role(iam_client, name, tags).await?,
+                }
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+            }
+            RevokeAction::QuarantineInstance { request } => {
+                // The quarantine plans its own dry run (reads only), which shows what it would do.
+                match quarantine::quarantine(self.clients, &self.config.quarantine, request, self.deadline).await {
+                    Ok(q) => {
+                        let detail = format!(
+                            "quarantine {}{}",
+                            q.outcome.as_str(),
+                            q.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+                        );
+                        Ok(Acted::nested(q.outcome.as_step(), detail, q.steps))
+                    }
+                    Err(e) => Ok(Acted::nested(StepOutcome::Failed, e.to_string(), Vec::new())),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! revoke-credentials: a GuardDuty IAM finding (resource type `AccessKey`), an analyst's Security
+//! Hub "Revoke credentials" action or an AWS Health `AWS_RISK_CREDENTIALS_*` notice in; leaked
+//! keys disabled, sessions revoked, a report out.
+//!
+//! Same shape as the quarantine: `request` (the event → a [`RevokeTrigger`], each principal it
+//! names → a [`RevokeRequest`]), `triage` (whether to act at all), `observe` (the reads), `plan`
+//! (the actions and the pure [`decide`]), `execute` (how each action is carried out), `notify` (the
+//! SNS summary); the engine runs the plan. `config` and `principal` hold the settings and the
+//! principal types.
+//!
+//! # What is revoked
+//! - **IAM user**: the named access key is made Inactive (never deleted: it is evidence), every
+//!   other active key too when `FIREBREAK_DEACTIVATE_ALL_KEYS`; then an inline deny-all policy
+//!   conditioned on `aws:TokenIssueTime` earlier than the revocation ends the temporary
+//!   credentials already minted from those keys; the console password is deleted only when
+//!   `FIREBREAK_DELETE_LOGIN_PROFILE`; the user is tagged with the case.
+//! - **Assumed role**: the same session-revoking policy on the role (the console's "Revoke active
+//!   sessions").
+//! - **Instance credential exfiltration**: a deny on the instance's role conditioned on
+//!   `ec2:SourceInstanceARN` = that instance, so the stolen credentials die and the role's other
+//!   instances keep working; the instance is quarantined through [`crate::quarantine::quarantine`].
+//! - **Root, federated and other principals**: nothing an API can revoke; reported, no change.
+//!
+//! # The session cutoff on redelivery
+//! The cutoff written is the moment of the revocation (after the keys are disabled), rounded up to
+//! the second. A later delivery rewrites it only when the signal reports activity *after* the
+//! existing cutoff (an updated finding, a new notice): then the cutoff moves forward to the new
+//! now. It never moves backward, so no protection is lost, and a plain redelivery (same activity
+//! time) finds the policy sufficient and changes nothing. It is not moved forward needlessly
+//! either, which would revoke sessions legitimately issued after the first revocation.
+
+pub mod config;
+pub mod execute;
+pub mod notify;
+pub mod observe;
+pub mod plan;
+pub mod principal;
+pub mod request;
+pub mod triage;
+
+use std::time::{Instant, SystemTime};
+
+use aws_sdk_ec2::primitives::DateTime;
+use thiserror::Error;
+
+pub use config::{
+    RevokeConfig, DEACTIVATE_ALL_KEYS, DELETE_LOGIN_PROFILE, PROTECTED_PRINCIPALS, QUARANTINE_SOURCE_INSTANCE,
+};
+pub use observe::observe;
+pub use plan::{
+    decide, sessions_already_revoked, PrincipalFacts, RevokeAction, RevokeDecision, RevokePhase, RevokePlan,
+};
+pub use principal::{is_access_key_id, Principal, PrincipalKind, PrincipalRef};
+pub use request::{exposed_access_keys, RevokeRequest, RevokeTrigger, Target};
+pub use triage::{protection, triage, RevokeSkip};
+
+use crate::aws::{iam, AwsError, Clients};
+use crate::deadline::Deadline;
+use crate::engine::report::millis;
+use crate::engine::{self, Decision, FunctionError, Report};
+use crate::events::{EventError, GuardDutyFinding, HealthEvent, SecurityHubEvent};
+
+pub const FUNCTION: &str = "revoke-credentials";
+
+#[derive(Debug, Error)]
+pub enum RevokeError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("IAM user {user_name} does not exist in account {account_id}")]
+    UserNotFound { user_name: String, account_id: String },
+    #[error("IAM role {role_name} does not exist in account {account_id}")]
+    RoleNotFound { role_name: String, account_id: String },
+    #[error("access key {access_key_id} belongs to no IAM user of account {account_id}")]
+    KeyOwnerNotFound { access_key_id: String, account_id: String },
+    #[error("could not read: {0}")]
+    Read(#[from] AwsError),
+}
+
+impl From<RevokeError> for FunctionError {
+    fn from(error: RevokeError) -> Self {
+        let kind = match &error {
+            RevokeError::Event(_) => "InvalidEvent",
+            RevokeError::UserNotFound { .. }
+            | RevokeError::RoleNotFound { .. }
+            | RevokeError::KeyOwnerNotFound { .. } => "ResourceNotFound",
+            RevokeError::Read(_) => "AwsCallFailed",
+        };
+        FunctionError::new(kind, error)
+    }
+}
+
+/// The one entry point of the function: revokes what the trigger names (one report, however many
+/// principals), then tells the SNS topic when something was revoked or needs a human.
+pub async fn revoke_credentials(
+    clients: &Clients,
+    config: &RevokeConfig,
+    trigger: &RevokeTrigger,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    let mut report = match trigger {
+        RevokeTrigger::Finding(finding) => revoke_finding(clients, config, finding, deadline).await,
+        RevokeTrigger::SecurityHubAction(event) => revoke_security_hub_action(clients, config, event, deadline).await,
+        RevokeTrigger::Health(notice) => revoke_health_notice(clients, config, notice, deadline).await,
+    }?;
+    notify::notify(clients, config, &mut report).await;
+    Ok(report)
+}
+
+async fn revoke_finding(
+    clients: &Clients,
+    config: &RevokeConfig,
+    finding: &GuardDutyFinding,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    let common = &config.quarantine.common;
+    // Sample findings name placeholders ("GeneratedFindingUserName") that would not validate.
+    if let Some(skip) = engine::triage::triage(common, finding.is_sample(), None) {
+        let user = finding.resource.access_key_details.as_ref().and_then(|d| d.user_name.clone()).unwrap_or_default();
+        return Ok(Report::new(FUNCTION, finding.signal(), user, common.dry_run).skipped(RevokeSkip::Triage(skip)));
+    }
+    let request = RevokeRequest::from_finding(finding)?;
+    // Severity and principal type need no identity; reading it first would cost an STS call.
+    if let Some(skip) = triage(Some(finding), &request, config, None) {
+        return Ok(empty_report(config, &request).skipped(skip));
+    }
+    let own = observe::own_identity(clients, config).await?;
+    if let Some(skip) = triage(Some(finding), &request, config, own.as_ref()) {
+        return Ok(empty_report(config, &request).skipped(skip));
+    }
+    revoke(clients, config, &request, deadline).await
+}
+
+/// Each finding of the action becomes the GuardDuty finding it came from and is revoked as such.
+/// The analyst has decided, so the severity threshold does not hold it back; protection,
+/// exemption and sample checks still do.
+async fn revoke_security_hub_action(
+    clients: &Clients,
+    config: &RevokeConfig,
+    event: &SecurityHubEvent,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    let mut reports = Vec::new();
+    for asff in &event.findings {
+        let mut finding = asff.to_access_key_finding()?;
+        finding.severity = finding.severity.max(config.quarantine.common.min_severity);
+        reports.push(revoke_finding(clients, config, &finding, deadline).await?);
+    }
+    merge(reports).ok_or_else(|| EventError::Malformed("a custom action without findings".into()).into())
+}
+
+/// Each exposed key is revoked on the user that owns it.
+async fn revoke_health_notice(
+    clients: &Clients,
+    config: &RevokeConfig,
+    notice: &HealthEvent,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    let keys = exposed_access_keys(notice)?;
+    let own = observe::own_identity(clients, config).await?;
+    let mut reports = Vec::new();
+    for access_key_id in keys {
+        let Some(user_name) = iam::access_key_owner(&clients.iam, &access_key_id).await? else {
+            return Err(RevokeError::KeyOwnerNotFound { access_key_id, account_id: notice.account_id.clone() });
+        };
+        let request = RevokeRequest::from_health(notice, user_name, access_key_id);
+        reports.push(match triage(None, &request, config, own.as_ref()) {
+            Some(skip) => empty_report(config, &request).skipped(skip),
+            None => revoke(clients, config, &request, deadline).await?,
+        });
+    }
+    merge(reports).ok_or_else(|| EventError::Malformed("the AWS Health notice names no access key".into()).into())
+}
+
+fn empty_report(config: &RevokeConfig, request: &RevokeRequest) -> Report {
+    Report::new(FUNCTION, request.signal.clone(), request.target.resource(), config.quarantine.common.dry_run)
+}
+
+/// One report for an event that named several principals: every step, the worst outcome.
+fn merge(reports: Vec<Report>) -> Option<Report> {
+    let mut reports = reports.into_iter();
+    let mut merged = reports.next()?;
+    reports.for_each(|report| merged.absorb(report));
+    Some(merged)
+}
+
+/// Revokes the credentials of one principal (already triaged): read, decide, act.
+async fn revoke(
+    clients: &Clients,
+    config: &RevokeConfig,
+    request: &RevokeRequest,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    let clock = Instant::now();
+    let mut report = empty_report(config, request);
+    let Some(facts) = observe(clients, request).await? else {
+        return Ok(report);
+    };
+    let plan = match decide(request, &facts, config, DateTime::from(SystemTime::now())) {
+        Decision::Skip(skip) => {
+            report.reason = Some(skip.to_string());
+            report.duration_ms = millis(clock.elapsed());
+            return Ok(report);
+        }
+        Decision::Act(plan) => plan,
+    };
+    report.duration_ms = millis(clock.elapsed());
+    let executor = execute::Executor { clients, config, deadline };
+    engine::run(&plan, &executor, deadline, &mut report).await;
+    Ok(report)
+}
