@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification};
 use close_open_ports::Function;
-use firebreak::engine::{Outcome, Report, StepOutcome};
+use firebreak::engine::{CommonConfig, Outcome, Report, StepOutcome};
 use firebreak::ports::{self, PortsConfig, PortsTrigger, REVOKED_INGRESS_TAG};
 use firebreak::tags;
 use firebreak_tests::scenario::Setup;
@@ -260,10 +260,12 @@ async fn guardduty_brute_force_finding_closes_the_groups_of_the_attacked_instanc
     assert!(ingress(&scenario, &instance.ssh_open_group_id).await.contains(&rule("tcp", 22, 22, "0.0.0.0/0")));
     let event = scenario.guardduty_event(SSH_BRUTEFORCE_EVENT, &instance);
 
-    let above_threshold = PortsConfig { min_severity: 5.0, ..PortsConfig::default() };
+    let defaults = PortsConfig::default();
+    let above_threshold =
+        PortsConfig { common: CommonConfig { min_severity: 5.0, ..defaults.common.clone() }, ..defaults };
     let skipped = run(&scenario, above_threshold, event.clone()).await;
     assert_eq!(skipped.outcome, Outcome::Skipped);
-    assert!(skipped.reason.unwrap().contains("below the threshold"));
+    assert!(skipped.reason.unwrap().contains("below the configured minimum"));
     assert!(ingress(&scenario, &instance.ssh_open_group_id).await.contains(&rule("tcp", 22, 22, "0.0.0.0/0")));
 
     let function = Function { clients: scenario.clients.clone(), config: PortsConfig::default() };
@@ -279,7 +281,12 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
     let (_moto, scenario) = start().await;
     let vpc_id = vpc(&scenario).await;
     let web = group(&scenario, &vpc_id, "web", vec![world("tcp", 22, 22, true, false)], &[]).await;
-    let config = PortsConfig { dry_run: true, allowed_cidrs: vec!["10.0.0.0/8".into()], ..PortsConfig::default() };
+    let defaults = PortsConfig::default();
+    let config = PortsConfig {
+        common: CommonConfig { dry_run: true, ..defaults.common.clone() },
+        allowed_cidrs: vec!["10.0.0.0/8".into()],
+        ..defaults
+    };
     let report = run(&scenario, config, cloudtrail_event(AUTHORIZE_EVENT, &web)).await;
     assert_eq!(report.outcome, Outcome::Planned, "{report:#?}");
     assert!(report.dry_run);

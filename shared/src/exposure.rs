@@ -124,3 +124,46 @@ pub struct GroupFacts {
     pub tags: BTreeMap<String, String>,
     pub ingress: Vec<IngressRule>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> IngressRule {
+        IngressRule {
+            rule_id: id.into(),
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            cidr: Some(cidr.into()),
+        }
+    }
+
+    const ADMIN: [u16; 8] = DEFAULT_ADMIN_PORTS;
+
+    #[test]
+    fn ssh_open_to_the_world_on_both_families_is_exposing_and_https_is_not() {
+        assert_eq!(exposing_ports(&rule("sgr-1", "tcp", 22, 22, "0.0.0.0/0"), &ADMIN), vec![22]);
+        assert_eq!(exposing_ports(&rule("sgr-2", "tcp", 22, 22, "::/0"), &ADMIN), vec![22]);
+        assert!(exposing_ports(&rule("sgr-3", "tcp", 443, 443, "0.0.0.0/0"), &ADMIN).is_empty());
+        assert!(exposing_ports(&rule("sgr-4", "tcp", 22, 22, "10.0.0.0/8"), &ADMIN).is_empty());
+    }
+
+    #[test]
+    fn ranges_and_all_traffic_cover_every_admin_port_inside_them() {
+        let mut sorted = ADMIN.to_vec();
+        sorted.sort_unstable();
+        let mut whole = exposing_ports(&rule("sgr-1", "tcp", 0, 65535, "0.0.0.0/0"), &ADMIN);
+        whole.sort_unstable();
+        assert_eq!(whole, sorted);
+        let mut all = exposing_ports(&rule("sgr-2", "-1", -1, -1, "::/0"), &ADMIN);
+        all.sort_unstable();
+        assert_eq!(all, sorted);
+        assert_eq!(exposing_ports(&rule("sgr-3", "tcp", 3000, 3400, "0.0.0.0/0"), &ADMIN), vec![3389, 3306]);
+        assert_eq!(exposing_ports(&rule("sgr-4", "6", 20, 23, "0.0.0.0/0"), &ADMIN), vec![22]);
+        assert!(exposing_ports(&rule("sgr-5", "icmp", -1, -1, "0.0.0.0/0"), &ADMIN).is_empty());
+        assert!(exposing_ports(&rule("sgr-6", "tcp", 8000, 9000, "0.0.0.0/0"), &ADMIN).is_empty());
+        let group_reference = IngressRule { cidr: None, ..rule("sgr-7", "-1", -1, -1, "") };
+        assert!(exposing_ports(&group_reference, &ADMIN).is_empty());
+    }
+}

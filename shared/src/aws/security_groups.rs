@@ -1,10 +1,11 @@
-//! Security groups with their ingress rules, as close-open-ports and audit-posture read them.
+//! Security groups with their ingress rules, as close-open-ports and audit-posture read them, and
+//! the ingress changes close-open-ports makes.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::SecurityGroupRule;
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroupRule};
 
-use super::ec2::{filter, tag_map};
+use super::ec2::{describe_interfaces, filter, tag_map};
 use crate::aws::{AwsError, AwsResultExt};
 use crate::exposure::{GroupFacts, IngressRule};
 
@@ -70,4 +71,67 @@ fn ingress_rule(rule: &SecurityGroupRule) -> Option<IngressRule> {
         to_port: rule.to_port().unwrap_or(-1),
         cidr: rule.cidr_ipv4().or(rule.cidr_ipv6()).map(str::to_string),
     })
+}
+
+/// The groups of every ENI attached to the instance, each once; `None` when it has no interface
+/// (it does not exist, or no longer does, in this account and region).
+pub async fn groups_of_instance(ec2: &aws_sdk_ec2::Client, instance_id: &str) -> Result<Option<Vec<String>>, AwsError> {
+    let interfaces = describe_interfaces(ec2, instance_id).await?;
+    if interfaces.is_empty() {
+        return Ok(None);
+    }
+    let mut ids: Vec<String> = interfaces.into_iter().flat_map(|eni| eni.group_ids).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
+/// Allows one TCP/UDP port from one IPv4 or IPv6 CIDR. False when the group already had that
+/// rule (a retry, or an administrator was quicker).
+pub async fn authorize_ingress(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+    protocol: &str,
+    port: u16,
+    cidr: &str,
+    description: &str,
+) -> Result<bool, AwsError> {
+    let permission = IpPermission::builder().ip_protocol(protocol).from_port(port.into()).to_port(port.into());
+    let permission = if cidr.contains(':') {
+        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).description(description).build())
+    } else {
+        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).description(description).build())
+    };
+    match ec2
+        .authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(permission.build())
+        .send()
+        .await
+        .aws("AuthorizeSecurityGroupIngress")
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_code("InvalidPermission.Duplicate") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Revokes one ingress rule by its rule id. False when the rule is gone already (a retried call
+/// whose first answer was lost, a concurrent delivery): EC2 answers
+/// `InvalidSecurityGroupRuleId.NotFound`, the emulator `InvalidPermission.NotFound`.
+pub async fn revoke_ingress(ec2: &aws_sdk_ec2::Client, group_id: &str, rule_id: &str) -> Result<bool, AwsError> {
+    match ec2
+        .revoke_security_group_ingress()
+        .group_id(group_id)
+        .security_group_rule_ids(rule_id)
+        .send()
+        .await
+        .aws("RevokeSecurityGroupIngress")
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_code("InvalidSecurityGroupRuleId.NotFound") || e.is_code("InvalidPermission.NotFound") => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
