@@ -255,7 +255,7 @@ async fn allowed_cidrs_keep_their_access_after_the_world_rule_goes() {
 
 #[tokio::test]
 async fn guardduty_brute_force_finding_closes_the_groups_of_the_attacked_instance() {
-    let (_moto, scenario) = start().await;
+    let (moto, scenario) = start().await;
     let instance = scenario.compromised_instance(&Setup::bare()).await;
     assert!(ingress(&scenario, &instance.ssh_open_group_id).await.contains(&rule("tcp", 22, 22, "0.0.0.0/0")));
     let event = scenario.guardduty_event(SSH_BRUTEFORCE_EVENT, &instance);
@@ -268,7 +268,7 @@ async fn guardduty_brute_force_finding_closes_the_groups_of_the_attacked_instanc
     assert!(skipped.reason.unwrap().contains("below the configured minimum"));
     assert!(ingress(&scenario, &instance.ssh_open_group_id).await.contains(&rule("tcp", 22, 22, "0.0.0.0/0")));
 
-    let function = Function { clients: scenario.clients.clone(), config: PortsConfig::default() };
+    let function = Function { accounts: firebreak_tests::accounts(&moto).await, config: PortsConfig::default() };
     let report = close_open_ports::handle(&function, LambdaEvent::new(event, Context::default())).await.unwrap();
     assert_eq!(report["outcome"], "contained", "{report:#}");
     assert_eq!(report["resource"], instance.instance_id.as_str());
@@ -297,8 +297,8 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 
 #[tokio::test]
 async fn bad_events_are_refused_before_any_call() {
-    let (_moto, scenario) = start().await;
-    let function = Function { clients: scenario.clients.clone(), config: PortsConfig::default() };
+    let (moto, _scenario) = start().await;
+    let function = Function { accounts: firebreak_tests::accounts(&moto).await, config: PortsConfig::default() };
     let mut spoofed = sample_event(AUTHORIZE_EVENT);
     spoofed["detail"]["requestParameters"]["groupId"] = json!("sg-../../x");
     spoofed["detail"]["responseElements"] = Value::Null;

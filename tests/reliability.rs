@@ -366,7 +366,10 @@ impl RevokeBench {
         let mut event = firebreak_tests::sample_event(REVOKE_USER_EVENT);
         event["detail"]["resource"]["accessKeyDetails"]["userName"] = "deploy-bot".into();
         event["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = self.leaked_key.clone().into();
-        firebreak::revoke::revoke_event(&self.clients, &Default::default(), &event, Deadline::NONE).await.unwrap()
+        let trigger = firebreak::revoke::RevokeTrigger::from_event(&event).unwrap();
+        firebreak::revoke::revoke_credentials(&self.clients, &Default::default(), &trigger, Deadline::NONE)
+            .await
+            .unwrap()
     }
 
     /// The named key is Inactive, the other still Active, the session deny policy present, the user tagged.

@@ -398,8 +398,10 @@ async fn protected_principals_and_our_own_identity_are_never_revoked() {
 async fn root_finding_changes_nothing_and_says_why() {
     let env = start().await;
     let (key, _) = env.user("deploy-bot", &[]).await;
-    let function =
-        revoke_credentials::Function { clients: env.scenario.clients.clone(), config: RevokeConfig::default() };
+    let function = revoke_credentials::Function {
+        accounts: firebreak_tests::accounts(&env._moto).await,
+        config: RevokeConfig::default(),
+    };
     let report = revoke_credentials::handle(&function, LambdaEvent::new(sample_event(ROOT_EVENT), Context::default()))
         .await
         .unwrap();
@@ -445,8 +447,10 @@ async fn dry_run_plans_and_changes_nothing() {
 #[tokio::test]
 async fn handler_refuses_other_events_without_calling_aws() {
     let env = start().await;
-    let function =
-        revoke_credentials::Function { clients: env.scenario.clients.clone(), config: RevokeConfig::default() };
+    let function = revoke_credentials::Function {
+        accounts: firebreak_tests::accounts(&env._moto).await,
+        config: RevokeConfig::default(),
+    };
     let ec2_finding = sample_event("quarantine-instance/guardduty-ec2-dos-actor.json");
     let err =
         revoke_credentials::handle(&function, LambdaEvent::new(ec2_finding, Context::default())).await.unwrap_err();

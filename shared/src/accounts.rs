@@ -138,13 +138,12 @@ pub struct Accounts {
 
 impl Accounts {
     pub fn new(base: &SdkConfig, config: AccountsConfig) -> Self {
-        Self {
-            home: Clients::new(base),
-            base: base.clone(),
-            config,
-            own_account: Mutex::new(None),
-            cache: Mutex::new(HashMap::new()),
-        }
+        Self::with_home(base, Clients::new(base), config)
+    }
+
+    /// Accounts whose own-account clients are the ones given (a test that mocks one service).
+    pub fn with_home(base: &SdkConfig, home: Clients, config: AccountsConfig) -> Self {
+        Self { home, base: base.clone(), config, own_account: Mutex::new(None), cache: Mutex::new(HashMap::new()) }
     }
 
     /// Region, credentials and endpoint the standard way, configuration from the environment.

@@ -36,3 +36,8 @@ pub fn on_large_stack<F: std::future::Future<Output = ()> + 'static>(test: impl 
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }
+
+/// The clients provider every function holds, acting in moto's default account and region.
+pub async fn accounts(moto: &Moto) -> firebreak::accounts::Accounts {
+    firebreak::accounts::Accounts::new(&moto.sdk_config().await, firebreak::accounts::AccountsConfig::default())
+}

@@ -1,25 +1,27 @@
 //! close-open-ports: a port-probe or brute-force finding, a CloudTrail record of a group being
 //! opened, or the schedule in; the world-open admin and data ports closed, and a report out.
 
+use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
+use firebreak::engine::FunctionError;
 use firebreak::ports::{self, PortsConfig, PortsTrigger};
-use firebreak::Clients;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
+/// Built once per cold start: configuration, and clients per account and region.
 pub struct Function {
-    pub clients: Clients,
+    pub accounts: Accounts,
     pub config: PortsConfig,
 }
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
+impl Function {
+    pub async fn from_env() -> Result<Self, FunctionError> {
+        Ok(Self { config: PortsConfig::from_env()?, accounts: Accounts::from_env().await? })
+    }
+}
+
+pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
+    let deadline = Deadline::from_lambda(event.context.deadline());
     let trigger = PortsTrigger::from_event(&event.payload)?;
-    let report = ports::close_open_ports(
-        &function.clients,
-        &function.config,
-        &trigger,
-        Deadline::from_lambda(event.context.deadline()),
-    )
-    .await?;
-    Ok(report.into_result()?)
+    ports::close_open_ports(function.accounts.home(), &function.config, &trigger, deadline).await?.into_result()
 }

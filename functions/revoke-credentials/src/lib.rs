@@ -1,19 +1,33 @@
-//! revoke-credentials: a GuardDuty IAM finding or an AWS Health credentials notice in; keys
-//! disabled, sessions revoked (and an exfiltrating instance quarantined), a report out.
+//! revoke-credentials: a GuardDuty IAM finding, an AWS Health credentials notice or an analyst's
+//! Security Hub "Revoke credentials" action in; keys disabled, sessions revoked (and an
+//! exfiltrating instance quarantined), a report out.
 
+use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
-use firebreak::revoke::{self, RevokeConfig};
-use firebreak::Clients;
-use lambda_runtime::{Error, LambdaEvent};
+use firebreak::engine::FunctionError;
+use firebreak::revoke::{self, RevokeConfig, RevokeTrigger};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
+/// Built once per cold start: configuration (with the identity this function must never
+/// revoke), and clients per account and region.
 pub struct Function {
-    pub clients: Clients,
+    pub accounts: Accounts,
     pub config: RevokeConfig,
 }
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
+impl Function {
+    /// Failing to learn its own identity fails the start: the function never runs without it.
+    pub async fn from_env() -> Result<Self, FunctionError> {
+        let accounts = Accounts::from_env().await?;
+        let mut config = RevokeConfig::from_env()?;
+        config.own_identity = Some(firebreak::aws::iam::caller_identity(&accounts.home().sts).await?);
+        Ok(Self { accounts, config })
+    }
+}
+
+pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
-    let report = revoke::revoke_event(&function.clients, &function.config, &event.payload, deadline).await?;
-    Ok(report.into_result()?)
+    let trigger = RevokeTrigger::from_event(&event.payload)?;
+    revoke::revoke_credentials(function.accounts.home(), &function.config, &trigger, deadline).await?.into_result()
 }
