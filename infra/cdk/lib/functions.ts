@@ -183,11 +183,16 @@ const RESPOND_STATEMENTS = (home: HomeResources): iam.PolicyStatement[] => [
   }),
 ];
 
-/** What any response reads: where to act, whom to tell, and the abuse settings (`respond::Settings`). */
-const RESPOND_ENVIRONMENT = {
+/** Where a function may act: every function builds the same account/region client provider (`accounts::Accounts`). */
+const ACCOUNTS_ENVIRONMENT = {
   FIREBREAK_MEMBER_ROLE_NAME: 'MemberRoleName',
   FIREBREAK_EXTERNAL_ID: 'MemberExternalId',
   FIREBREAK_ALLOWED_ACCOUNTS: 'AllowedAccounts',
+};
+
+/** What any response reads: where to act, whom to tell, and the abuse settings (`respond::Settings`). */
+const RESPOND_ENVIRONMENT = {
+  ...ACCOUNTS_ENVIRONMENT,
   FIREBREAK_SNS_TOPIC_ARN: 'AlertTopic',
   FIREBREAK_SECURITY_HUB: 'SecurityHub',
   FIREBREAK_QUARANTINE_ON_BILLING_ALARM: 'QuarantineOnBillingAlarm',
@@ -278,6 +283,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
     },
     environment: {
       ...QUARANTINE_ENVIRONMENT,
+      ...ACCOUNTS_ENVIRONMENT,
       FIREBREAK_DEACTIVATE_ALL_KEYS: 'DeactivateAllKeys',
       FIREBREAK_DELETE_LOGIN_PROFILE: 'DeleteLoginProfile',
       FIREBREAK_PROTECTED_PRINCIPALS: 'ProtectedPrincipals',
@@ -376,6 +382,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
       FIREBREAK_ADMIN_PORTS: 'AdminPorts',
       FIREBREAK_ALLOWED_CIDRS: 'AllowedCidrs',
+      ...ACCOUNTS_ENVIRONMENT,
     },
     statements: [
       new iam.PolicyStatement({

@@ -78,15 +78,15 @@ export class FirebreakStack extends Stack {
       }),
       MemberRoleName: new CfnParameter(this, 'MemberRoleName', {
         type: 'String', default: 'FirebreakResponder', allowedPattern: '^[\\w+=,.@-]{1,64}$',
-        description: 'FIREBREAK_MEMBER_ROLE_NAME (quarantine-instance, abuse-report). Name of the role (infra/member-role.yaml) assumed in other accounts; the roles may assume only this name.',
+        description: 'FIREBREAK_MEMBER_ROLE_NAME (every function; quarantine-instance and abuse-report act in member accounts). Name of the role (infra/member-role.yaml) assumed in other accounts; the roles may assume only this name.',
       }),
       MemberExternalId: new CfnParameter(this, 'MemberExternalId', {
         type: 'String', default: '', noEcho: true, allowedPattern: '^$|^[\\w+=,.@:/-]{2,1224}$',
-        description: 'FIREBREAK_EXTERNAL_ID (quarantine-instance, abuse-report). The sts:ExternalId the member-account role requires (its ExternalId parameter).',
+        description: 'FIREBREAK_EXTERNAL_ID (every function; quarantine-instance and abuse-report act in member accounts). The sts:ExternalId the member-account role requires (its ExternalId parameter).',
       }),
       AllowedAccounts: new CfnParameter(this, 'AllowedAccounts', {
         type: 'String', default: '', allowedPattern: '^$|^\\d{12}( *, *\\d{12})*$',
-        description: 'FIREBREAK_ALLOWED_ACCOUNTS (quarantine-instance, abuse-report). Comma-separated account ids Firebreak may act in besides its own; empty = any.',
+        description: 'FIREBREAK_ALLOWED_ACCOUNTS (every function; quarantine-instance and abuse-report act in member accounts). Comma-separated account ids Firebreak may act in besides its own; empty = any.',
       }),
       SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms.'),
       QuarantineOnBillingAlarm: flag(this, 'QuarantineOnBillingAlarm', 'false', 'FIREBREAK_QUARANTINE_ON_BILLING_ALARM (quarantine-instance, abuse-report). On a billing alarm, quarantine the instance with the most outbound traffic.'),
