@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceNetworkInterfaceSpecification};
 use firebreak::accounts::{Accounts, AccountsConfig};
+use firebreak::engine::FunctionError;
 use firebreak::notify::{NotifyConfig, REPORT_ATTRIBUTE};
 use firebreak::respond::Settings;
 use firebreak_tests::moto::{ACCOUNT_ID, REGION};
@@ -22,11 +23,11 @@ async fn accounts(moto: &Moto, config: AccountsConfig) -> Accounts {
     Accounts::new(&moto.sdk_config().await, config)
 }
 
-async fn abuse(function: &AbuseFunction, event: Value) -> Result<Value, lambda_runtime::Error> {
+async fn abuse(function: &AbuseFunction, event: Value) -> Result<Value, FunctionError> {
     abuse_report::handle(function, LambdaEvent::new(event, Context::default())).await
 }
 
-async fn quarantine(function: &QuarantineFunction, event: Value) -> Result<Value, lambda_runtime::Error> {
+async fn quarantine(function: &QuarantineFunction, event: Value) -> Result<Value, FunctionError> {
     quarantine_instance::handle(function, LambdaEvent::new(event, Context::default())).await
 }
 

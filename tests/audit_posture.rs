@@ -26,7 +26,7 @@ use serde_json::Value;
 const SCHEDULE_EVENT: &str = "audit-posture/schedule-daily.json";
 
 async fn run(scenario: &Scenario, config: PostureConfig) -> Value {
-    let function = Function { clients: scenario.clients.clone(), config };
+    let function = Function { accounts: firebreak_tests::home_only(scenario.clients.clone()), config };
     audit_posture::handle(&function, LambdaEvent::new(sample_event(SCHEDULE_EVENT), Context::default()))
         .await
         .expect("audit-posture runs")
@@ -201,7 +201,8 @@ async fn dry_run_then_bad_event() {
     assert!(!report["gaps"].as_array().unwrap().is_empty());
     assert!(hub(&scenario).await.is_empty(), "a dry run imports nothing");
 
-    let function = Function { clients: scenario.clients.clone(), config: PostureConfig::default() };
+    let function =
+        Function { accounts: firebreak_tests::home_only(scenario.clients.clone()), config: PostureConfig::default() };
     let wrong = sample_event("close-open-ports/guardduty-ec2-ssh-bruteforce-target.json");
     assert!(audit_posture::handle(&function, LambdaEvent::new(wrong, Context::default())).await.is_err());
 }

@@ -76,7 +76,8 @@ async fn alarm_gaps_against(output: fn() -> DescribeAlarmsOutput) -> Vec<String>
     let rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(output);
     let mut clients = scenario.clients.clone();
     clients.cloudwatch = mock_client!(aws_sdk_cloudwatch, [&rule]);
-    let function = audit_posture::Function { clients, config: PostureConfig::default() };
+    let function =
+        audit_posture::Function { accounts: firebreak_tests::home_only(clients), config: PostureConfig::default() };
     let report = audit_posture::handle(
         &function,
         LambdaEvent::new(sample_event("audit-posture/schedule-daily.json"), Context::default()),

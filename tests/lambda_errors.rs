@@ -61,7 +61,12 @@ fn every_function_names_its_errors() {
 
         for event in malformed() {
             let e = || lambda_event(event.clone());
-            readable("quarantine-instance", &event, quarantine_instance::handle(&quarantine, e()).await, "InvalidEvent");
+            readable(
+                "quarantine-instance",
+                &event,
+                quarantine_instance::handle(&quarantine, e()).await,
+                "InvalidEvent",
+            );
             readable("revoke-credentials", &event, revoke_credentials::handle(&revoke, e()).await, "InvalidEvent");
             readable("close-open-ports", &event, close_open_ports::handle(&ports, e()).await, "InvalidEvent");
             readable("audit-posture", &event, audit_posture::handle(&posture, e()).await, "InvalidEvent");

@@ -41,3 +41,13 @@ pub fn on_large_stack<F: std::future::Future<Output = ()> + 'static>(test: impl 
 pub async fn accounts(moto: &Moto) -> firebreak::accounts::Accounts {
     firebreak::accounts::Accounts::new(&moto.sdk_config().await, firebreak::accounts::AccountsConfig::default())
 }
+
+/// The provider around clients already built (some with a mocked service), for tests that act in
+/// the home account only: another account or region would have no endpoint to go to.
+pub fn home_only(clients: firebreak::Clients) -> firebreak::accounts::Accounts {
+    let base = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new(moto::REGION))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    firebreak::accounts::Accounts::with_home(&base, clients, firebreak::accounts::AccountsConfig::default())
+}

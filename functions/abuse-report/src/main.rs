@@ -1,17 +1,9 @@
-use abuse_report::Function;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     firebreak::logging::init();
-    let function = Function {
-        config: firebreak::respond::Settings::from_env()?,
-        accounts: firebreak::accounts::Accounts::from_env().await?,
-    };
-    let function = &function;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        abuse_report::handle(function, event).await
-    }))
-    .await
+    let function = &abuse_report::Function::from_env().await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| abuse_report::handle(function, event))).await
 }

@@ -1,26 +1,28 @@
 //! audit-posture: the schedule in; every hardening gap of the account out, as Security Hub
 //! findings (updated, then resolved when the gap closes) and in the report. Changes nothing else.
 
+use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
+use firebreak::engine::FunctionError;
 use firebreak::events::ScheduledEvent;
 use firebreak::posture::{self, PostureConfig};
-use firebreak::Clients;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
+/// Built once per cold start: configuration, and clients per account and region.
 pub struct Function {
-    pub clients: Clients,
+    pub accounts: Accounts,
     pub config: PostureConfig,
 }
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let schedule = ScheduledEvent::from_event(&event.payload)?;
-    let report = posture::audit_posture(
-        &function.clients,
-        &function.config,
-        &schedule,
-        Deadline::from_lambda(event.context.deadline()),
-    )
-    .await?;
-    Ok(report.to_json())
+impl Function {
+    pub async fn from_env() -> Result<Self, FunctionError> {
+        Ok(Self { config: PostureConfig::from_env()?, accounts: Accounts::from_env().await? })
+    }
+}
+
+pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
+    let deadline = Deadline::from_lambda(event.context.deadline());
+    let trigger = ScheduledEvent::from_event(&event.payload)?;
+    Ok(posture::audit_posture(function.accounts.home(), &function.config, &trigger, deadline).await?.to_json())
 }

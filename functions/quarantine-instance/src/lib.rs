@@ -4,22 +4,26 @@
 
 use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
+use firebreak::engine::FunctionError;
 use firebreak::respond::{self, Settings};
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
+/// Built once per cold start: configuration, and clients per account and region.
 pub struct Function {
     pub accounts: Accounts,
     pub config: Settings,
 }
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let response = respond::respond_to_instance_event(
-        &function.accounts,
-        &function.config,
-        &event.payload,
-        Deadline::from_lambda(event.context.deadline()),
-    )
-    .await?;
-    Ok(response.into_result()?)
+impl Function {
+    pub async fn from_env() -> Result<Self, FunctionError> {
+        Ok(Self { config: Settings::from_env()?, accounts: Accounts::from_env().await? })
+    }
+}
+
+pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
+    let deadline = Deadline::from_lambda(event.context.deadline());
+    respond::respond_to_instance_event(&function.accounts, &function.config, &event.payload, deadline)
+        .await?
+        .into_result()
 }

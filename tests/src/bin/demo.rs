@@ -66,10 +66,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     std::env::remove_var("AWS_PROFILE");
     firebreak::logging::init();
-    let function = quarantine_instance::Function {
-        config: firebreak::respond::Settings::from_env()?,
-        accounts: firebreak::accounts::Accounts::from_env().await?,
-    };
+    let function = quarantine_instance::Function::from_env().await?;
     let event = scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &instance);
     println!(
         "── GuardDuty: {} (severity {}) → quarantine-instance ──",
