@@ -7,9 +7,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceNetworkInterfaceSpecification};
 use firebreak::accounts::{Accounts, AccountsConfig};
+use firebreak::aws::sns::REPORT_ATTRIBUTE;
 use firebreak::engine::FunctionError;
-use firebreak::notify::{NotifyConfig, REPORT_ATTRIBUTE};
-use firebreak::respond::Settings;
+use firebreak::notify::NotifyConfig;
+use firebreak::respond::{AbuseTrigger, Settings};
 use firebreak_tests::moto::{ACCOUNT_ID, REGION};
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
 use firebreak_tests::{sample_event, Moto, Scenario};
@@ -211,7 +212,7 @@ async fn network_out_alarm_isolates_the_instance() {
     assert_eq!(view.tags["firebreak:finding-type"], "NetworkOut alarm web-1-network-out");
 }
 
-/// The ranking itself (GetMetricData, NetworkOut per instance) is unit-tested in `abuse::rank`:
+/// The ranking itself (GetMetricData, NetworkOut per instance) is unit-tested in `traffic::rank`:
 /// moto 5.2.1 does not serve the rpc-v2 CBOR protocol the Rust CloudWatch SDK speaks, so here
 /// GetMetricData fails. What this checks against the emulator: a billing alarm quarantines nothing
 /// by default, even with instances running, and says so (and why the ranking is missing).
@@ -222,14 +223,14 @@ async fn billing_alarm_quarantines_nothing_by_default() {
     let noisy = scenario.compromised_instance(&Setup::bare()).await;
     let before = scenario.view(&noisy.instance_id, None).await;
     let accounts = accounts(&moto, AccountsConfig::default()).await;
-    let response = firebreak::respond::respond_to_abuse_event(
+    let trigger = AbuseTrigger::from_event(&sample_event("abuse-report/cloudwatch-billing-alarm.json")).expect("valid");
+    let response = firebreak::respond::respond_to_abuse(
         &accounts,
         &Settings::default(),
-        &sample_event("abuse-report/cloudwatch-billing-alarm.json"),
+        &trigger,
         firebreak::deadline::Deadline::NONE,
     )
-    .await
-    .expect("handled");
+    .await;
     assert!(response.reports.is_empty(), "{response:#?}");
     assert!(response.reason.as_deref().unwrap().contains("none quarantined"), "{response:#?}");
     assert!(

@@ -46,7 +46,7 @@ async fn billing_alarm_ranking_reads_network_out_of_every_running_instance() {
                 .build()
         });
     let cloudwatch = mock_client!(aws_sdk_cloudwatch, [&rule]);
-    let talkers = firebreak::abuse::top_talkers(&scenario.ec2, &cloudwatch, Duration::from_secs(3 * 3600), 5)
+    let talkers = firebreak::respond::abuse::top_talkers(&scenario.ec2, &cloudwatch, Duration::from_secs(3 * 3600), 5)
         .await
         .expect("the request matched the rule");
     assert_eq!(rule.num_calls(), 1);

@@ -7,7 +7,6 @@
 //! quarantine and follows up. [`events`] parses and validates what EventBridge delivers (no AWS
 //! call); [`aws`] wraps every SDK call; [`accounts`] hands out clients per account and region.
 
-pub mod abuse;
 pub mod accounts;
 pub mod attempts;
 pub mod aws;

@@ -1,19 +1,13 @@
-//! Telling people: one concise, human-readable summary per remediation on an SNS topic, with the
-//! full JSON report attached as a message attribute (e-mail subscribers read the text; automation
-//! subscribed through SQS or Lambda reads the attribute).
+//! Where people are told: the SNS topic for one summary per remediation and whether Security Hub
+//! is written back to. The publishing itself is [`crate::aws::sns`].
 
-use aws_sdk_sns::types::MessageAttributeValue;
-
-use crate::aws::{AwsError, AwsResultExt};
 use crate::engine::config::{flag, ConfigError};
+
+/// Callers not yet moved to [`crate::aws::sns`] (revoke) still name these here.
+pub use crate::aws::sns::{publish_summary, REPORT_ATTRIBUTE};
 
 pub const SNS_TOPIC_ARN: &str = "FIREBREAK_SNS_TOPIC_ARN";
 pub const SECURITY_HUB: &str = "FIREBREAK_SECURITY_HUB";
-
-/// The message attribute that carries the JSON report.
-pub const REPORT_ATTRIBUTE: &str = "firebreak.report";
-/// SNS refuses messages (body plus attributes) over 256 KiB; the report is cut to fit.
-const MAX_REPORT_BYTES: usize = 200 * 1024;
 
 /// Where Firebreak reports what it did, besides its own logs and return value.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,40 +49,6 @@ pub fn sns_topic_arn(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<S
             why: "expected an SNS topic ARN, arn:aws:sns:<region>:<account>:<name>",
         }),
     }
-}
-
-/// Publishes the summary; returns the SNS message id.
-pub async fn publish_summary(
-    sns: &aws_sdk_sns::Client,
-    topic_arn: &str,
-    subject: &str,
-    summary: &str,
-    report: &serde_json::Value,
-) -> Result<String, AwsError> {
-    let mut report_json = report.to_string();
-    if report_json.len() > MAX_REPORT_BYTES {
-        report_json =
-            serde_json::json!({"truncated": true, "note": "report too large for SNS; see the function's logs"})
-                .to_string();
-    }
-    // SNS subjects: ASCII, no line breaks, at most 100 characters.
-    let subject: String =
-        subject.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { ' ' }).take(100).collect();
-    let published =
-        sns.publish()
-            .topic_arn(topic_arn)
-            .subject(subject)
-            .message(summary)
-            .message_attributes(
-                REPORT_ATTRIBUTE,
-                MessageAttributeValue::builder().data_type("String").string_value(report_json).build().map_err(
-                    |e| AwsError { action: "Publish", code: "InvalidAttribute".into(), message: e.to_string() },
-                )?,
-            )
-            .send()
-            .await
-            .aws("Publish")?;
-    Ok(published.message_id().unwrap_or_default().to_string())
 }
 
 #[cfg(test)]

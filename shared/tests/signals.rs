@@ -7,6 +7,7 @@ use firebreak::events::{
     AlarmKind, AlarmStateChange, CustomAction, GuardDutyFinding, HealthEvent, SecurityHubEvent, Trigger,
 };
 use firebreak::quarantine::{self as plan, QuarantineRequest};
+use firebreak::respond::{AbuseTrigger, InstanceTrigger};
 use firebreak::QuarantineConfig;
 use serde_json::{json, Value};
 
@@ -127,4 +128,29 @@ fn health_abuse_samples_parse() {
         assert_eq!(health.event_type_category.as_deref(), Some("issue"));
         assert!(!health.affected_entities.is_empty());
     }
+}
+
+#[test]
+fn triggers_are_parsed_and_checked_before_any_aws_call() {
+    let native = InstanceTrigger::from_event(&event("quarantine-instance/guardduty-ec2-dos-actor.json")).unwrap();
+    assert!(matches!(native, InstanceTrigger::Finding(_)));
+    let imported =
+        InstanceTrigger::from_event(&event("quarantine-instance/securityhub-imported-guardduty-ec2-dos.json")).unwrap();
+    assert_eq!(imported.signal().kind, native.signal().kind, "one imported finding is named like the native one");
+    let mut revoke = event("quarantine-instance/securityhub-custom-action-quarantine.json");
+    revoke["detail"]["actionName"] = json!("Revoke credentials");
+    revoke["resources"] = json!(["arn:aws:securityhub:us-east-1:123456789012:action/custom/RevokeCredentials"]);
+    let refused = InstanceTrigger::from_event(&revoke).unwrap_err().to_string();
+    assert!(refused.contains("revoke-credentials handles this action"), "{refused}");
+
+    let alarm = AbuseTrigger::from_event(&event("abuse-report/cloudwatch-networkout-alarm.json")).unwrap();
+    assert_eq!(alarm.signal().kind, "web-1-network-out");
+    let mut cpu = event("abuse-report/cloudwatch-networkout-alarm.json");
+    cpu["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] = json!("CPUUtilization");
+    assert!(AbuseTrigger::from_event(&cpu).is_err(), "an alarm on anything else is refused");
+    let health = AbuseTrigger::from_event(&event("abuse-report/health-abuse-dos-ip.json")).unwrap();
+    assert_eq!(health.signal().source, "aws.health");
+    let mut scheduled = event("abuse-report/health-abuse-dos-ip.json");
+    scheduled["detail"]["eventTypeCategory"] = json!("scheduledChange");
+    assert!(AbuseTrigger::from_event(&scheduled).unwrap_err().to_string().contains("category issue"));
 }

@@ -4,7 +4,7 @@
 use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
-use firebreak::respond::{self, Settings};
+use firebreak::respond::{self, AbuseTrigger, Settings};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -22,5 +22,6 @@ impl Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
-    respond::respond_to_abuse_event(&function.accounts, &function.config, &event.payload, deadline).await?.into_result()
+    let trigger = AbuseTrigger::from_event(&event.payload)?;
+    respond::respond_to_abuse(&function.accounts, &function.config, &trigger, deadline).await.into_result()
 }

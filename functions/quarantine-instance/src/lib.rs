@@ -5,7 +5,7 @@
 use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
-use firebreak::respond::{self, Settings};
+use firebreak::respond::{self, InstanceTrigger, Settings};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -23,7 +23,6 @@ impl Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
-    respond::respond_to_instance_event(&function.accounts, &function.config, &event.payload, deadline)
-        .await?
-        .into_result()
+    let trigger = InstanceTrigger::from_event(&event.payload)?;
+    respond::respond_to_instance(&function.accounts, &function.config, &trigger, deadline).await.into_result()
 }

@@ -2,13 +2,16 @@
 //! `.aws("Operation")` (from which infra/checks derives each function's IAM policy); the clients,
 //! built once per cold start; and the error every AWS action reports.
 
+pub mod addresses;
 pub mod ec2;
 pub mod fleet;
 pub mod iam;
 pub mod isolation;
+pub mod metrics;
 pub mod security_groups;
 pub mod securityhub;
 pub mod snapshots;
+pub mod sns;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};

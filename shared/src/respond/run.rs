@@ -1,0 +1,102 @@
+//! Quarantining the targets: each instance once, in its own account and region, through the one
+//! quarantine plan; then the follow-up.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::follow_up::follow_up;
+use super::{RespondError, Response, Settings};
+use crate::accounts::Accounts;
+use crate::aws::securityhub::FindingRef;
+use crate::case::case_id_for;
+use crate::deadline::Deadline;
+use crate::engine::report::millis;
+use crate::engine::{FunctionError, Report};
+use crate::events::GuardDutyFinding;
+use crate::quarantine::{self, QuarantineRequest};
+
+/// One instance to quarantine, and where the request came from.
+#[derive(Debug, Clone)]
+pub(super) struct Target {
+    pub request: QuarantineRequest,
+    /// A GuardDuty finding (native or from Security Hub) goes through triage first.
+    pub finding: Option<GuardDutyFinding>,
+    /// The Security Hub finding to update afterwards.
+    pub origin: Option<FindingRef>,
+}
+
+impl Target {
+    /// An instance a signal names outright: no finding to triage, no finding to update.
+    pub fn instance(request: QuarantineRequest) -> Self {
+        Self { request, finding: None, origin: None }
+    }
+}
+
+/// Quarantines every target (each instance once), then writes back and notifies.
+pub(super) async fn quarantine_all(
+    accounts: &Accounts,
+    settings: &Settings,
+    response: &mut Response,
+    targets: Vec<Target>,
+    deadline: Deadline,
+) {
+    let clock = Instant::now();
+    response.dry_run = settings.quarantine.common.dry_run;
+    let mut seen = BTreeSet::new();
+    let targets: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| {
+            seen.insert((
+                t.request.signal.account.clone(),
+                t.request.signal.region.clone(),
+                t.request.instance_id.clone(),
+            ))
+        })
+        .collect();
+    let function = response.function;
+    let mut updates: Vec<(FindingRef, Report)> = Vec::new();
+    // One after the other: instances in the same VPC share its isolation group, and creating it
+    // twice at once would race.
+    for target in &targets {
+        match Box::pin(quarantine_target(accounts, settings, target, deadline)).await {
+            Ok(mut report) => {
+                report.function = function;
+                if let Some(origin) = &target.origin {
+                    updates.push((origin.clone(), report.clone()));
+                }
+                response.reports.push(report);
+            }
+            Err(error) => {
+                let error = FunctionError::from(error);
+                response.error(FunctionError::new(
+                    error.kind,
+                    format!("{}: {}", target.request.instance_id, error.message),
+                ));
+            }
+        }
+    }
+    response.finish();
+    // Boxed: the quarantine and follow-up futures are large, and Lambda's stack is not.
+    Box::pin(follow_up(accounts, settings, response, updates)).await;
+    response.duration_ms = millis(clock.elapsed());
+}
+
+async fn quarantine_target(
+    accounts: &Accounts,
+    settings: &Settings,
+    target: &Target,
+    deadline: Deadline,
+) -> Result<Report, RespondError> {
+    let config = &settings.quarantine;
+    let request = &target.request;
+    if let Some(finding) = &target.finding {
+        if let Some(skip) = quarantine::triage(finding, config)? {
+            let report =
+                Report::new(quarantine::FUNCTION, request.signal.clone(), &request.instance_id, config.common.dry_run);
+            return Ok(report.skipped(skip));
+        }
+    }
+    let account =
+        accounts.clients_for(&request.signal.account, &request.signal.region, &case_id_for(&request.signal.id)).await?;
+    Ok(Box::pin(quarantine::quarantine(&account.clients, config, request, deadline)).await?)
+}
