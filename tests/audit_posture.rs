@@ -18,6 +18,7 @@ use std::net::TcpStream;
 
 use audit_posture::Function;
 use aws_sdk_ec2::types::{IpPermission, IpRange};
+use firebreak::engine::CommonConfig;
 use firebreak::posture::{Check, PostureConfig};
 use firebreak_tests::{on_large_stack, sample_event, Moto, Scenario};
 use lambda_runtime::{Context, LambdaEvent};
@@ -196,7 +197,11 @@ fn dry_run_imports_nothing_and_bad_events_are_refused() {
 async fn dry_run_then_bad_event() {
     let moto = Moto::start();
     let scenario = Scenario::new(&moto).await;
-    let report = run(&scenario, PostureConfig { dry_run: true, ..PostureConfig::default() }).await;
+    let report = run(
+        &scenario,
+        PostureConfig { common: CommonConfig { dry_run: true, ..CommonConfig::default() }, ..PostureConfig::default() },
+    )
+    .await;
     assert_eq!(report["outcome"], "planned", "{report:#}");
     assert!(!report["gaps"].as_array().unwrap().is_empty());
     assert!(hub(&scenario).await.is_empty(), "a dry run imports nothing");

@@ -422,9 +422,13 @@ export const FUNCTIONS: FirebreakFunction[] = [
     timeoutSeconds: 300,
     environment: {
       FIREBREAK_DRY_RUN: 'DryRun',
+      FIREBREAK_MIN_SEVERITY: 'MinSeverity',
+      FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
+      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
       FIREBREAK_ADMIN_PORTS: 'AdminPorts',
       FIREBREAK_ACCESS_KEY_MAX_AGE_DAYS: 'AccessKeyMaxAgeDays',
       FIREBREAK_ACCESS_KEY_UNUSED_DAYS: 'AccessKeyUnusedDays',
+      ...ACCOUNTS_ENVIRONMENT,
     },
     statements: [
       // Describe/List calls without resource-level permissions.

@@ -160,3 +160,68 @@ pub async fn tag_role(iam: &Client, role_name: &str, pairs: &[(String, String)])
     iam.tag_role().role_name(role_name).set_tags(Some(iam_tags(pairs)?)).send().await.aws("TagRole")?;
     Ok(())
 }
+
+/// The root user's hardening, as GetAccountSummary counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// `AccountMFAEnabled`: the root user has an MFA device.
+    pub account_mfa_enabled: bool,
+    /// `AccountAccessKeysPresent`: the root user has access keys.
+    pub account_access_keys_present: bool,
+}
+
+pub async fn account_summary(iam: &Client) -> Result<AccountSummary, AwsError> {
+    use aws_sdk_iam::types::SummaryKeyType;
+    let summary = iam.get_account_summary().send().await.aws("GetAccountSummary")?;
+    let map = summary.summary_map().cloned().unwrap_or_default();
+    let present = |key: SummaryKeyType| map.get(&key).copied().unwrap_or(0) > 0;
+    Ok(AccountSummary {
+        account_mfa_enabled: present(SummaryKeyType::AccountMfaEnabled),
+        account_access_keys_present: present(SummaryKeyType::AccountAccessKeysPresent),
+    })
+}
+
+/// Every IAM user of the account as (user name, ARN), all pages.
+pub async fn list_users(iam: &Client) -> Result<Vec<(String, String)>, AwsError> {
+    let mut users = Vec::new();
+    let mut pages = iam.list_users().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        users.extend(page.aws("ListUsers")?.users().iter().map(|u| (u.user_name().to_string(), u.arn().to_string())));
+    }
+    Ok(users)
+}
+
+pub async fn mfa_device_count(iam: &Client, user_name: &str) -> Result<usize, AwsError> {
+    Ok(iam.list_mfa_devices().user_name(user_name).send().await.aws("ListMFADevices")?.mfa_devices().len())
+}
+
+/// An access key as ListAccessKeys describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyMetadata {
+    pub access_key_id: String,
+    pub active: bool,
+    /// Seconds since the epoch; 0 when IAM gives no date.
+    pub created: i64,
+}
+
+/// The user's access keys with their status and creation date.
+pub async fn access_key_metadata(iam: &Client, user_name: &str) -> Result<Vec<AccessKeyMetadata>, AwsError> {
+    let out = iam.list_access_keys().user_name(user_name).send().await.aws("ListAccessKeys")?;
+    Ok(out
+        .access_key_metadata()
+        .iter()
+        .filter_map(|k| {
+            Some(AccessKeyMetadata {
+                access_key_id: k.access_key_id()?.to_string(),
+                active: k.status() == Some(&StatusType::Active),
+                created: k.create_date().map(|d| d.secs()).unwrap_or(0),
+            })
+        })
+        .collect())
+}
+
+/// When the key was last used (seconds since the epoch), `None` if never.
+pub async fn access_key_last_used(iam: &Client, access_key_id: &str) -> Result<Option<i64>, AwsError> {
+    let out = iam.get_access_key_last_used().access_key_id(access_key_id).send().await.aws("GetAccessKeyLastUsed")?;
+    Ok(out.access_key_last_used().and_then(|u| u.last_used_date()).map(|d| d.secs()))
+}

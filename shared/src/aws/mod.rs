@@ -3,8 +3,11 @@
 //! built once per cold start; and the error every AWS action reports.
 
 pub mod addresses;
+pub mod alarms;
+pub mod cloudtrail;
 pub mod ec2;
 pub mod fleet;
+pub mod guardduty;
 pub mod iam;
 pub mod isolation;
 pub mod metrics;

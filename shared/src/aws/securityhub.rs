@@ -161,3 +161,73 @@ pub async fn import_incident(
     }
     Ok(incident.finding_id())
 }
+
+/// BatchImportFindings takes at most 100 findings per call.
+const FINDINGS_PER_IMPORT: usize = 100;
+
+/// The ACTIVE findings of `account_id` whose GeneratorId starts with `generator_prefix`, all
+/// pages. moto ignores GetFindings filters, so the same conditions are checked again on what
+/// comes back.
+pub async fn active_findings_by_generator(
+    securityhub: &aws_sdk_securityhub::Client,
+    account_id: &str,
+    generator_prefix: &str,
+) -> Result<Vec<AwsSecurityFinding>, AwsError> {
+    use aws_sdk_securityhub::types::{AwsSecurityFindingFilters, RecordState, StringFilter, StringFilterComparison};
+    let filter = |value: &str, comparison: StringFilterComparison| {
+        StringFilter::builder().value(value).comparison(comparison).build()
+    };
+    let filters = AwsSecurityFindingFilters::builder()
+        .generator_id(filter(generator_prefix, StringFilterComparison::Prefix))
+        .aws_account_id(filter(account_id, StringFilterComparison::Equals))
+        .record_state(filter("ACTIVE", StringFilterComparison::Equals))
+        .build();
+    let mut found = Vec::new();
+    let mut pages = securityhub.get_findings().filters(filters).max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        found.extend(
+            page.aws("GetFindings")?
+                .findings()
+                .iter()
+                .filter(|f| {
+                    f.generator_id().is_some_and(|g| g.starts_with(generator_prefix))
+                        && f.aws_account_id() == Some(account_id)
+                        && f.record_state() == Some(&RecordState::Active)
+                })
+                .cloned(),
+        );
+    }
+    Ok(found)
+}
+
+/// Imports findings (new ones, or updates of the same ids), 100 per call; the number imported.
+/// The first finding Security Hub refuses fails the whole, naming it.
+pub async fn import_findings(
+    securityhub: &aws_sdk_securityhub::Client,
+    findings: &[AwsSecurityFinding],
+) -> Result<usize, AwsError> {
+    let mut imported = 0;
+    for chunk in findings.chunks(FINDINGS_PER_IMPORT) {
+        let response = securityhub
+            .batch_import_findings()
+            .set_findings(Some(chunk.to_vec()))
+            .send()
+            .await
+            .aws("BatchImportFindings")?;
+        if let Some(failed) = response.failed_findings().first() {
+            return Err(AwsError {
+                action: "BatchImportFindings",
+                code: failed.error_code().unwrap_or("Failed").to_string(),
+                message: format!(
+                    "{} of {} findings refused; first {}: {}",
+                    response.failed_count().unwrap_or(0),
+                    chunk.len(),
+                    failed.id().unwrap_or_default(),
+                    failed.error_message().unwrap_or_default()
+                ),
+            });
+        }
+        imported += chunk.len();
+    }
+    Ok(imported)
+}
