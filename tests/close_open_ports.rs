@@ -276,6 +276,39 @@ async fn guardduty_brute_force_finding_closes_the_groups_of_the_attacked_instanc
     assert!(!ingress(&scenario, &instance.ssh_open_group_id).await.iter().any(|r| r.3 == "0.0.0.0/0"));
 }
 
+/// The night's order: the instance is quarantined first (its ENIs now only in the isolation
+/// group), then the port-probe finding arrives. The group it was exposed through is recorded on
+/// its ENIs, still open to the world, and is closed.
+#[tokio::test]
+async fn port_probe_on_a_quarantined_instance_closes_the_group_it_had_before_isolation() {
+    let (moto, scenario) = start().await;
+    let instance = scenario.compromised_instance(&Setup::bare()).await;
+    let accounts = firebreak::accounts::Accounts::new(&moto.sdk_config().await, Default::default());
+    let dos = scenario.guardduty_event("quarantine-instance/guardduty-ec2-dos-actor.json", &instance);
+    let trigger = firebreak::respond::InstanceTrigger::from_event(&dos).expect("a DoS finding");
+    let quarantined = firebreak::respond::respond_to_instance(
+        &accounts,
+        &firebreak::respond::Settings::default(),
+        &trigger,
+        firebreak::deadline::Deadline::NONE,
+    )
+    .await;
+    assert_eq!(quarantined.outcome, Outcome::Contained, "{quarantined:#?}");
+    let probe = scenario.guardduty_event("close-open-ports/guardduty-ec2-port-probe-target.json", &instance);
+
+    let report = run(&scenario, PortsConfig::default(), probe.clone()).await;
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    let revoked = report.steps.iter().find(|s| s.step == "revoke_ingress_rule").expect("a rule revoked");
+    assert_eq!(revoked.outcome, StepOutcome::Done, "{revoked:#?}");
+    assert!(revoked.detail.contains(&instance.ssh_open_group_id), "{revoked:#?}");
+    assert!(!ingress(&scenario, &instance.ssh_open_group_id).await.iter().any(|r| r.3 == "0.0.0.0/0"));
+    let view = scenario.view(&instance.instance_id, None).await;
+    assert!(!view.interface_groups.values().flatten().any(|g| g == &instance.ssh_open_group_id), "still isolated");
+
+    let again = run(&scenario, PortsConfig::default(), probe).await;
+    assert_eq!(again.outcome, Outcome::Skipped, "nothing left to close: {again:#?}");
+}
+
 #[tokio::test]
 async fn dry_run_reports_the_plan_and_changes_nothing() {
     let (_moto, scenario) = start().await;

@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod http;
+pub mod incident;
 pub mod moto;
 pub mod scenario;
 

@@ -80,7 +80,16 @@ pub async fn groups_of_instance(ec2: &aws_sdk_ec2::Client, instance_id: &str) ->
     if interfaces.is_empty() {
         return Ok(None);
     }
-    let mut ids: Vec<String> = interfaces.into_iter().flat_map(|eni| eni.group_ids).collect();
+    // Its groups, and those it had before Firebreak isolated it (recorded on each ENI): a
+    // quarantined instance sits in the isolation group, but the group that exposed it is still
+    // open to the world for every other instance in it, and comes back on release.
+    let mut ids: Vec<String> = interfaces
+        .into_iter()
+        .flat_map(|eni| {
+            let recorded = crate::tags::read_list(&eni.tags, crate::tags::ORIGINAL_GROUPS).unwrap_or_default();
+            eni.group_ids.into_iter().chain(recorded)
+        })
+        .collect();
     ids.sort();
     ids.dedup();
     Ok(Some(ids))
