@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
+use firebreak::engine::{CommonConfig, Skip};
 use firebreak::events::{EventError, ScheduledEvent, SecurityGroupApiCall};
-use firebreak::ports::PortsTrigger;
+use firebreak::ports::{PortsConfig, PortsSkip, PortsTrigger};
 use serde_json::{json, Value};
 
 fn event(name: &str) -> Value {
@@ -104,6 +105,37 @@ fn refused_calls_and_spoofed_or_foreign_records_are_handled() {
     let mut wrong_source = event("close-open-ports/cloudtrail-create-security-group.json");
     wrong_source["source"] = json!("custom.attacker");
     assert!(matches!(PortsTrigger::from_event(&wrong_source), Err(EventError::WrongSource { .. })));
+}
+
+#[test]
+fn each_trigger_names_its_signal_and_resource_and_triages_without_a_call() {
+    let common = PortsConfig::default().common;
+    let call =
+        PortsTrigger::from_event(&event("close-open-ports/cloudtrail-authorize-security-group-ingress-ssh-world.json"))
+            .unwrap();
+    let signal = call.signal();
+    assert_eq!((signal.source.as_str(), signal.kind.as_str()), ("aws.ec2", "AuthorizeSecurityGroupIngress"));
+    assert_eq!(signal.id, "2b7d4e1f-6a3c-4d8e-b5f2-9c0a1b2c3d4e");
+    assert_eq!(call.resource(), "sg-0d4c3b2a19f8e7d6c");
+    assert_eq!(call.triage(&common), None);
+
+    let mut refused = event("close-open-ports/cloudtrail-authorize-security-group-ingress-ssh-world.json");
+    refused["detail"]["errorCode"] = json!("Client.UnauthorizedOperation");
+    let refused = PortsTrigger::from_event(&refused).unwrap();
+    let skip = refused.triage(&common).expect("a refused call opened nothing").to_string();
+    assert!(skip.contains("failed (Client.UnauthorizedOperation): nothing was opened"), "{skip}");
+
+    let sweep = PortsTrigger::from_event(&event("close-open-ports/schedule-sweep.json")).unwrap();
+    assert_eq!((sweep.signal().source.as_str(), sweep.signal().kind.as_str()), ("aws.events", "Scheduled Event"));
+    assert_eq!(sweep.triage(&common), None);
+
+    let finding =
+        PortsTrigger::from_event(&event("close-open-ports/guardduty-ec2-ssh-bruteforce-target.json")).unwrap();
+    assert_eq!(finding.signal().kind, "UnauthorizedAccess:EC2/SSHBruteForce");
+    assert_eq!(finding.resource(), "i-0a1b2c3d4e5f60718");
+    assert_eq!(finding.triage(&common), None, "any severity by default: the port is open whatever it is");
+    let strict = CommonConfig { min_severity: 5.0, ..common };
+    assert!(matches!(finding.triage(&strict), Some(PortsSkip::Triage(Skip::BelowSeverity { .. }))));
 }
 
 #[test]
