@@ -367,7 +367,7 @@ impl RevokeBench {
         event["detail"]["resource"]["accessKeyDetails"]["userName"] = "deploy-bot".into();
         event["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = self.leaked_key.clone().into();
         let trigger = firebreak::revoke::RevokeTrigger::from_event(&event).unwrap();
-        firebreak::revoke::revoke_credentials(&self.clients, &Default::default(), &trigger, Deadline::NONE)
+        firebreak::revoke::revoke_credentials(&firebreak_tests::home_only(self.clients.clone()), &Default::default(), &trigger, Deadline::NONE)
             .await
             .unwrap()
     }
@@ -446,7 +446,7 @@ async fn close_open_ports_meets_the_deadline_with_a_partial_report() {
     ))
     .unwrap();
     let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(900));
-    let report = firebreak::ports::close_open_ports(&clients, &Default::default(), &trigger, deadline).await.unwrap();
+    let report = firebreak::ports::close_open_ports(&firebreak_tests::home_only(clients.clone()), &Default::default(), &trigger, deadline).await.unwrap();
     assert_eq!(report.outcome, Outcome::Failed, "a cut-off sweep fails so that it is retried: {report:#?}");
     let said = report.reason.iter().chain(report.steps.iter().map(|s| &s.detail)).any(|d| d.contains("deadline"));
     assert!(said, "the report says the deadline cut the work: {report:#?}");

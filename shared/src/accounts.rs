@@ -16,7 +16,8 @@ use thiserror::Error;
 
 use crate::aws::{AwsError, AwsResultExt, Clients};
 use crate::engine::config::ConfigError;
-use crate::events::validate_account_id;
+use crate::engine::Signal;
+use crate::events::{validate_account_id, validate_region};
 
 pub const MEMBER_ROLE_NAME: &str = "FIREBREAK_MEMBER_ROLE_NAME";
 pub const EXTERNAL_ID: &str = "FIREBREAK_EXTERNAL_ID";
@@ -106,6 +107,10 @@ pub enum AccountError {
     AssumeRole { account_id: String, role_arn: String, source: AwsError },
     #[error("cannot tell which account this function runs in: {0}")]
     Identity(AwsError),
+    /// An event about one account delivered by a third: only the account itself, or the
+    /// administrator the function runs in, may deliver it. A forged or misrouted event.
+    #[error("the event was delivered by account {delivered_by} but is about account {about}: only {about} itself or this function's account {own} may deliver it; no action taken")]
+    ForeignDelivery { delivered_by: String, about: String, own: String },
 }
 
 /// Clients for one account and region, and how they were obtained.
@@ -125,15 +130,18 @@ struct Cached {
     expires: Option<SystemTime>,
 }
 
+/// Cached clients: by account, region and, in member accounts, the case whose session they are.
+type CacheKey = (String, String, String);
+
 /// Hands out clients per account and region; built once per cold start and kept for the life of
-/// the warm container, so assumed-role credentials and the caller identity are reused.
+/// the warm container, so the caller identity and a case's assumed-role credentials are reused.
 #[derive(Debug)]
 pub struct Accounts {
     base: SdkConfig,
     home: Clients,
     config: AccountsConfig,
     own_account: Mutex<Option<String>>,
-    cache: Mutex<HashMap<(String, String), Cached>>,
+    cache: Mutex<HashMap<CacheKey, Cached>>,
 }
 
 impl Accounts {
@@ -163,6 +171,18 @@ impl Accounts {
 
     pub fn config(&self) -> &AccountsConfig {
         &self.config
+    }
+
+    /// Learns the function's own account from the ARN Lambda invoked it by
+    /// (`arn:aws:lambda:<region>:<account>:function:<name>`), which saves the STS call; anything
+    /// else (a test's empty context) is ignored.
+    pub fn invoked_as(&self, invoked_function_arn: &str) {
+        let account = invoked_function_arn.split(':').nth(4).unwrap_or_default();
+        if validate_account_id("account", account).is_ok() {
+            if let Ok(mut guard) = self.own_account.lock() {
+                guard.get_or_insert_with(|| account.to_string());
+            }
+        }
     }
 
     /// The account the function runs in (STS GetCallerIdentity, asked once per container).
@@ -199,8 +219,31 @@ impl Accounts {
         }
     }
 
+    /// The one rule for who may deliver a signal: the account it is about, or the function's own
+    /// account (the GuardDuty / Security Hub administrator, the Health organisational view).
+    /// Checked before anything the signal names is read.
+    pub async fn check_delivery(&self, signal: &Signal) -> Result<(), AccountError> {
+        validate_account_id("account", &signal.account)?;
+        let Some(delivered_by) = signal.delivered_by.as_deref().filter(|d| *d != signal.account) else {
+            return Ok(());
+        };
+        let own = self.own_account_id().await?;
+        if delivered_by == own {
+            return Ok(());
+        }
+        Err(AccountError::ForeignDelivery { delivered_by: delivered_by.to_string(), about: signal.account.clone(), own })
+    }
+
+    /// Clients that act where the signal says (its account and region), once the delivery is
+    /// checked, under a session named after the case.
+    pub async fn clients_for_signal(&self, signal: &Signal, case_id: &str) -> Result<AccountClients, AccountError> {
+        self.check_delivery(signal).await?;
+        self.clients_for(&signal.account, &signal.region, case_id).await
+    }
+
     /// Clients that act in `account_id` / `region` (empty region: the function's own). The
-    /// function's own account uses its own credentials; any other assumes the member role.
+    /// function's own account uses its own credentials; any other assumes the member role, in a
+    /// session named after the case, so CloudTrail tells which case made which call.
     pub async fn clients_for(
         &self,
         account_id: &str,
@@ -211,7 +254,9 @@ impl Accounts {
         self.check_allowed(account_id, &own)?;
         let home_region = self.home_region();
         let region = if region.is_empty() { home_region.clone() } else { region.to_string() };
-        let key = (account_id.to_string(), region.clone());
+        validate_region("region", &region)?;
+        let session = if account_id == own { String::new() } else { case_id.to_string() };
+        let key = (account_id.to_string(), region.clone(), session);
         if let Some(cached) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             let fresh = cached.expires.is_none_or(|at| at > SystemTime::now() + RENEW_BEFORE_EXPIRY);
             if fresh {
@@ -232,6 +277,9 @@ impl Accounts {
             self.assume(account_id, &region, case_id).await?
         };
         if let Ok(mut cache) = self.cache.lock() {
+            // A warm container works one invocation at a time: sessions of earlier cases are not
+            // reused (they would sign this case's calls with their name), so they are dropped.
+            cache.retain(|(_, _, session), _| session.is_empty() || *session == key.2);
             cache.insert(key, Cached { clients: clients.clone(), expires });
         }
         Ok(clients)

@@ -82,10 +82,18 @@ fn events_from_elsewhere_are_refused() {
     e["source"] = "custom.guardduty".into();
     assert!(matches!(GuardDutyFinding::from_event(&e), Err(EventError::WrongSource { .. })));
 
+    // Delivered by another account (the GuardDuty administrator, or a forger): parsed, and the
+    // delivering account kept for `Accounts::check_delivery`, which knows the function's own.
     let mut e = event("guardduty-ec2-dos-actor.json");
     e["account"] = "999999999999".into();
-    let err = GuardDutyFinding::from_event(&e).unwrap_err();
-    assert!(err.to_string().contains("does not match"), "{err}");
+    let f = GuardDutyFinding::from_event(&e).unwrap();
+    assert_eq!(f.signal().delivered_by.as_deref(), Some("999999999999"));
+    assert_eq!(f.signal().account, f.account_id);
+    assert_eq!(finding("guardduty-ec2-dos-actor.json").signal().delivered_by, None);
+
+    let mut e = event("guardduty-ec2-dos-actor.json");
+    e["detail"]["region"] = "evil.example.com/".into();
+    assert!(GuardDutyFinding::from_event(&e).unwrap_err().to_string().contains("detail.region"));
 
     let mut e = event("guardduty-ec2-dos-actor.json");
     e["detail"]["severity"] = "high".into();

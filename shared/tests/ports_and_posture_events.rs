@@ -100,7 +100,10 @@ fn refused_calls_and_spoofed_or_foreign_records_are_handled() {
 
     let mut other_account = event("close-open-ports/cloudtrail-create-security-group.json");
     other_account["detail"]["recipientAccountId"] = json!("210987654321");
-    assert!(SecurityGroupApiCall::from_event(&other_account).is_err());
+    let call = SecurityGroupApiCall::from_event(&other_account).unwrap();
+    // The record's account is where the group is; who delivered it is checked before acting.
+    assert_eq!(call.account_id, "210987654321");
+    assert_eq!(call.delivered_by.as_deref(), other_account["account"].as_str());
 
     let mut wrong_source = event("close-open-ports/cloudtrail-create-security-group.json");
     wrong_source["source"] = json!("custom.attacker");

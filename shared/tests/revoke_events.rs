@@ -47,7 +47,7 @@ fn each_guardduty_sample_names_the_expected_target() {
 
     let root = request("guardduty-root-credential-usage.json").unwrap();
     assert_eq!(root.target, Target::NotRevocable { user_type: "Root".into(), principal: "Root".into() });
-    let skip = revoke::triage(None, &root, &RevokeConfig::default(), None).unwrap();
+    let skip = revoke::triage(None, &root, &RevokeConfig::default(), &revoke::Protected::none()).unwrap();
     assert!(skip.to_string().contains("root credentials"), "{skip}");
 
     let sample = GuardDutyFinding::from_event(&event("guardduty-iam-user-sample.json")).unwrap();

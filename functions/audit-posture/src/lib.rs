@@ -1,4 +1,4 @@
-//! audit-posture: the schedule in; every hardening gap of the account out, as Security Hub
+//! audit-posture: the schedule in; every hardening gap of every account it may act in out, as Security Hub
 //! findings (updated, then resolved when the gap closes) and in the report. Changes nothing else.
 
 use firebreak::accounts::Accounts;
@@ -23,6 +23,7 @@ impl Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
+    function.accounts.invoked_as(&event.context.invoked_function_arn);
     let trigger = ScheduledEvent::from_event(&event.payload)?;
-    Ok(posture::audit_posture(function.accounts.home(), &function.config, &trigger, deadline).await?.to_json())
+    Ok(posture::audit_organization(&function.accounts, &function.config, &trigger, deadline).await?.to_json())
 }

@@ -22,6 +22,7 @@ impl Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
+    function.accounts.invoked_as(&event.context.invoked_function_arn);
     let trigger = PortsTrigger::from_event(&event.payload)?;
-    ports::close_open_ports(function.accounts.home(), &function.config, &trigger, deadline).await?.into_result()
+    ports::close_open_ports(&function.accounts, &function.config, &trigger, deadline).await?.into_result()
 }

@@ -23,6 +23,7 @@ impl Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
+    function.accounts.invoked_as(&event.context.invoked_function_arn);
     let trigger = InstanceTrigger::from_event(&event.payload)?;
     respond::respond_to_instance(&function.accounts, &function.config, &trigger, deadline).await.into_result()
 }

@@ -28,6 +28,7 @@ impl Function {
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
+    function.accounts.invoked_as(&event.context.invoked_function_arn);
     let trigger = RevokeTrigger::from_event(&event.payload)?;
-    revoke::revoke_credentials(function.accounts.home(), &function.config, &trigger, deadline).await?.into_result()
+    revoke::revoke_credentials(&function.accounts, &function.config, &trigger, deadline).await?.into_result()
 }

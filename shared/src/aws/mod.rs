@@ -11,6 +11,7 @@ pub mod guardduty;
 pub mod iam;
 pub mod isolation;
 pub mod metrics;
+pub mod organizations;
 pub mod security_groups;
 pub mod securityhub;
 pub mod snapshots;
@@ -34,6 +35,7 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub guardduty: aws_sdk_guardduty::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub organizations: aws_sdk_organizations::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -63,6 +65,7 @@ impl Clients {
             cloudwatch: client!(aws_sdk_cloudwatch, config),
             guardduty: client!(aws_sdk_guardduty, config),
             cloudtrail: client!(aws_sdk_cloudtrail, config),
+            organizations: client!(aws_sdk_organizations, config),
         }
     }
 

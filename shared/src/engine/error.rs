@@ -81,6 +81,7 @@ impl From<crate::accounts::AccountError> for FunctionError {
             AccountError::Invalid(_) => "InvalidEvent",
             AccountError::AssumeRole { .. } => "AssumeRoleFailed",
             AccountError::Identity(_) => "AwsCallFailed",
+            AccountError::ForeignDelivery { .. } => "AccountNotAllowed",
         };
         Self::new(kind, error)
     }

@@ -18,6 +18,11 @@ pub struct Signal {
     /// The account and region the signal is about (not the ones that delivered it).
     pub account: String,
     pub region: String,
+    /// The account whose event bus received the event (the EventBridge envelope's `account`),
+    /// when it is not the account the signal is about: a GuardDuty or Security Hub administrator,
+    /// a Health organisational view. Only that account itself or the function's own may deliver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_by: Option<String>,
     /// When the signal says it happened, as it says it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{envelope, validate_account_id, validate_ec2_id, EventError};
+use super::{envelope, validate_account_id, validate_ec2_id, validate_region, EventError};
 
 pub const SOURCE: &str = "aws.ec2";
 pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -22,6 +22,9 @@ pub struct SecurityGroupApiCall {
     pub event_name: String,
     pub account_id: String,
     pub region: String,
+    /// The envelope's account when it is not the record's (an event forwarded to another
+    /// account's bus keeps its own account, so this is rare: a bus that re-publishes).
+    pub delivered_by: Option<String>,
     /// The group the call changed or created.
     pub group_id: String,
     /// Who made the call (`userIdentity.arn`), for the report.
@@ -75,21 +78,18 @@ impl SecurityGroupApiCall {
                 why: "expected AuthorizeSecurityGroupIngress, ModifySecurityGroupRules or CreateSecurityGroup",
             });
         }
-        let account_id = envelope
-            .account
-            .clone()
-            .or_else(|| record.recipient_account_id.clone())
-            .ok_or_else(|| EventError::Malformed("CloudTrail event without an account".into()))?;
-        validate_account_id("account", &account_id)?;
-        if let Some(recipient) = &record.recipient_account_id {
-            if recipient != &account_id {
-                return Err(EventError::InvalidField {
-                    field: "detail.recipientAccountId",
-                    value: recipient.clone(),
-                    why: "the event's account does not match the CloudTrail record's account",
-                });
-            }
+        if let Some(account) = &envelope.account {
+            validate_account_id("account", account)?;
         }
+        // The record's account is the one whose group changed.
+        let account_id = record
+            .recipient_account_id
+            .clone()
+            .or_else(|| envelope.account.clone())
+            .ok_or_else(|| EventError::Malformed("CloudTrail event without an account".into()))?;
+        validate_account_id("detail.recipientAccountId", &account_id)?;
+        let region = record.aws_region.clone().or(envelope.region).unwrap_or_default();
+        validate_region("detail.awsRegion", &region)?;
         let group_id = group_id(&record)?;
         if !(group_id.is_empty() && record.error_code.is_some()) {
             validate_ec2_id("security group id", "sg-", &group_id)?;
@@ -97,8 +97,9 @@ impl SecurityGroupApiCall {
         Ok(Self {
             event_id: record.event_id,
             event_name: record.event_name,
+            delivered_by: envelope.account.filter(|a| *a != account_id),
             account_id,
-            region: record.aws_region.or(envelope.region).unwrap_or_default(),
+            region,
             group_id,
             caller: record
                 .user_identity

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{envelope, validate_account_id, validate_ec2_id, validate_instance_id, EventError};
+use super::{envelope, validate_account_id, validate_ec2_id, validate_instance_id, validate_region, EventError};
 
 pub const SOURCE: &str = "aws.guardduty";
 pub const DETAIL_TYPE: &str = "GuardDuty Finding";
@@ -33,6 +33,10 @@ pub struct GuardDutyFinding {
     pub updated_at: Option<String>,
     pub resource: Resource,
     pub service: Service,
+    /// The account whose event bus received the finding (the envelope's `account`): the member
+    /// itself, or the GuardDuty administrator, which receives its members' findings too.
+    #[serde(skip)]
+    pub delivered_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -127,17 +131,15 @@ impl GuardDutyFinding {
             &[DETAIL_TYPE],
             "GuardDuty findings (source aws.guardduty, detail-type \"GuardDuty Finding\")",
         )?;
-        let finding: GuardDutyFinding = serde_json::from_value(envelope.detail)
+        let mut finding: GuardDutyFinding = serde_json::from_value(envelope.detail)
             .map_err(|e| EventError::Malformed(format!("GuardDuty finding detail: {e}")))?;
         validate_account_id("detail.accountId", &finding.account_id)?;
-        if let Some(account) = envelope.account.as_deref() {
-            if account != finding.account_id {
-                return Err(EventError::InvalidField {
-                    field: "account",
-                    value: account.to_string(),
-                    why: "the event's account does not match the finding's accountId",
-                });
-            }
+        validate_region("detail.region", &finding.region)?;
+        // Whether the delivering account may speak for the finding's is checked before acting
+        // (`Accounts::check_delivery`): only the function knows its own account.
+        if let Some(account) = envelope.account.filter(|a| *a != finding.account_id) {
+            validate_account_id("account", &account)?;
+            finding.delivered_by = Some(account);
         }
         if finding.id.is_empty()
             || finding.id.len() > 128
@@ -178,6 +180,7 @@ impl GuardDutyFinding {
             id: self.id.clone(),
             account: self.account_id.clone(),
             region: self.region.clone(),
+            delivered_by: self.delivered_by.clone(),
             time: self.updated_at.clone().or_else(|| self.created_at.clone()),
         }
     }

@@ -86,3 +86,53 @@ pub fn validate_ec2_id(field: &'static str, prefix: &str, value: &str) -> Result
         })
     }
 }
+
+/// AWS Regions are `<area>-<place>-<digit>` (`us-east-1`, `eu-central-2`, `us-gov-west-1`). A
+/// region names the endpoint the signed calls go to, so nothing else may ever reach a client.
+pub fn validate_region(field: &'static str, value: &str) -> Result<(), EventError> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let valid = value.len() <= 32
+        && parts.len() >= 3
+        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
+    if valid {
+        Ok(())
+    } else {
+        Err(EventError::InvalidField {
+            field,
+            value: value.chars().take(64).collect(),
+            why: "an AWS Region looks like us-east-1",
+        })
+    }
+}
+
+/// The account and region an ARN names (`arn:<partition>:<service>:<region>:<account>:...`),
+/// when it names them (IAM ARNs name no region).
+pub fn arn_account_region(arn: &str) -> Option<(Option<&str>, Option<&str>)> {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let (_, _, region, account) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    parts.next()?;
+    Some(((!account.is_empty()).then_some(account), (!region.is_empty()).then_some(region)))
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn regions_and_arns() {
+        for good in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-5"] {
+            assert!(validate_region("region", good).is_ok(), "{good}");
+        }
+        for bad in ["", "global", "us-east", "evil.example.com/x", "US-EAST-1", "us-east-1a", "-1"] {
+            assert!(validate_region("region", bad).is_err(), "{bad}");
+        }
+        let arn = "arn:aws:ec2:eu-west-1:222222222222:instance/i-0abc";
+        assert_eq!(arn_account_region(arn), Some((Some("222222222222"), Some("eu-west-1"))));
+        assert_eq!(arn_account_region("arn:aws:iam::222222222222:user/x"), Some((Some("222222222222"), None)));
+        assert_eq!(arn_account_region("i-0abc"), None);
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{envelope, validate_account_id, validate_instance_id, EventError, GuardDutyFinding};
+use super::{envelope, validate_account_id, validate_instance_id, validate_region, EventError, GuardDutyFinding};
 
 pub const SOURCE: &str = "aws.securityhub";
 pub const IMPORTED: &str = "Security Hub Findings - Imported";
@@ -93,6 +93,10 @@ pub struct AsffFinding {
     pub record_state: Option<String>,
     #[serde(default)]
     pub sample: Option<bool>,
+    /// The account whose Security Hub delivered the finding (the envelope's `account`, the
+    /// administrator for aggregated findings), when it is not the finding's own.
+    #[serde(skip)]
+    pub delivered_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -143,7 +147,7 @@ impl SecurityHubEvent {
             envelope.account.ok_or_else(|| EventError::Malformed("Security Hub event without an account".into()))?;
         validate_account_id("account", &account_id)?;
         let detail = envelope.detail;
-        let findings: Vec<AsffFinding> = serde_json::from_value(detail.get("findings").cloned().unwrap_or(Value::Null))
+        let mut findings: Vec<AsffFinding> = serde_json::from_value(detail.get("findings").cloned().unwrap_or(Value::Null))
             .map_err(|e| EventError::Malformed(format!("Security Hub detail.findings: {e}")))?;
         if findings.len() > MAX_FINDINGS {
             return Err(EventError::InvalidField {
@@ -152,8 +156,16 @@ impl SecurityHubEvent {
                 why: "more findings than Security Hub puts in one event",
             });
         }
-        for finding in &findings {
+        let region = envelope.region.unwrap_or_default();
+        for finding in &mut findings {
             validate_account_id("detail.findings[].AwsAccountId", &finding.aws_account_id)?;
+            // A cross-Region aggregator delivers every linked Region's findings to its own Region:
+            // the finding's `Region` (or its resource's) is where the resource is.
+            if finding.region.is_none() {
+                finding.region = finding.resources.iter().find_map(|r| r.region.clone()).or(Some(region.clone()));
+            }
+            validate_region("detail.findings[].Region", finding.region.as_deref().unwrap_or_default())?;
+            finding.delivered_by = (finding.aws_account_id != account_id).then(|| account_id.clone());
         }
         let trigger = if envelope.detail_type == IMPORTED {
             Trigger::Imported
@@ -172,7 +184,7 @@ impl SecurityHubEvent {
             })?;
             Trigger::CustomAction { action, name, arn }
         };
-        Ok(Self { trigger, account_id, region: envelope.region.unwrap_or_default(), findings })
+        Ok(Self { trigger, account_id, region, findings })
     }
 }
 
@@ -255,6 +267,7 @@ impl AsffFinding {
         })?;
         let region = self.region.clone().or_else(|| self.resources.iter().find_map(|r| r.region.clone()));
         let resource = self.guardduty_resource()?;
+        let delivered_by = self.delivered_by.clone().unwrap_or_else(|| self.aws_account_id.clone());
         let mut additional_info = json!({});
         if self.is_sample() {
             additional_info["sample"] = json!(true);
@@ -282,7 +295,7 @@ impl AsffFinding {
             "id": self.id,
             "detail-type": super::guardduty::DETAIL_TYPE,
             "source": super::guardduty::SOURCE,
-            "account": self.aws_account_id,
+            "account": delivered_by,
             "region": region,
             "resources": [],
             "detail": detail,

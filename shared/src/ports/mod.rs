@@ -31,7 +31,8 @@ pub use crate::exposure::{
 };
 
 use crate::attempts::recording_retries;
-use crate::aws::{AwsError, Clients};
+use crate::accounts::{AccountError, Accounts};
+use crate::aws::AwsError;
 use crate::case::case_id_for;
 use crate::deadline::Deadline;
 use crate::engine::report::{log_step, millis, timestamp};
@@ -59,24 +60,31 @@ pub enum PortsError {
     InstanceNotFound(String),
     #[error("could not read the security groups: {0}")]
     Read(#[from] AwsError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
 impl From<PortsError> for FunctionError {
     fn from(error: PortsError) -> Self {
+        if let PortsError::Account(e) = error {
+            return e.into();
+        }
         let kind = match &error {
             PortsError::Event(_) => "InvalidEvent",
             PortsError::InstanceNotFound(_) => "ResourceNotFound",
             PortsError::Read(_) => "AwsCallFailed",
+            PortsError::Account(_) => "AccountNotAllowed",
         };
         FunctionError::new(kind, error)
     }
 }
 
-/// Runs close-open-ports for one trigger: triage, read, decide, and the engine carries the plan
-/// out (or only reports it, in a dry run). A report in every case it could act on, a partial one
-/// when the deadline comes first; an error only when the groups cannot be read.
+/// Runs close-open-ports for one trigger, in the account and region it is about: triage, read,
+/// decide, and the engine carries the plan out (or only reports it, in a dry run). A report in
+/// every case it could act on, a partial one when the deadline comes first; an error only when
+/// the account cannot be acted in or the groups cannot be read.
 pub async fn close_open_ports(
-    clients: &Clients,
+    accounts: &Accounts,
     config: &PortsConfig,
     trigger: &PortsTrigger,
     deadline: Deadline,
@@ -92,6 +100,8 @@ pub async fn close_open_ports(
     if let Some(skip) = trigger.triage(&config.common) {
         return finish(report.skipped(skip));
     }
+    let account = accounts.clients_for_signal(&signal, &case_id_for(&signal.id)).await?;
+    let clients = &account.clients;
 
     let (read, retries) = recording_retries(deadline.run(Box::pin(observe(&clients.ec2, trigger)))).await;
     let read_step = |outcome, detail: String| StepReport {

@@ -60,6 +60,7 @@ impl PortsTrigger {
                 id: call.event_id.clone(),
                 account: call.account_id.clone(),
                 region: call.region.clone(),
+                delivered_by: call.delivered_by.clone(),
                 time: None,
             },
             Self::Sweep(schedule) => Signal {
@@ -68,6 +69,7 @@ impl PortsTrigger {
                 id: schedule.id.clone(),
                 account: schedule.account_id.clone(),
                 region: schedule.region.clone(),
+                delivered_by: None,
                 time: Some(schedule.time.clone()),
             },
         }

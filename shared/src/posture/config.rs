@@ -1,10 +1,13 @@
 //! audit-posture's settings: the common ones, read as every function reads them, and its own.
 
-use crate::engine::config::{CommonConfig, ConfigError};
+use crate::engine::config::{flag, CommonConfig, ConfigError};
 use crate::exposure::{self, ADMIN_PORTS, DEFAULT_ADMIN_PORTS};
 
 pub const ACCESS_KEY_MAX_AGE_DAYS: &str = "FIREBREAK_ACCESS_KEY_MAX_AGE_DAYS";
 pub const ACCESS_KEY_UNUSED_DAYS: &str = "FIREBREAK_ACCESS_KEY_UNUSED_DAYS";
+/// `true`: audit every ACTIVE account Organizations lists (the function must be allowed
+/// `organizations:ListAccounts`); otherwise the function's own account and the allow-list.
+pub const AUDIT_ORGANIZATION: &str = "FIREBREAK_AUDIT_ORGANIZATION";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostureConfig {
@@ -16,6 +19,7 @@ pub struct PostureConfig {
     pub access_key_max_age_days: u32,
     pub access_key_unused_days: u32,
     pub admin_ports: Vec<u16>,
+    pub audit_organization: bool,
 }
 
 impl Default for PostureConfig {
@@ -25,6 +29,7 @@ impl Default for PostureConfig {
             access_key_max_age_days: 90,
             access_key_unused_days: 90,
             admin_ports: DEFAULT_ADMIN_PORTS.to_vec(),
+            audit_organization: false,
         }
     }
 }
@@ -53,6 +58,7 @@ impl PostureConfig {
                 None => defaults.admin_ports,
                 Some(value) => exposure::admin_ports(ADMIN_PORTS, &value)?,
             },
+            audit_organization: flag(AUDIT_ORGANIZATION, lookup(AUDIT_ORGANIZATION), defaults.audit_organization)?,
         })
     }
 }
@@ -88,6 +94,8 @@ mod tests {
             vars(&[(ACCESS_KEY_MAX_AGE_DAYS, "30"), (ACCESS_KEY_UNUSED_DAYS, "0"), (ADMIN_PORTS, "22")]).unwrap();
         assert_eq!((config.access_key_max_age_days, config.access_key_unused_days), (30, 0));
         assert_eq!(config.admin_ports, vec![22]);
+        assert!(vars(&[(AUDIT_ORGANIZATION, "true")]).unwrap().audit_organization);
+        assert!(vars(&[(AUDIT_ORGANIZATION, "all")]).is_err());
         assert!(vars(&[(ACCESS_KEY_MAX_AGE_DAYS, "-1")]).is_err());
         assert!(vars(&[(DRY_RUN, "perhaps")]).is_err());
     }

@@ -1,4 +1,4 @@
-//! audit-posture: check the account against the incident playbook's hardening list, and report
+//! audit-posture: check every account it may act in (see [`organization`]) against the incident playbook's hardening list, and report
 //! each gap as an ASFF finding in Security Hub and in the run's JSON report. Changes nothing else.
 //!
 //! `checks` (the list), `config`, `observe` (the reads, each once), `evaluate` (pure: facts →
@@ -15,6 +15,7 @@ pub mod evaluate;
 pub mod execute;
 pub mod findings;
 pub mod observe;
+pub mod organization;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,6 +28,7 @@ pub use checks::{finding_id, Check, Source, GENERATOR_PREFIX};
 pub use config::{PostureConfig, ACCESS_KEY_MAX_AGE_DAYS, ACCESS_KEY_UNUSED_DAYS};
 pub use evaluate::{evaluate, gaps_of, Gap};
 pub use findings::{gap_finding, resolved_finding, to_import, Import};
+pub use organization::{accounts_to_audit, audit_organization, AccountFailure, OrganizationReport};
 pub use observe::{AccessKeyFacts, AccountSummary, AlarmFacts, GroupFacts, Observer, PostureFacts, UserFacts};
 
 use crate::aws::Clients;
@@ -88,6 +90,7 @@ pub async fn audit_posture(
         id: event.id.clone(),
         account: event.account_id.clone(),
         region: event.region.clone(),
+        delivered_by: None,
         time: None,
     };
     let resource = format!("account {} in {}", event.account_id, event.region);

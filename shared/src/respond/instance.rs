@@ -59,12 +59,14 @@ impl InstanceTrigger {
             id: hub.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(" "),
             account: hub.account_id.clone(),
             region: hub.region.clone(),
+            delivered_by: None,
             time: None,
         };
         if let [only] = hub.findings.as_slice() {
             signal.kind = only.guardduty_type().unwrap_or_else(|| only.types.join(", "));
             signal.account = only.aws_account_id.clone();
             signal.region = only.region.clone().unwrap_or_else(|| hub.region.clone());
+            signal.delivered_by = only.delivered_by.clone();
         }
         signal
     }
@@ -181,6 +183,7 @@ fn custom_action_requests(asff: &AsffFinding) -> Result<Vec<QuarantineRequest>, 
                 id: asff.id.clone(),
                 account: asff.aws_account_id.clone(),
                 region: region.clone(),
+                delivered_by: asff.delivered_by.clone(),
                 time: None,
             },
             vpc_hints: Vec::new(),

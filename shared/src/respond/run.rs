@@ -96,7 +96,6 @@ async fn quarantine_target(
             return Ok(report.skipped(skip));
         }
     }
-    let account =
-        accounts.clients_for(&request.signal.account, &request.signal.region, &case_id_for(&request.signal.id)).await?;
+    let account = accounts.clients_for_signal(&request.signal, &case_id_for(&request.signal.id)).await?;
     Ok(Box::pin(quarantine::quarantine(&account.clients, config, request, deadline)).await?)
 }

@@ -52,9 +52,11 @@ pub use plan::{
 };
 pub use principal::{is_access_key_id, Principal, PrincipalKind, PrincipalRef};
 pub use request::{exposed_access_keys, RevokeRequest, RevokeTrigger, Target};
-pub use triage::{protection, triage, RevokeSkip};
+pub use triage::{protection, triage, Protected, RevokeSkip};
 
-use crate::aws::{iam, AwsError, Clients};
+use crate::accounts::{AccountError, Accounts};
+use crate::aws::{iam, AwsError};
+use crate::case::case_id_for;
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
 use crate::engine::{self, Decision, FunctionError, Report};
@@ -74,40 +76,47 @@ pub enum RevokeError {
     KeyOwnerNotFound { access_key_id: String, account_id: String },
     #[error("could not read: {0}")]
     Read(#[from] AwsError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
 impl From<RevokeError> for FunctionError {
     fn from(error: RevokeError) -> Self {
+        if let RevokeError::Account(e) = error {
+            return e.into();
+        }
         let kind = match &error {
             RevokeError::Event(_) => "InvalidEvent",
             RevokeError::UserNotFound { .. }
             | RevokeError::RoleNotFound { .. }
             | RevokeError::KeyOwnerNotFound { .. } => "ResourceNotFound",
             RevokeError::Read(_) => "AwsCallFailed",
+            RevokeError::Account(_) => "AccountNotAllowed",
         };
         FunctionError::new(kind, error)
     }
 }
 
 /// The one entry point of the function: revokes what the trigger names (one report, however many
-/// principals), then tells the SNS topic when something was revoked or needs a human.
+/// principals), each in the account the signal is about, then tells the SNS topic (in the
+/// function's own account) when something was revoked or needs a human.
 pub async fn revoke_credentials(
-    clients: &Clients,
+    accounts: &Accounts,
     config: &RevokeConfig,
     trigger: &RevokeTrigger,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let mut report = match trigger {
-        RevokeTrigger::Finding(finding) => revoke_finding(clients, config, finding, deadline).await,
-        RevokeTrigger::SecurityHubAction(event) => revoke_security_hub_action(clients, config, event, deadline).await,
-        RevokeTrigger::Health(notice) => revoke_health_notice(clients, config, notice, deadline).await,
+        RevokeTrigger::Finding(finding) => revoke_finding(accounts, config, finding, deadline).await,
+        RevokeTrigger::SecurityHubAction(event) => revoke_security_hub_action(accounts, config, event, deadline).await,
+        RevokeTrigger::Health(notice) => revoke_health_notice(accounts, config, notice, deadline).await,
     }?;
-    notify::notify(clients, config, &mut report).await;
+    notify::notify(accounts.home(), config, &mut report).await;
     Ok(report)
 }
 
 async fn revoke_finding(
-    clients: &Clients,
+    accounts: &Accounts,
     config: &RevokeConfig,
     finding: &GuardDutyFinding,
     deadline: Deadline,
@@ -119,22 +128,23 @@ async fn revoke_finding(
         return Ok(Report::new(FUNCTION, finding.signal(), user, common.dry_run).skipped(RevokeSkip::Triage(skip)));
     }
     let request = RevokeRequest::from_finding(finding)?;
+    accounts.check_delivery(&request.signal).await?;
     // Severity and principal type need no identity; reading it first would cost an STS call.
-    if let Some(skip) = triage(Some(finding), &request, config, None) {
+    if let Some(skip) = triage(Some(finding), &request, config, &Protected::none()) {
         return Ok(empty_report(config, &request).skipped(skip));
     }
-    let own = observe::own_identity(clients, config).await?;
-    if let Some(skip) = triage(Some(finding), &request, config, own.as_ref()) {
+    let protected = Protected::of(accounts, config).await?;
+    if let Some(skip) = triage(Some(finding), &request, config, &protected) {
         return Ok(empty_report(config, &request).skipped(skip));
     }
-    revoke(clients, config, &request, deadline).await
+    revoke(accounts, config, &request, &protected, deadline).await
 }
 
 /// Each finding of the action becomes the GuardDuty finding it came from and is revoked as such.
 /// The analyst has decided, so the severity threshold does not hold it back; protection,
 /// exemption and sample checks still do.
 async fn revoke_security_hub_action(
-    clients: &Clients,
+    accounts: &Accounts,
     config: &RevokeConfig,
     event: &SecurityHubEvent,
     deadline: Deadline,
@@ -143,29 +153,31 @@ async fn revoke_security_hub_action(
     for asff in &event.findings {
         let mut finding = asff.to_access_key_finding()?;
         finding.severity = finding.severity.max(config.quarantine.common.min_severity);
-        reports.push(revoke_finding(clients, config, &finding, deadline).await?);
+        reports.push(revoke_finding(accounts, config, &finding, deadline).await?);
     }
     merge(reports).ok_or_else(|| EventError::Malformed("a custom action without findings".into()).into())
 }
 
-/// Each exposed key is revoked on the user that owns it.
+/// Each exposed key is revoked on the user that owns it, in the affected account.
 async fn revoke_health_notice(
-    clients: &Clients,
+    accounts: &Accounts,
     config: &RevokeConfig,
     notice: &HealthEvent,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let keys = exposed_access_keys(notice)?;
-    let own = observe::own_identity(clients, config).await?;
+    let signal = notice.signal();
+    let account = accounts.clients_for_signal(&signal, &case_id_for(&signal.id)).await?;
+    let protected = Protected::of(accounts, config).await?;
     let mut reports = Vec::new();
     for access_key_id in keys {
-        let Some(user_name) = iam::access_key_owner(&clients.iam, &access_key_id).await? else {
+        let Some(user_name) = iam::access_key_owner(&account.clients.iam, &access_key_id).await? else {
             return Err(RevokeError::KeyOwnerNotFound { access_key_id, account_id: notice.account_id.clone() });
         };
         let request = RevokeRequest::from_health(notice, user_name, access_key_id);
-        reports.push(match triage(None, &request, config, own.as_ref()) {
+        reports.push(match triage(None, &request, config, &protected) {
             Some(skip) => empty_report(config, &request).skipped(skip),
-            None => revoke(clients, config, &request, deadline).await?,
+            None => revoke(accounts, config, &request, &protected, deadline).await?,
         });
     }
     merge(reports).ok_or_else(|| EventError::Malformed("the AWS Health notice names no access key".into()).into())
@@ -183,18 +195,26 @@ fn merge(reports: Vec<Report>) -> Option<Report> {
     Some(merged)
 }
 
-/// Revokes the credentials of one principal (already triaged): read, decide, act.
+/// Revokes the credentials of one principal (already triaged), in its account: read, decide, act.
 async fn revoke(
-    clients: &Clients,
+    accounts: &Accounts,
     config: &RevokeConfig,
     request: &RevokeRequest,
+    protected: &Protected,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let clock = Instant::now();
     let mut report = empty_report(config, request);
+    let account = accounts.clients_for_signal(&request.signal, &case_id_for(&request.signal.id)).await?;
+    let clients = &account.clients;
     let Some(facts) = observe(clients, request).await? else {
         return Ok(report);
     };
+    // Only now is the role's path known: every /firebreak/ role is Firebreak's own.
+    if let Some(skip) = protected.firebreak_path(&facts) {
+        report.duration_ms = millis(clock.elapsed());
+        return Ok(report.skipped(skip));
+    }
     let plan = match decide(request, &facts, config, DateTime::from(SystemTime::now())) {
         Decision::Skip(skip) => {
             report.reason = Some(skip.to_string());

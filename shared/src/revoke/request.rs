@@ -218,14 +218,7 @@ impl RevokeRequest {
     /// The request for one access key an AWS Health notice names, once its owner is known.
     pub fn from_health(notice: &HealthEvent, user_name: String, access_key_id: String) -> Self {
         Self {
-            signal: Signal {
-                source: health::SOURCE.to_string(),
-                kind: notice.event_type_code.clone(),
-                id: notice.event_arn.clone(),
-                account: notice.account_id.clone(),
-                region: notice.region.clone(),
-                time: notice.start_time.clone(),
-            },
+            signal: notice.signal(),
             target: Target::User { user_name, access_key_id: Some(access_key_id) },
         }
     }

@@ -6,6 +6,9 @@ use std::fmt;
 use serde::Serialize;
 
 use super::config::RevokeConfig;
+use super::plan::PrincipalFacts;
+use super::RevokeError;
+use crate::accounts::Accounts;
 use super::principal::{Principal, PrincipalRef};
 use super::request::{RevokeRequest, Target};
 use crate::engine::triage::{self, Skip};
@@ -23,6 +26,11 @@ pub enum RevokeSkip {
         principal: Principal,
     },
     Protected {
+        principal: Principal,
+    },
+    /// The member role Firebreak acts through, or a role under the `/firebreak/` path: revoking
+    /// them would lock Firebreak out of the account in the middle of an incident.
+    Firebreak {
         principal: Principal,
     },
     /// The common rules: a sample finding, below the severity threshold, exempt by tag.
@@ -52,7 +60,44 @@ impl fmt::Display for RevokeSkip {
             Self::Protected { principal } => {
                 write!(f, "{principal} is listed in FIREBREAK_PROTECTED_PRINCIPALS: never revoked")
             }
+            Self::Firebreak { principal } => write!(
+                f,
+                "{principal} is Firebreak's own (the member role or a /firebreak/ role): never revoked, it is how the account is contained"
+            ),
         }
+    }
+}
+
+/// The principals never revoked, in every account: the function's own identity, the member role
+/// it acts through, and (once a role's path is read) every `/firebreak/` role.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    pub own_identity: Option<PrincipalRef>,
+    pub member_role_name: Option<String>,
+}
+
+impl Protected {
+    /// Nothing known yet: the checks that need no identity.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The function's identity (cached at cold start, or asked of STS) and its member role.
+    pub async fn of(accounts: &Accounts, config: &RevokeConfig) -> Result<Self, RevokeError> {
+        Ok(Self {
+            own_identity: super::observe::own_identity(accounts.home(), config).await?,
+            member_role_name: Some(accounts.config().member_role_name.clone()),
+        })
+    }
+
+    fn is_member_role(&self, principal: &Principal) -> bool {
+        matches!(principal, Principal::Role(name) if self.member_role_name.as_ref().is_some_and(|m| m.eq_ignore_ascii_case(name)))
+    }
+
+    /// A role whose ARN puts it under `/firebreak/` (the function roles, in the security account).
+    pub fn firebreak_path(&self, facts: &PrincipalFacts) -> Option<RevokeSkip> {
+        (matches!(facts.principal, Principal::Role(_)) && facts.arn.contains(":role/firebreak/"))
+            .then(|| RevokeSkip::Firebreak { principal: facts.principal.clone() })
     }
 }
 
@@ -62,7 +107,7 @@ pub fn triage(
     finding: Option<&GuardDutyFinding>,
     request: &RevokeRequest,
     config: &RevokeConfig,
-    own_identity: Option<&PrincipalRef>,
+    protected: &Protected,
 ) -> Option<RevokeSkip> {
     let common = triage::triage(
         &config.quarantine.common,
@@ -77,7 +122,11 @@ pub fn triage(
         }
         (_, Some(skip)) => Some(RevokeSkip::Triage(skip)),
         (target, None) => {
-            protection(&target.principal()?, &request.signal.account, own_identity, &config.protected_principals)
+            let principal = target.principal()?;
+            if protected.is_member_role(&principal) {
+                return Some(RevokeSkip::Firebreak { principal });
+            }
+            protection(&principal, &request.signal.account, protected.own_identity.as_ref(), &config.protected_principals)
         }
     }
 }

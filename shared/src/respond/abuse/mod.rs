@@ -8,6 +8,8 @@ pub mod addresses;
 pub mod config;
 pub mod traffic;
 
+use std::net::IpAddr;
+
 use serde_json::Value;
 
 pub use addresses::{classify_entity, resolve_ip, AddressKind, Entity, ResolvedAddress};
@@ -20,7 +22,7 @@ use crate::accounts::Accounts;
 use crate::case::case_id_for;
 use crate::deadline::Deadline;
 use crate::engine::Signal;
-use crate::events::{cloudwatch, health, AlarmKind, AlarmStateChange, EventError, HealthEvent};
+use crate::events::{arn_account_region, cloudwatch, AlarmKind, AlarmStateChange, EventError, HealthEvent};
 use crate::quarantine::QuarantineRequest;
 
 pub const FUNCTION: &str = "abuse-report";
@@ -61,16 +63,10 @@ impl AbuseTrigger {
                 id: alarm.signal_id(),
                 account: alarm.account_id.clone(),
                 region: alarm.region.clone(),
+                delivered_by: None,
                 time: None,
             },
-            Self::Health(health) => Signal {
-                source: health::SOURCE.into(),
-                kind: health.event_type_code.clone(),
-                id: health.event_arn.clone(),
-                account: health.account_id.clone(),
-                region: health.region.clone(),
-                time: health.start_time.clone(),
-            },
+            Self::Health(health) => health.signal(),
         }
     }
 }
@@ -133,7 +129,8 @@ async fn billing_targets(
     // Billing alarms live in us-east-1; the instances are where the function runs.
     let region = accounts.home_region();
     let case_id = case_id_for(&alarm.signal_id());
-    match accounts.clients_for(&alarm.account_id, &region, &case_id).await {
+    let signal = Signal { region: region.clone(), ..response.signal.clone() };
+    match accounts.clients_for_signal(&signal, &case_id).await {
         Err(e) => response.error(RespondError::from(e).into()),
         Ok(account) => {
             let (clients, abuse) = (&account.clients, &settings.abuse);
@@ -163,41 +160,53 @@ async fn billing_targets(
 }
 
 /// A Health abuse notice: its instances as named, its IP addresses resolved to the instances
-/// holding them; anything else is reported, not acted on.
+/// holding them, each in its own Region (the entity's ARN, else the notice's `eventRegion`);
+/// anything else is reported, not acted on.
 async fn health_targets(accounts: &Accounts, health: &HealthEvent, response: &mut Response) -> Vec<Target> {
-    let mut instance_ids = Vec::new();
-    let mut ips = Vec::new();
+    let mut instances: Vec<(String, String)> = Vec::new();
+    let mut ips: Vec<(IpAddr, String)> = Vec::new();
     for entity in &health.affected_entities {
+        let mut leave = |reason: String| {
+            response.unresolved.push(Unresolved { entity: entity.entity_value.chars().take(200).collect(), reason })
+        };
+        let named_account = [entity.entity_arn.as_deref(), Some(entity.entity_value.as_str())]
+            .into_iter()
+            .flatten()
+            .find_map(|arn| arn_account_region(arn).and_then(|(account, _)| account));
+        if let Some(other) = named_account.filter(|a| *a != health.account_id) {
+            leave(format!("its ARN names account {other}, the notice is about {}", health.account_id));
+            continue;
+        }
+        let Some(region) = health.entity_region(entity) else {
+            leave("a global notice whose entity names no Region: cannot tell where to act".into());
+            continue;
+        };
         match classify_entity(&entity.entity_value) {
-            Entity::Instance(id) => instance_ids.push(id),
-            Entity::Ip(ip) => ips.push(ip),
-            Entity::Other(value) => response
-                .unresolved
-                .push(Unresolved { entity: value, reason: "neither an instance id nor an IP address".into() }),
+            Entity::Instance(id) => instances.push((id, region)),
+            Entity::Ip(ip) => ips.push((ip, region)),
+            Entity::Other(_) => leave("neither an instance id nor an IP address".into()),
         }
     }
-    if !ips.is_empty() {
-        let case_id = case_id_for(&health.event_arn);
-        match accounts.clients_for(&health.account_id, &health.region, &case_id).await {
+    let case_id = case_id_for(&health.event_arn);
+    for (ip, region) in ips {
+        let signal = Signal { region: region.clone(), ..response.signal.clone() };
+        match accounts.clients_for_signal(&signal, &case_id).await {
             Err(e) => response.error(RespondError::from(e).into()),
-            Ok(account) => {
-                for ip in ips {
-                    match resolve_ip(&account.clients.ec2, ip).await {
-                        Err(source) => response.error(RespondError::Resolve { ip, source }.into()),
-                        Ok(Err(reason)) => response.unresolved.push(Unresolved { entity: ip.to_string(), reason }),
-                        Ok(Ok(resolved)) => {
-                            instance_ids.push(resolved.instance_id.clone());
-                            response.resolved.push(resolved);
-                        }
-                    }
+            Ok(account) => match resolve_ip(&account.clients.ec2, ip).await {
+                Err(source) => response.error(RespondError::Resolve { ip, source }.into()),
+                Ok(Err(reason)) => response.unresolved.push(Unresolved { entity: ip.to_string(), reason }),
+                Ok(Ok(resolved)) => {
+                    instances.push((resolved.instance_id.clone(), region));
+                    response.resolved.push(resolved);
                 }
-            }
+            },
         }
     }
-    let targets: Vec<Target> = instance_ids
+    let targets: Vec<Target> = instances
         .into_iter()
-        .map(|instance_id| {
-            Target::instance(QuarantineRequest { instance_id, signal: response.signal.clone(), vpc_hints: Vec::new() })
+        .map(|(instance_id, region)| {
+            let signal = Signal { region, ..response.signal.clone() };
+            Target::instance(QuarantineRequest { instance_id, signal, vpc_hints: Vec::new() })
         })
         .collect();
     if targets.is_empty() && response.errors.is_empty() && response.unresolved.is_empty() {
