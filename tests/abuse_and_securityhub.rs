@@ -3,8 +3,7 @@
 use std::collections::BTreeSet;
 
 use abuse_report::Function as AbuseFunction;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::config::Credentials;
+use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, InstanceNetworkInterfaceSpecification};
 use firebreak::accounts::{Accounts, AccountsConfig};
 use firebreak::aws::sns::REPORT_ATTRIBUTE;
@@ -314,39 +313,12 @@ async fn security_hub_import_and_custom_action_do_what_the_native_guardduty_even
     assert!(!is_isolated(&scenario, &instance).await);
 }
 
-/// Clients acting in another account: moto issues per-account credentials through AssumeRole.
 async fn member_account_config(moto: &Moto) -> SdkConfig {
-    let sts = aws_sdk_sts::Client::new(&moto.sdk_config().await);
-    let assumed = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{MEMBER_ACCOUNT}:role/test-setup"))
-        .role_session_name("test-setup")
-        .send()
-        .await
-        .expect("AssumeRole");
-    let c = assumed.credentials().unwrap();
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            None,
-            "moto-member",
-        ))
-        .load()
-        .await
+    firebreak_tests::member::account_config(moto, MEMBER_ACCOUNT, REGION).await
 }
 
 fn scenario_in(config: &SdkConfig) -> Scenario {
-    Scenario {
-        ec2: aws_sdk_ec2::Client::new(config),
-        autoscaling: aws_sdk_autoscaling::Client::new(config),
-        elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
-        iam: aws_sdk_iam::Client::new(config),
-        clients: firebreak::Clients::new(config),
-    }
+    Scenario::in_config(config)
 }
 
 async fn isolation_groups_anywhere(scenario: &Scenario) -> usize {

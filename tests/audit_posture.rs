@@ -26,11 +26,17 @@ use serde_json::Value;
 
 const SCHEDULE_EVENT: &str = "audit-posture/schedule-daily.json";
 
+/// The run over the one account there is (no allow-list, no organisation): its report.
 async fn run(scenario: &Scenario, config: PostureConfig) -> Value {
     let function = Function { accounts: firebreak_tests::home_only(scenario.clients.clone()), config };
-    audit_posture::handle(&function, LambdaEvent::new(sample_event(SCHEDULE_EVENT), Context::default()))
+    let run = audit_posture::handle(&function, LambdaEvent::new(sample_event(SCHEDULE_EVENT), Context::default()))
         .await
-        .expect("audit-posture runs")
+        .expect("audit-posture runs");
+    assert_eq!(run["accounts_from"], "allow-list", "{run:#}");
+    assert_eq!(run["errors"], serde_json::json!([]), "{run:#}");
+    assert_eq!(run["reports"].as_array().map(Vec::len), Some(1), "{run:#}");
+    assert_eq!(run["outcome"], run["reports"][0]["outcome"]);
+    run["reports"][0].clone()
 }
 
 fn gap_checks(report: &Value) -> Vec<String> {

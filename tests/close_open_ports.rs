@@ -23,9 +23,14 @@ type Rule = (String, i32, i32, String);
 
 async fn run(scenario: &Scenario, config: PortsConfig, event: Value) -> Report {
     let trigger = PortsTrigger::from_event(&event).expect("event parses");
-    ports::close_open_ports(&firebreak_tests::home_only(scenario.clients.clone()), &config, &trigger, firebreak::deadline::Deadline::NONE)
-        .await
-        .expect("close-open-ports runs")
+    ports::close_open_ports(
+        &firebreak_tests::home_only(scenario.clients.clone()),
+        &config,
+        &trigger,
+        firebreak::deadline::Deadline::NONE,
+    )
+    .await
+    .expect("close-open-ports runs")
 }
 
 async fn vpc(scenario: &Scenario) -> String {

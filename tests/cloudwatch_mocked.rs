@@ -85,7 +85,7 @@ async fn alarm_gaps_against(output: fn() -> DescribeAlarmsOutput) -> Vec<String>
     .await
     .expect("audit-posture runs");
     assert_eq!(rule.num_calls(), 1, "DescribeAlarms was called");
-    report["gaps"]
+    report["reports"][0]["gaps"]
         .as_array()
         .unwrap()
         .iter()

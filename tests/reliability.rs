@@ -323,7 +323,10 @@ async fn hostile_and_malformed_events_are_refused_without_any_call() {
         if event["detail"]["resource"]["instanceDetails"]["instanceId"] == "REAL" {
             event["detail"]["resource"]["instanceDetails"]["instanceId"] = bench.instance.instance_id.clone().into();
         }
-        let result = quarantine_instance::handle(&function, LambdaEvent::new(event, Context::default())).await;
+        // As Lambda invokes it: the function's own account is known without a call.
+        let mut context = Context::default();
+        context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:quarantine-instance".into();
+        let result = quarantine_instance::handle(&function, LambdaEvent::new(event, context)).await;
         let err = result.expect_err(&format!("{} must be refused", path.display()));
         assert!(!err.to_string().is_empty());
         refused += 1;
@@ -367,9 +370,14 @@ impl RevokeBench {
         event["detail"]["resource"]["accessKeyDetails"]["userName"] = "deploy-bot".into();
         event["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = self.leaked_key.clone().into();
         let trigger = firebreak::revoke::RevokeTrigger::from_event(&event).unwrap();
-        firebreak::revoke::revoke_credentials(&firebreak_tests::home_only(self.clients.clone()), &Default::default(), &trigger, Deadline::NONE)
-            .await
-            .unwrap()
+        firebreak::revoke::revoke_credentials(
+            &firebreak_tests::home_only(self.clients.clone()),
+            &Default::default(),
+            &trigger,
+            Deadline::NONE,
+        )
+        .await
+        .unwrap()
     }
 
     /// The named key is Inactive, the other still Active, the session deny policy present, the user tagged.
@@ -446,7 +454,14 @@ async fn close_open_ports_meets_the_deadline_with_a_partial_report() {
     ))
     .unwrap();
     let deadline = Deadline::after(firebreak::deadline::REPORT_MARGIN + Duration::from_millis(900));
-    let report = firebreak::ports::close_open_ports(&firebreak_tests::home_only(clients.clone()), &Default::default(), &trigger, deadline).await.unwrap();
+    let report = firebreak::ports::close_open_ports(
+        &firebreak_tests::home_only(clients.clone()),
+        &Default::default(),
+        &trigger,
+        deadline,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.outcome, Outcome::Failed, "a cut-off sweep fails so that it is retried: {report:#?}");
     let said = report.reason.iter().chain(report.steps.iter().map(|s| &s.detail)).any(|d| d.contains("deadline"));
     assert!(said, "the report says the deadline cut the work: {report:#?}");

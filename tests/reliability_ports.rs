@@ -78,7 +78,9 @@ impl Bench {
     async fn sweep(&self) -> Report {
         let config = PortsConfig { allowed_cidrs: vec![ALLOWED.into()], ..PortsConfig::default() };
         let trigger = PortsTrigger::from_event(&sample_event(SWEEP_EVENT)).unwrap();
-        ports::close_open_ports(&firebreak_tests::home_only(self.clients.clone()), &config, &trigger, Deadline::NONE).await.unwrap()
+        ports::close_open_ports(&firebreak_tests::home_only(self.clients.clone()), &config, &trigger, Deadline::NONE)
+            .await
+            .unwrap()
     }
 
     /// Read straight from moto, past the proxy.

@@ -38,7 +38,13 @@ impl Env {
 
     async fn run(&self, config: &RevokeConfig, event: &Value) -> Result<Report, RevokeError> {
         let trigger = RevokeTrigger::from_event(event)?;
-        revoke::revoke_credentials(&firebreak_tests::home_only(self.scenario.clients.clone()), config, &trigger, firebreak::deadline::Deadline::NONE).await
+        revoke::revoke_credentials(
+            &firebreak_tests::home_only(self.scenario.clients.clone()),
+            config,
+            &trigger,
+            firebreak::deadline::Deadline::NONE,
+        )
+        .await
     }
 
     /// A user with two access keys and a console password; returns the key ids.
@@ -474,9 +480,14 @@ async fn root_finding_and_revocations_are_sent_to_the_sns_topic() {
     let config = RevokeConfig { sns_topic_arn: Some(topic_arn.clone()), ..RevokeConfig::default() };
 
     let trigger = RevokeTrigger::from_event(&sample_event(ROOT_EVENT)).unwrap();
-    let report = revoke::revoke_credentials(&firebreak_tests::home_only(scenario.clients.clone()), &config, &trigger, firebreak::deadline::Deadline::NONE)
-        .await
-        .unwrap();
+    let report = revoke::revoke_credentials(
+        &firebreak_tests::home_only(scenario.clients.clone()),
+        &config,
+        &trigger,
+        firebreak::deadline::Deadline::NONE,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.outcome, Outcome::Skipped, "{report:#?}");
     assert_step(&report, "publish_sns_summary", StepOutcome::Done);
     let messages = moto.sns_messages(&topic_arn);

@@ -231,7 +231,11 @@ impl Accounts {
         if delivered_by == own {
             return Ok(());
         }
-        Err(AccountError::ForeignDelivery { delivered_by: delivered_by.to_string(), about: signal.account.clone(), own })
+        Err(AccountError::ForeignDelivery {
+            delivered_by: delivered_by.to_string(),
+            about: signal.account.clone(),
+            own,
+        })
     }
 
     /// Clients that act where the signal says (its account and region), once the delivery is

@@ -94,13 +94,17 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 impl Scenario {
     pub async fn new(moto: &Moto) -> Self {
-        let config = moto.sdk_config().await;
+        Self::in_config(&moto.sdk_config().await)
+    }
+
+    /// A scenario in whatever account and region the config acts in (see [`crate::member`]).
+    pub fn in_config(config: &aws_config::SdkConfig) -> Self {
         Self {
-            ec2: aws_sdk_ec2::Client::new(&config),
-            autoscaling: aws_sdk_autoscaling::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            clients: firebreak::Clients::new(&config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            clients: firebreak::Clients::new(config),
         }
     }
 
@@ -126,7 +130,7 @@ impl Scenario {
             .create_subnet()
             .vpc_id(&vpc_id)
             .cidr_block("10.20.1.0/24")
-            .availability_zone("us-east-1a")
+            .availability_zone(format!("{}a", self.ec2.config().region().map_or("us-east-1", |r| r.as_ref())))
             .send()
             .await
             .expect("CreateSubnet")

@@ -147,8 +147,9 @@ impl SecurityHubEvent {
             envelope.account.ok_or_else(|| EventError::Malformed("Security Hub event without an account".into()))?;
         validate_account_id("account", &account_id)?;
         let detail = envelope.detail;
-        let mut findings: Vec<AsffFinding> = serde_json::from_value(detail.get("findings").cloned().unwrap_or(Value::Null))
-            .map_err(|e| EventError::Malformed(format!("Security Hub detail.findings: {e}")))?;
+        let mut findings: Vec<AsffFinding> =
+            serde_json::from_value(detail.get("findings").cloned().unwrap_or(Value::Null))
+                .map_err(|e| EventError::Malformed(format!("Security Hub detail.findings: {e}")))?;
         if findings.len() > MAX_FINDINGS {
             return Err(EventError::InvalidField {
                 field: "detail.findings",

@@ -30,8 +30,8 @@ pub use crate::exposure::{
     DEFAULT_ADMIN_PORTS,
 };
 
-use crate::attempts::recording_retries;
 use crate::accounts::{AccountError, Accounts};
+use crate::attempts::recording_retries;
 use crate::aws::AwsError;
 use crate::case::case_id_for;
 use crate::deadline::Deadline;

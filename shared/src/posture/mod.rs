@@ -28,8 +28,8 @@ pub use checks::{finding_id, Check, Source, GENERATOR_PREFIX};
 pub use config::{PostureConfig, ACCESS_KEY_MAX_AGE_DAYS, ACCESS_KEY_UNUSED_DAYS};
 pub use evaluate::{evaluate, gaps_of, Gap};
 pub use findings::{gap_finding, resolved_finding, to_import, Import};
-pub use organization::{accounts_to_audit, audit_organization, AccountFailure, OrganizationReport};
 pub use observe::{AccessKeyFacts, AccountSummary, AlarmFacts, GroupFacts, Observer, PostureFacts, UserFacts};
+pub use organization::{accounts_to_audit, audit_organization, AccountFailure, OrganizationReport};
 
 use crate::aws::Clients;
 use crate::deadline::Deadline;

@@ -217,10 +217,7 @@ impl RevokeRequest {
 
     /// The request for one access key an AWS Health notice names, once its owner is known.
     pub fn from_health(notice: &HealthEvent, user_name: String, access_key_id: String) -> Self {
-        Self {
-            signal: notice.signal(),
-            target: Target::User { user_name, access_key_id: Some(access_key_id) },
-        }
+        Self { signal: notice.signal(), target: Target::User { user_name, access_key_id: Some(access_key_id) } }
     }
 }
 

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::config::RevokeConfig;
 use super::plan::PrincipalFacts;
-use super::RevokeError;
-use crate::accounts::Accounts;
 use super::principal::{Principal, PrincipalRef};
 use super::request::{RevokeRequest, Target};
+use super::RevokeError;
+use crate::accounts::Accounts;
 use crate::engine::triage::{self, Skip};
 use crate::events::GuardDutyFinding;
 
@@ -126,7 +126,12 @@ pub fn triage(
             if protected.is_member_role(&principal) {
                 return Some(RevokeSkip::Firebreak { principal });
             }
-            protection(&principal, &request.signal.account, protected.own_identity.as_ref(), &config.protected_principals)
+            protection(
+                &principal,
+                &request.signal.account,
+                protected.own_identity.as_ref(),
+                &config.protected_principals,
+            )
         }
     }
 }

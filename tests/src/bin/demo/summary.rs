@@ -133,11 +133,17 @@ pub fn lines(report: &Value, at: &str, cases: &mut Cases) -> Vec<String> {
         }
     }
     lines.extend(grouped(steps().filter(|s| s["outcome"] == "failed")).iter().map(|g| quoted("✗", g)));
-    for gap in items(&report["gaps"]) {
+    for gap in reports.iter().flat_map(|(r, _)| items(&r["gaps"])) {
         lines.push(format!("gap ({}): {}", text(&gap["severity"]).to_lowercase(), short(&text(&gap["title"]))));
     }
     for error in items(&report["errors"]) {
-        lines.push(format!("error: {}", short(&text(error))));
+        // A response's errors are sentences; an audit's are per account.
+        let message = if error.is_object() {
+            format!("{}: {}", text(&error["account"]), text(&error["message"]))
+        } else {
+            text(error)
+        };
+        lines.push(format!("error: {}", short(&message)));
     }
     if lines.len() > MAX_LINES {
         let hidden = lines.len() - (MAX_LINES - 1);
@@ -258,6 +264,8 @@ pub async fn recap(
         })
         .unwrap_or_else(|| "-".into());
     let audit = reports.last().unwrap_or(&Value::Null);
+    // audit-posture reports per account; the demo has one.
+    let audit = &audit["reports"][0];
     let gaps: Vec<String> = items(&audit["gaps"]).iter().map(|g| text(&g["check"])).collect();
     let unread = items(&audit["steps"]).iter().filter(|s| s["outcome"] == "failed").count();
     vec![
