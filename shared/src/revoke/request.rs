@@ -18,7 +18,7 @@ pub enum RevokeTrigger {
     /// An analyst's "Revoke credentials" custom action on Security Hub access-key findings.
     SecurityHubAction(SecurityHubEvent),
     /// An AWS Health `AWS_RISK_CREDENTIALS_*` notice naming exposed access keys.
-    Health(HealthEvent),
+    Health(Box<HealthEvent>),
 }
 
 impl RevokeTrigger {
@@ -30,7 +30,7 @@ impl RevokeTrigger {
             Some(health::SOURCE) => {
                 let notice = HealthEvent::from_event(event)?;
                 exposed_access_keys(&notice)?;
-                Ok(Self::Health(notice))
+                Ok(Self::Health(Box::new(notice)))
             }
             Some(securityhub::SOURCE) => {
                 let action = SecurityHubEvent::from_event(event)?;
