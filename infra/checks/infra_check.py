@@ -11,6 +11,10 @@ usage: infra_check.py SAM_TEMPLATE CDK_SYNTHESISED_TEMPLATE MEMBER_ROLE_TEMPLATE
   Lambda platform's own (logs, the failure queue), which must be scoped to their resources; no
   mutating action on "*"; every mutating EC2/Auto Scaling/ELB/IAM action is denied on resources
   tagged with the exemption key;
+- an action a Parameter switches on (CONDITIONAL_GRANTS) is allowed only under its condition (a
+  policy under `Fn::If`, or a policy resource with that Condition), the condition is "the
+  Parameter is true", the function granted it sets its variable from that Parameter; nothing
+  else is granted under a condition;
 - the member-account role allows exactly the union of what the functions call in a member account;
 - each function sets exactly the FIREBREAK_* variables its own reachable code names, each from a
   Parameter or a resource of the stack, with the same Parameters in SAM and CDK;
@@ -47,15 +51,26 @@ MUTATING_ON_ANY_RESOURCE_ALLOWED: dict[str, str] = {}
 # Services whose resources carry tags the exemption deny can test with aws:ResourceTag.
 TAG_GUARDED_SERVICES = {"ec2", "autoscaling", "elasticloadbalancing", "iam"}
 # Calls made in the security account itself, never through the member-account role: alerts go to
-# the topic in this stack, findings are updated through the Security Hub administrator, and the
-# role is assumed from here. (BatchImportFindings is not one of them: an incident that is not a
-# finding, such as an abuse notice, is imported into the account it concerns, through its role.)
+# the topic in this stack, findings are updated through the Security Hub administrator, the role
+# is assumed from here, and the organisation's accounts are listed from here (ListAccounts
+# answers only in the management or a delegated-administrator account; the code calls it with the
+# function's own clients). Not among them: BatchImportFindings (an incident that is not a finding,
+# and each account's posture gaps, are imported into the account they concern, through its role)
+# and GetFindings (audit-posture reads each audited account's own earlier gaps through its role).
 HOME_ACCOUNT_ACTIONS = {
     "sns:Publish",
     "sts:AssumeRole",
     "securityhub:BatchUpdateFindings",
-    "securityhub:GetFindings",
+    "organizations:ListAccounts",
 }
+# Actions a function's role gets only when a "true"/"false" Parameter says so, with the variable
+# that tells its code the same: action -> (Parameter, variable).
+CONDITIONAL_GRANTS: dict[str, tuple[str, str]] = {
+    # audit-posture audits the whole organisation only when deployed where it may list it.
+    "organizations:ListAccounts": ("AuditOrganization", "FIREBREAK_AUDIT_ORGANIZATION"),
+}
+# The key a statement carries, in this script only, naming the template Condition it is under.
+UNDER_CONDITION = "__condition"
 
 errors: list[str] = []
 
@@ -134,22 +149,41 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def unless_condition(value, condition: str | None, where: str) -> list[tuple[object, str | None]]:
+    """`value` with the template Condition it applies under: an `Fn::If [c, x, AWS::NoValue]` is
+    `x` under `c`; any other `Fn::If` (a grant in both branches) is refused."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        name, then, otherwise = value["Fn::If"]
+        if otherwise != {"Ref": "AWS::NoValue"} or condition is not None:
+            fail(f"{where}: a grant under Fn::If must be [Condition, grant, AWS::NoValue], not nested: {json.dumps(value)[:200]}")
+            return []
+        return unless_condition(then, name, where)
+    return [(value, condition)]
+
+
 def statements_of_role(resources: dict, role_id: str) -> list[dict]:
+    """The role's statements, each marked with the Condition it is under (UNDER_CONDITION)."""
     role = resources[role_id]
     if role["Type"] != "AWS::IAM::Role":
         raise SystemExit(f"{role_id} is not an AWS::IAM::Role")
     if role["Properties"].get("ManagedPolicyArns"):
         fail(f"role {role_id}: managed policies are not reviewable least privilege: {role['Properties']['ManagedPolicyArns']}")
-    documents = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    documents = [
+        (policy["PolicyDocument"], condition)
+        for item in role["Properties"].get("Policies", [])
+        for policy, condition in unless_condition(item, None, f"role {role_id}")
+    ]
     for resource in resources.values():
         if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"):
             props = resource["Properties"]
             roles = props.get("Roles", []) + ([props["RoleName"]] if "RoleName" in props else [])
             if {"Ref": role_id} in roles:
-                documents.append(props["PolicyDocument"])
+                documents.append((props["PolicyDocument"], resource.get("Condition")))
     statements = []
-    for document in documents:
-        statements += as_list(policy_document(document)["Statement"])
+    for document, condition in documents:
+        for item in as_list(policy_document(document)["Statement"]):
+            for statement, under in unless_condition(item, condition, f"role {role_id}"):
+                statements.append({**statement, UNDER_CONDITION: under} if under else statement)
     return statements
 
 
@@ -325,6 +359,38 @@ def check_policy(kind: str, function: Deployed, code_actions: dict[str, list[str
         fail(f"{where}: {action} is not denied on resources tagged with the exemption key")
 
 
+def check_conditional_grants(kind: str, function: Deployed, conditions: dict) -> None:
+    """CONDITIONAL_GRANTS hold: each such action only under "its Parameter is true", the variable
+    set from that Parameter; nothing else under any condition."""
+    where = f"{kind} {function.name}"
+    for statement in function.statements:
+        actions = as_list(statement["Action"])
+        under = statement.get(UNDER_CONDITION)
+        for action in actions:
+            wanted = CONDITIONAL_GRANTS.get(action)
+            if statement["Effect"] != "Allow":
+                if under:
+                    fail(f"{where}: a Deny under Condition {under} ({action}) would leave the role unguarded when it is false")
+                continue
+            if wanted is None:
+                if under:
+                    fail(f"{where}: {action} is granted only under Condition {under}; nothing but {sorted(CONDITIONAL_GRANTS)} may be conditional")
+                continue
+            parameter, variable = wanted
+            if not under:
+                fail(f"{where}: {action} is granted unconditionally; grant it only under a Condition on Parameter {parameter}")
+                continue
+            expression = conditions.get(under)
+            is_parameter_true = expression in (
+                {"Fn::Equals": [{"Ref": parameter}, "true"]},
+                {"Fn::Equals": ["true", {"Ref": parameter}]},
+            )
+            if not is_parameter_true:
+                fail(f"{where}: {action} is granted under Condition {under} = {json.dumps(expression)}, which is not `{parameter} equals \"true\"`")
+            if function.environment.get(variable) != {"Ref": parameter}:
+                fail(f"{where}: granted {action} under {parameter}, so it must set {variable} from !Ref {parameter}")
+
+
 def check_environment(kind: str, function: Deployed, variables: dict[str, str], parameters: set[str]) -> None:
     for variable in sorted(variables.keys() - function.environment.keys()):
         fail(f"{kind} {function.name}: the code reads {variable} ({variables[variable]}), which is not set (add a Parameter and the variable)")
@@ -411,6 +477,7 @@ def main(argv: list[str]) -> int:
         for name in functions
     }
 
+    templates = {"SAM": sam, "CDK": cdk}
     by_kind = {"SAM": sam_functions(sam), "CDK": cdk_functions(cdk)}
     parameters = {"SAM": set(sam.get("Parameters", {})), "CDK": set(cdk.get("Parameters", {})) - {"BootstrapVersion"}}
     if parameters["SAM"] != parameters["CDK"]:
@@ -421,6 +488,7 @@ def main(argv: list[str]) -> int:
         for name, function in deployed.items():
             check_settings(kind, function)
             check_policy(kind, function, code_actions.get(name, {}), "${ExemptTagKey}")
+            check_conditional_grants(kind, function, templates[kind].get("Conditions", {}))
             check_environment(kind, function, variables.get(name, {}), parameters[kind])
         compared += check_patterns(kind, deployed, events)
     for name in by_kind["SAM"].keys() & by_kind["CDK"].keys():
@@ -440,9 +508,13 @@ def main(argv: list[str]) -> int:
             print(f"  - {message}", file=sys.stderr)
         return 1
     total_actions = sum(len(a) for a in code_actions.values())
+    conditional = ", ".join(
+        f"{action} only for {' and '.join(sorted(n for n, a in code_actions.items() if action in a))} when {parameter} is true"
+        for action, (parameter, _) in sorted(CONDITIONAL_GRANTS.items())
+    )
     print(
         f"infra check: {len(functions)} function(s) deployed by SAM and CDK; {total_actions} code-derived IAM action(s) "
-        f"match their roles; {compared} rule/event pairs through moto's EventBridge matcher (arrays of objects flattened as EventBridge does); member role allows {len(member_actions)} action(s)"
+        f"match their roles ({conditional}); {compared} rule/event pairs through moto's EventBridge matcher (arrays of objects flattened as EventBridge does); member role allows {len(member_actions)} action(s)"
     )
     return 0
 

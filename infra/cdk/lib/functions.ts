@@ -28,6 +28,11 @@ export interface FirebreakFunction {
   readonly statements: iam.PolicyStatement[];
   /** Statements on resources of the stack itself (its Parameters, its topic): the `respond` policy. */
   readonly homeStatements?: (home: HomeResources) => iam.PolicyStatement[];
+  /**
+   * Granted only when the AuditOrganization Parameter is "true": a separate `organization`
+   * policy under that Condition.
+   */
+  readonly organizationStatements?: iam.PolicyStatement[];
   /** Mutating actions denied on any resource carrying the exemption tag key. */
   readonly deniedOnExemptResources: string[];
 }
@@ -152,17 +157,20 @@ const QUARANTINE_DENIED_ON_EXEMPT = [
   'elasticloadbalancing:DeregisterTargets',
 ];
 
+/** Every function: another account is acted in only through its member role, by the configured name. */
+const ASSUME_MEMBER_ROLE = (home: HomeResources): iam.PolicyStatement =>
+  new iam.PolicyStatement({
+    sid: 'AssumeMemberRole',
+    actions: ['sts:AssumeRole'],
+    resources: [`arn:${Aws.PARTITION}:iam::*:role/${home.memberRoleName}`],
+  });
+
 /**
  * The calls a response makes in this (the security) account whatever account the signal
  * concerns: quarantine-instance and abuse-report.
  */
 const RESPOND_STATEMENTS = (home: HomeResources): iam.PolicyStatement[] => [
-  // Another account is acted in only through its member role, by the configured name.
-  new iam.PolicyStatement({
-    sid: 'AssumeMemberRole',
-    actions: ['sts:AssumeRole'],
-    resources: [`arn:${Aws.PARTITION}:iam::*:role/${home.memberRoleName}`],
-  }),
+  ASSUME_MEMBER_ROLE(home),
   new iam.PolicyStatement({
     sid: 'PublishSummaries',
     actions: ['sns:Publish'],
@@ -292,6 +300,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
     },
     // Root and federated findings need a human: they, and every revocation, go to the alert topic.
     homeStatements: (home: HomeResources) => [
+      ASSUME_MEMBER_ROLE(home),
       new iam.PolicyStatement({ sid: 'PublishSummaries', actions: ['sns:Publish'], resources: [home.alertTopicArn] }),
     ],
     statements: [
@@ -412,11 +421,12 @@ export const FUNCTIONS: FirebreakFunction[] = [
         conditions: { Null: { 'aws:ResourceTag/firebreak:role': 'false' } },
       }),
     ],
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home)],
     deniedOnExemptResources: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:CreateTags'],
   },
   {
     name: 'audit-posture',
-    description: 'Schedule -> check the account against the hardening list, report each gap as a Security Hub finding.',
+    description: 'Schedule -> check each account it may act in against the hardening list, report each gap as a Security Hub finding of that account.',
     rules: {},
     schedules: { Daily: { ruleName: 'firebreak-audit-posture-daily', expression: 'rate(1 day)' } },
     timeoutSeconds: 300,
@@ -428,6 +438,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       FIREBREAK_ADMIN_PORTS: 'AdminPorts',
       FIREBREAK_ACCESS_KEY_MAX_AGE_DAYS: 'AccessKeyMaxAgeDays',
       FIREBREAK_ACCESS_KEY_UNUSED_DAYS: 'AccessKeyUnusedDays',
+      FIREBREAK_AUDIT_ORGANIZATION: 'AuditOrganization',
       ...ACCOUNTS_ENVIRONMENT,
     },
     statements: [
@@ -467,6 +478,13 @@ export const FUNCTIONS: FirebreakFunction[] = [
         actions: ['securityhub:BatchImportFindings'],
         resources: [arn('securityhub', `product/${Aws.ACCOUNT_ID}/default`)],
       }),
+    ],
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home)],
+    // Which accounts to audit. ListAccounts supports no resource-level permission, and only reads;
+    // it is called with this role, never through a member role (it answers only in the management
+    // or a delegated-administrator account).
+    organizationStatements: [
+      new iam.PolicyStatement({ sid: 'ListOrganizationAccounts', actions: ['organizations:ListAccounts'], resources: ['*'] }),
     ],
     deniedOnExemptResources: [],
   },

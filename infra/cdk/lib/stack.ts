@@ -78,16 +78,17 @@ export class FirebreakStack extends Stack {
       }),
       MemberRoleName: new CfnParameter(this, 'MemberRoleName', {
         type: 'String', default: 'FirebreakResponder', allowedPattern: '^[\\w+=,.@-]{1,64}$',
-        description: 'FIREBREAK_MEMBER_ROLE_NAME (every function; quarantine-instance and abuse-report act in member accounts). Name of the role (infra/member-role.yaml) assumed in other accounts; the roles may assume only this name.',
+        description: 'FIREBREAK_MEMBER_ROLE_NAME (every function, each acting in member accounts through this role). Name of the role (infra/member-role.yaml) assumed in other accounts; the roles may assume only this name.',
       }),
       MemberExternalId: new CfnParameter(this, 'MemberExternalId', {
         type: 'String', default: '', noEcho: true, allowedPattern: '^$|^[\\w+=,.@:/-]{2,1224}$',
-        description: 'FIREBREAK_EXTERNAL_ID (every function; quarantine-instance and abuse-report act in member accounts). The sts:ExternalId the member-account role requires (its ExternalId parameter).',
+        description: 'FIREBREAK_EXTERNAL_ID (every function). The sts:ExternalId the member-account role requires (its ExternalId parameter).',
       }),
       AllowedAccounts: new CfnParameter(this, 'AllowedAccounts', {
         type: 'String', default: '', allowedPattern: '^$|^\\d{12}( *, *\\d{12})*$',
-        description: 'FIREBREAK_ALLOWED_ACCOUNTS (every function; quarantine-instance and abuse-report act in member accounts). Comma-separated account ids Firebreak may act in besides its own; empty = any.',
+        description: 'FIREBREAK_ALLOWED_ACCOUNTS (every function). Comma-separated account ids Firebreak may act in besides its own; empty = any (also the accounts audit-posture audits, unless AuditOrganization).',
       }),
+      AuditOrganization: flag(this, 'AuditOrganization', 'false', 'FIREBREAK_AUDIT_ORGANIZATION (audit-posture). "true" = audit every ACTIVE account of the organisation (Organizations ListAccounts, granted only then; deploy in the management or a delegated-administrator account), filtered by AllowedAccounts when set.'),
       SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms.'),
       QuarantineOnBillingAlarm: flag(this, 'QuarantineOnBillingAlarm', 'false', 'FIREBREAK_QUARANTINE_ON_BILLING_ALARM (quarantine-instance, abuse-report). On a billing alarm, quarantine the instance with the most outbound traffic.'),
       TopTalkers: new CfnParameter(this, 'TopTalkers', {
@@ -136,6 +137,10 @@ export class FirebreakStack extends Stack {
       expression: Fn.conditionNot(Fn.conditionEquals(p.AlertEmail.valueAsString, '')),
     });
     (email.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = hasEmail;
+    // organizations:ListAccounts (audit-posture) is granted only when the organisation is audited.
+    const auditsOrganization = new CfnCondition(this, 'AuditOrganizationEnabled', {
+      expression: Fn.conditionEquals(p.AuditOrganization.valueAsString, 'true'),
+    });
 
     // Besides Parameters, a variable may name one of these resources of the stack.
     const stackResources: Record<string, string> = { AlertTopic: alerts.topicArn };
@@ -190,6 +195,20 @@ export class FirebreakStack extends Stack {
         })),
       });
       logGroup.grantWrite(role);
+      // A policy of its own so that CloudFormation creates it only under the Condition (the
+      // inline policies above are unconditional).
+      if (spec.organizationStatements?.length) {
+        const organization = new iam.CfnPolicy(this, `${id}OrganizationPolicy`, {
+          policyName: 'organization',
+          roles: [role.roleName],
+          policyDocument: new iam.PolicyDocument({ statements: spec.organizationStatements }),
+        });
+        organization.cfnOptions.condition = auditsOrganization;
+        Validations.of(organization).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'organizations:ListAccounts supports no resource-level permission; it only reads, and is granted only when AuditOrganization is "true".',
+        });
+      }
 
       const fn = new lambda.Function(this, `${id}Function`, {
         description: spec.description,

@@ -158,7 +158,7 @@ test('the stack refuses to synthesise without the built binaries', () => {
   assert.throws(() => new FirebreakStack(new App(), 'Firebreak', { lambdaDir: path.join(lambdaDir, 'missing') }), /cargo lambda build/);
 });
 
-test('a response assumes only the member role by its name and publishes only to the alert topic', () => {
+test('every function assumes only the member role by its name, and publishes only to the alert topic', () => {
   const template = synth();
   const topics = Object.keys(template.findResources('AWS::SNS::Topic'));
   assert.equal(topics.length, 1);
@@ -170,31 +170,55 @@ test('a response assumes only the member role by its name and publishes only to 
     assert.ok(role, `${spec.name}: no role`);
     const statements = role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement);
     const of = (action: string) => statements.filter((s) => ([] as unknown[]).concat(s.Action).includes(action));
-    if (!spec.homeStatements) {
-      assert.equal(of('sts:AssumeRole').length, 0, `${spec.name} must not assume roles`);
-      continue;
-    }
-    const [publish] = of('sns:Publish');
-    assert.deepEqual(publish.Resource, { Ref: topics[0] });
-    const [assume] = of('sts:AssumeRole');
-    if (!assume) {
-      // revoke-credentials only notifies: it acts in its own account.
-      assert.equal(spec.name, 'revoke-credentials', `${spec.name} must assume the member role`);
-      continue;
-    }
-    assert.deepEqual(assume.Resource, {
+    // Every function acts in member accounts (issue 14): through the one role name, nothing else.
+    const assume = of('sts:AssumeRole');
+    assert.equal(assume.length, 1, `${spec.name} must assume the member role`);
+    assert.deepEqual(assume[0].Resource, {
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/', { Ref: 'MemberRoleName' }]],
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
       Environment: {
         Variables: Match.objectLike({
-          FIREBREAK_SNS_TOPIC_ARN: { Ref: topics[0] },
           FIREBREAK_MEMBER_ROLE_NAME: { Ref: 'MemberRoleName' },
           FIREBREAK_EXTERNAL_ID: { Ref: 'MemberExternalId' },
           FIREBREAK_ALLOWED_ACCOUNTS: { Ref: 'AllowedAccounts' },
         }),
       },
     });
+    for (const publish of of('sns:Publish')) {
+      assert.deepEqual(publish.Resource, { Ref: topics[0] }, spec.name);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
+        Environment: { Variables: Match.objectLike({ FIREBREAK_SNS_TOPIC_ARN: { Ref: topics[0] } }) },
+      });
+    }
   }
+});
+
+test('organizations:ListAccounts: only audit-posture, only when AuditOrganization is "true"', () => {
+  const template = synth();
+  template.hasParameter('AuditOrganization', { Type: 'String', Default: 'false', AllowedValues: ['true', 'false'] });
+  template.hasCondition('AuditOrganizationEnabled', { 'Fn::Equals': [{ Ref: 'AuditOrganization' }, 'true'] });
+  const [auditRole] = Object.keys(template.findResources('AWS::IAM::Role', {
+    Properties: { Description: Match.stringLikeRegexp('^audit-posture;') },
+  }));
+  // The one grant: a policy of its own, created only under the Condition, on audit-posture's role.
+  const granting = Object.values({
+    ...template.findResources('AWS::IAM::Policy'),
+    ...template.findResources('AWS::IAM::Role'),
+  }).filter((r) => JSON.stringify(r).includes('organizations:'));
+  assert.equal(granting.length, 1);
+  const [policy] = granting;
+  assert.equal(policy.Type, 'AWS::IAM::Policy');
+  assert.equal(policy.Condition, 'AuditOrganizationEnabled');
+  assert.deepEqual(policy.Properties.Roles, [{ Ref: auditRole }]);
+  assert.deepEqual(policy.Properties.PolicyDocument.Statement, [
+    { Sid: 'ListOrganizationAccounts', Effect: 'Allow', Action: 'organizations:ListAccounts', Resource: '*' },
+  ]);
+  // The function is told the same thing the role is.
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: 'audit-posture' }]),
+    Environment: { Variables: Match.objectLike({ FIREBREAK_AUDIT_ORGANIZATION: { Ref: 'AuditOrganization' } }) },
+  });
 });
