@@ -92,7 +92,8 @@ impl IncidentFinding {
     }
 
     pub fn product_arn(&self) -> String {
-        format!("arn:aws:securityhub:{}:{}:product/{}/default", self.region, self.account_id, self.account_id)
+        let partition = crate::events::partition_of(&self.region);
+        format!("arn:{partition}:securityhub:{}:{}:product/{}/default", self.region, self.account_id, self.account_id)
     }
 
     pub fn to_asff(&self) -> AwsSecurityFinding {
@@ -102,7 +103,12 @@ impl IncidentFinding {
             .map(|id| {
                 Resource::builder()
                     .r#type("AwsEc2Instance")
-                    .id(format!("arn:aws:ec2:{}:{}:instance/{id}", self.region, self.account_id))
+                    .id(format!(
+                        "arn:{}:ec2:{}:{}:instance/{id}",
+                        crate::events::partition_of(&self.region),
+                        self.region,
+                        self.account_id
+                    ))
                     .region(&self.region)
                     .partition(aws_sdk_securityhub::types::Partition::Aws)
                     .build()

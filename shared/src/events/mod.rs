@@ -106,6 +106,17 @@ pub fn validate_region(field: &'static str, value: &str) -> Result<(), EventErro
     }
 }
 
+/// The ARN partition of a Region: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// The account and region an ARN names (`arn:<partition>:<service>:<region>:<account>:...`),
 /// when it names them (IAM ARNs name no region).
 pub fn arn_account_region(arn: &str) -> Option<(Option<&str>, Option<&str>)> {

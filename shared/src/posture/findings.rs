@@ -12,7 +12,8 @@ use super::checks::{finding_id_prefix, Check};
 use super::evaluate::Gap;
 
 fn product_arn(account_id: &str, region: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account_id}:product/{account_id}/default")
+    let partition = crate::events::partition_of(region);
+    format!("arn:{partition}:securityhub:{region}:{account_id}:product/{account_id}/default")
 }
 
 fn truncate(text: &str, max: usize) -> String {

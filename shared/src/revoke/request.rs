@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::principal::{validate_access_key_id, validate_iam_name, Principal};
 use crate::engine::Signal;
 use crate::events::securityhub::{self, CustomAction, SecurityHubEvent, Trigger};
-use crate::events::{health, validate_instance_id, EventError, GuardDutyFinding, HealthEvent};
+use crate::events::{health, partition_of, validate_instance_id, EventError, GuardDutyFinding, HealthEvent};
 
 /// The events revoke-credentials acts on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,16 +122,6 @@ pub struct RevokeRequest {
 /// The finding types whose credentials are an instance role's, delivered to one instance.
 fn is_instance_credential_exfiltration(finding_type: &str) -> bool {
     finding_type.starts_with("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration")
-}
-
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 impl RevokeRequest {
