@@ -15,6 +15,16 @@ pub const CREDENTIALS_REVOKED_AT: &str = "firebreak:credentials-revoked-at";
 pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups";
 pub const AUTOSCALING_GROUP: &str = "firebreak:autoscaling-group";
 pub const INSTANCE_PROFILE: &str = "firebreak:instance-profile";
+/// On the instance: its termination protection (`true`/`false`) and shutdown behaviour
+/// (`stop`/`terminate`) before the case, so a release can put them back.
+pub const TERMINATION_PROTECTION_BEFORE: &str = "firebreak:termination-protection-before";
+pub const SHUTDOWN_BEHAVIOR_BEFORE: &str = "firebreak:shutdown-behavior-before";
+/// On the instance: the target groups it was registered in, as `<target group ARN>@<port>` items
+/// (the port empty when the group's default applies), a list tag.
+pub const TARGET_GROUPS: &str = "firebreak:target-groups";
+/// On the instance and the case: when and by whom it was released.
+pub const RELEASED_AT: &str = "firebreak:released-at";
+
 /// On the groups Firebreak creates: `isolation` or `untracking`.
 pub const ROLE: &str = "firebreak:role";
 pub const ROLE_ISOLATION: &str = "isolation";

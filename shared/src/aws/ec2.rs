@@ -142,8 +142,13 @@ pub async fn instance_profile_association(
 }
 
 /// Sets what [`termination_settings`] finds missing. Returns false when nothing was.
-pub async fn protect_from_termination(ec2: &Client, instance_id: &str) -> Result<bool, AwsError> {
-    let (protected, stops) = termination_settings(ec2, instance_id).await?;
+/// Turns termination protection on and makes shutdown stop, given the settings read before
+/// (`(protected, stops)` from [`termination_settings`]); true when something changed.
+pub async fn protect_from_termination(
+    ec2: &Client,
+    instance_id: &str,
+    (protected, stops): (bool, bool),
+) -> Result<bool, AwsError> {
     let protect = async {
         if protected {
             return Ok(());

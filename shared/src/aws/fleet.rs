@@ -79,12 +79,13 @@ pub async fn instance_target_groups(elbv2: &aws_sdk_elasticloadbalancingv2::Clie
 
 /// Deregisters the instance from those of `target_group_arns` that list it. Returns the
 /// registrations removed (empty when there were none).
-pub async fn deregister_from_target_groups(
+/// Where the instance is registered now, among the given target groups (each group's health).
+pub async fn registrations_of(
     elbv2: &aws_sdk_elasticloadbalancingv2::Client,
     instance_id: &str,
     target_group_arns: &[String],
 ) -> Result<Vec<TargetRegistration>, AwsError> {
-    let registrations = try_join_all(target_group_arns.iter().map(|arn| async move {
+    Ok(try_join_all(target_group_arns.iter().map(|arn| async move {
         let health = elbv2.describe_target_health().target_group_arn(arn).send().await.aws("DescribeTargetHealth")?;
         Ok::<_, AwsError>(
             health
@@ -99,7 +100,15 @@ pub async fn deregister_from_target_groups(
     .await?
     .into_iter()
     .flatten()
-    .collect::<Vec<_>>();
+    .collect())
+}
+
+/// Takes the instance out of each registration (gone already counts as done).
+pub async fn deregister(
+    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
+    instance_id: &str,
+    registrations: &[TargetRegistration],
+) -> Result<(), AwsError> {
     try_join_all(registrations.iter().map(|r| async move {
         let deregistered = elbv2
             .deregister_targets()
@@ -115,5 +124,18 @@ pub async fn deregister_from_target_groups(
         }
     }))
     .await?;
-    Ok(registrations)
+    Ok(())
+}
+
+impl TargetRegistration {
+    /// `<target group ARN>@<port>`, as recorded in the `firebreak:target-groups` tag.
+    pub fn to_record(&self) -> String {
+        format!("{}@{}", self.target_group_arn, self.port.map(|p| p.to_string()).unwrap_or_default())
+    }
+
+    pub fn from_record(record: &str) -> Option<Self> {
+        let (arn, port) = record.rsplit_once('@')?;
+        let port = if port.is_empty() { None } else { Some(port.parse().ok()?) };
+        arn.starts_with("arn:").then(|| Self { target_group_arn: arn.to_string(), port })
+    }
 }

@@ -1,8 +1,10 @@
 //! What a function did, step by step: returned by the handler as JSON, logged one line per step.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
+
 use serde::Serialize;
 
 use super::signal::Signal;
@@ -51,6 +53,9 @@ pub struct StepReport {
     /// A failure of this step means the threat is not contained.
     #[serde(skip)]
     pub containment: bool,
+    /// What the step recorded before its change (`firebreak:` keys, as on the resource's tags).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub recorded: BTreeMap<String, String>,
 }
 
 impl StepReport {
@@ -68,6 +73,7 @@ impl StepReport {
             duration_ms: 0,
             retries: Vec::new(),
             containment: false,
+            recorded: BTreeMap::new(),
         }
     }
 }

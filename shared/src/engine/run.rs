@@ -28,22 +28,31 @@ pub struct Acted {
     pub detail: String,
     /// The steps of a plan this step ran inside it (a revocation's quarantine of an instance).
     pub nested: Vec<StepReport>,
+    /// What the step wrote down before changing anything (the same `firebreak:` keys as the tags
+    /// on the resource), for the case ledger and a release.
+    pub recorded: Vec<(String, String)>,
 }
 
 impl Acted {
     /// It changed something.
     pub fn done(detail: impl Into<String>) -> Self {
-        Self { outcome: StepOutcome::Done, detail: detail.into(), nested: Vec::new() }
+        Self { outcome: StepOutcome::Done, detail: detail.into(), nested: Vec::new(), recorded: Vec::new() }
     }
 
     /// What it read showed nothing left to do (an earlier delivery did it): reported as a skip.
     pub fn already_done(detail: impl Into<String>) -> Self {
-        Self { outcome: StepOutcome::Skipped, detail: detail.into(), nested: Vec::new() }
+        Self { outcome: StepOutcome::Skipped, detail: detail.into(), nested: Vec::new(), recorded: Vec::new() }
     }
 
     /// It ran a plan of its own, whose steps follow it in the report.
     pub fn nested(outcome: StepOutcome, detail: impl Into<String>, steps: Vec<StepReport>) -> Self {
-        Self { outcome, detail: detail.into(), nested: steps }
+        Self { outcome, detail: detail.into(), nested: steps, recorded: Vec::new() }
+    }
+
+    /// With what the step recorded before its change.
+    pub fn recording(mut self, recorded: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.recorded.extend(recorded);
+        self
     }
 }
 
@@ -152,7 +161,11 @@ async fn run_step<A: Action, X: Execute<A>>(
     let clock = Instant::now();
     let (result, retries) = recording_retries(deadline.run(Box::pin(executor.execute(&step.action, progress)))).await;
     let (mut report, nested) = match result {
-        Some(Ok(acted)) => (report_of(step, acted.outcome, acted.detail), acted.nested),
+        Some(Ok(acted)) => {
+            let mut report = report_of(step, acted.outcome, acted.detail);
+            report.recorded = acted.recorded.into_iter().collect();
+            (report, acted.nested)
+        }
         Some(Err(e)) => (report_of(step, StepOutcome::Failed, e.to_string()), Vec::new()),
         None => (report_of(step, StepOutcome::Failed, CUT_OFF.to_string()), Vec::new()),
     };

@@ -92,6 +92,7 @@ impl Execute<PostureAction> for Executor<'_> {
                         outcome: StepOutcome::Planned,
                         detail: format!("would import {gaps} gap finding(s) and resolve {resolved_count}"),
                         nested: Vec::new(),
+                        recorded: Vec::new(),
                     });
                 }
                 if findings.is_empty() {

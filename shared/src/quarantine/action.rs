@@ -55,8 +55,10 @@ pub enum Action {
         group_name: String,
         instance_id: String,
     },
+    /// The settings before are recorded on the instance first, unless an earlier run did.
     ProtectFromTermination {
         instance_id: String,
+        record: bool,
     },
     IsolateNetworkInterface {
         eni_id: String,
@@ -81,6 +83,8 @@ pub enum Action {
     DeregisterFromTargetGroups {
         instance_id: String,
         target_group_arns: Vec<String>,
+        /// Registrations an earlier run recorded (`firebreak:target-groups`), kept in the record.
+        recorded: Vec<String>,
     },
     /// The profile is recorded on the instance while its association is read, so a crash after
     /// the removal loses nothing.
@@ -134,7 +138,7 @@ impl engine::Action for Action {
             Self::DetachFromAutoScalingGroup { group_name, .. } => group_name.clone(),
             Self::IsolateNetworkInterface { eni_id, .. } => eni_id.clone(),
             Self::DisassociateInstanceProfile { profile_arn, .. } => profile_arn.clone(),
-            Self::ProtectFromTermination { instance_id }
+            Self::ProtectFromTermination { instance_id, .. }
             | Self::SnapshotVolumes { instance_id, .. }
             | Self::DeregisterFromTargetGroups { instance_id, .. }
             | Self::TagInstance { instance_id, .. }
@@ -166,7 +170,7 @@ impl fmt::Display for Action {
             Self::DetachFromAutoScalingGroup { group_name, .. } => {
                 write!(f, "record and detach from Auto Scaling group {group_name} (a replacement is launched)")
             }
-            Self::ProtectFromTermination { instance_id } => {
+            Self::ProtectFromTermination { instance_id, .. } => {
                 write!(
                     f,
                     "enable termination protection on {instance_id} and make shutdown stop it (unless already so)"
@@ -184,7 +188,7 @@ impl fmt::Display for Action {
                 volume_ids.len(),
                 volume_ids.join(", ")
             ),
-            Self::DeregisterFromTargetGroups { instance_id, target_group_arns } => write!(
+            Self::DeregisterFromTargetGroups { instance_id, target_group_arns, .. } => write!(
                 f,
                 "deregister {instance_id} from those of the region's {} instance target group(s) that list it",
                 target_group_arns.len()

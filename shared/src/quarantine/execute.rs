@@ -49,13 +49,29 @@ impl Execute<Action> for Executor<'_> {
                 let record = [(tags::AUTOSCALING_GROUP.to_string(), group_name.clone())];
                 ec2::create_tags(ec2, instance_id, &record).await?;
                 fleet::detach_from_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
-                Ok(Acted::done(format!("detached from {group_name}; the group launches a replacement")))
+                Ok(Acted::done(format!("detached from {group_name}; the group launches a replacement"))
+                    .recording(record))
             }
-            Action::ProtectFromTermination { instance_id } => {
-                Ok(if ec2::protect_from_termination(ec2, instance_id).await? {
-                    Acted::done("termination protection on; shutdown behaviour stop")
+            Action::ProtectFromTermination { instance_id, record } => {
+                let before = ec2::termination_settings(ec2, instance_id).await?;
+                let recorded = if *record {
+                    let (protected, stops) = before;
+                    let record = vec![
+                        (tags::TERMINATION_PROTECTION_BEFORE.to_string(), protected.to_string()),
+                        (
+                            tags::SHUTDOWN_BEHAVIOR_BEFORE.to_string(),
+                            if stops { "stop" } else { "terminate" }.to_string(),
+                        ),
+                    ];
+                    ec2::create_tags(ec2, instance_id, &record).await?;
+                    record
                 } else {
-                    Acted::already_done("already protected")
+                    Vec::new()
+                };
+                Ok(if ec2::protect_from_termination(ec2, instance_id, before).await? {
+                    Acted::done("termination protection on; shutdown behaviour stop").recording(recorded)
+                } else {
+                    Acted::already_done("already protected").recording(recorded)
                 })
             }
             Action::IsolateNetworkInterface {
@@ -84,7 +100,8 @@ impl Execute<Action> for Executor<'_> {
                     original_group_ids.join(", "),
                     ids.isolation,
                     ids.untracking.map(|u| format!(" through {u}")).unwrap_or_default()
-                )))
+                ))
+                .recording(tags::list_tags(tags::ORIGINAL_GROUPS, original_group_ids)))
             }
             Action::SnapshotVolumes { instance_id, tags, .. } => {
                 Ok(match snapshots::snapshot_volumes(ec2, instance_id, tags).await? {
@@ -99,17 +116,20 @@ impl Execute<Action> for Executor<'_> {
                     )),
                 })
             }
-            Action::DeregisterFromTargetGroups { instance_id, target_group_arns } => {
-                let removed =
-                    fleet::deregister_from_target_groups(&self.clients.elbv2, instance_id, target_group_arns).await?;
-                Ok(Acted::done(if removed.is_empty() {
-                    "not registered in any target group".into()
-                } else {
-                    format!(
-                        "deregistered from {}",
-                        removed.iter().map(|r| r.target_group_arn.as_str()).collect::<Vec<_>>().join(", ")
-                    )
-                }))
+            Action::DeregisterFromTargetGroups { instance_id, target_group_arns, recorded } => {
+                let elbv2 = &self.clients.elbv2;
+                let registered = fleet::registrations_of(elbv2, instance_id, target_group_arns).await?;
+                if registered.is_empty() {
+                    return Ok(Acted::already_done("not registered in any target group"));
+                }
+                // Recorded first, with what an earlier run recorded, so a crash loses nothing.
+                let mut record = recorded.clone();
+                record.extend(registered.iter().map(|r| r.to_record()).filter(|r| !recorded.contains(r)));
+                let record = tags::list_tags(tags::TARGET_GROUPS, &record);
+                ec2::create_tags(ec2, instance_id, &record).await?;
+                fleet::deregister(elbv2, instance_id, &registered).await?;
+                let groups: Vec<&str> = registered.iter().map(|r| r.target_group_arn.as_str()).collect();
+                Ok(Acted::done(format!("deregistered from {}", groups.join(", "))).recording(record))
             }
             Action::DisassociateInstanceProfile { profile_arn, instance_id } => {
                 let record = [(tags::INSTANCE_PROFILE.to_string(), profile_arn.clone())];
@@ -125,7 +145,8 @@ impl Execute<Action> for Executor<'_> {
                 Ok(Acted::done(format!(
                     "removed {} (credentials already issued stay valid until they expire)",
                     association.profile_arn
-                )))
+                ))
+                .recording(record))
             }
             Action::TagInstance { instance_id, tags } => {
                 ec2::create_tags(ec2, instance_id, tags).await?;

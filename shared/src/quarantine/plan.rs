@@ -89,7 +89,11 @@ pub fn decide(
         },
     });
 
-    steps.push(Planned { action: Action::ProtectFromTermination { instance_id: instance_id.clone() }, skip: None });
+    let record = !facts.tags.contains_key(tags::TERMINATION_PROTECTION_BEFORE);
+    steps.push(Planned {
+        action: Action::ProtectFromTermination { instance_id: instance_id.clone(), record },
+        skip: None,
+    });
 
     for eni in &facts.network_interfaces {
         let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
@@ -136,6 +140,7 @@ pub fn decide(
         action: Action::DeregisterFromTargetGroups {
             instance_id: instance_id.clone(),
             target_group_arns: facts.target_group_arns.clone(),
+            recorded: tags::read_list(&facts.tags, tags::TARGET_GROUPS).unwrap_or_default(),
         },
         skip: facts.target_group_arns.is_empty().then(|| "no instance target groups in the region".into()),
     });
