@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod attempts;
 pub mod aws;
 pub mod case;
+pub mod cases;
 pub mod deadline;
 pub mod engine;
 pub mod events;

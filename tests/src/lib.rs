@@ -4,6 +4,7 @@
 pub mod faults;
 pub mod http;
 pub mod incident;
+pub mod ledger;
 pub mod member;
 pub mod moto;
 pub mod scenario;

@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod alarms;
+pub mod cases;
 pub mod cloudtrail;
 pub mod ec2;
 pub mod fleet;
@@ -36,6 +37,7 @@ pub struct Clients {
     pub guardduty: aws_sdk_guardduty::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub organizations: aws_sdk_organizations::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -66,6 +68,7 @@ impl Clients {
             guardduty: client!(aws_sdk_guardduty, config),
             cloudtrail: client!(aws_sdk_cloudtrail, config),
             organizations: client!(aws_sdk_organizations, config),
+            dynamodb: client!(aws_sdk_dynamodb, config),
         }
     }
 

@@ -15,6 +15,8 @@ pub const MIN_SEVERITY: &str = "FIREBREAK_MIN_SEVERITY";
 pub const EXEMPT_TAG_KEY: &str = "FIREBREAK_EXEMPT_TAG_KEY";
 pub const DRY_RUN: &str = "FIREBREAK_DRY_RUN";
 pub const ACT_ON_SAMPLE_FINDINGS: &str = "FIREBREAK_ACT_ON_SAMPLE_FINDINGS";
+/// The DynamoDB table of the case ledger; unset, no case is written (tags still record all).
+pub const CASES_TABLE: &str = "FIREBREAK_CASES_TABLE";
 
 /// What every function reads the same way.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +29,8 @@ pub struct CommonConfig {
     pub min_severity: f64,
     /// GuardDuty's generated sample findings name real-looking but fake resources: ignored unless set.
     pub act_on_sample_findings: bool,
+    /// The case ledger's table, when there is one.
+    pub cases_table: Option<String>,
 }
 
 impl Default for CommonConfig {
@@ -36,6 +40,7 @@ impl Default for CommonConfig {
             exempt_tag_key: "firebreak:exempt".into(),
             min_severity: 4.0,
             act_on_sample_findings: false,
+            cases_table: None,
         }
     }
 }
@@ -57,6 +62,22 @@ impl CommonConfig {
                 lookup(ACT_ON_SAMPLE_FINDINGS),
                 defaults.act_on_sample_findings,
             )?,
+            cases_table: match lookup(CASES_TABLE).filter(|v| !v.is_empty()) {
+                None => defaults.cases_table,
+                Some(v)
+                    if (3..=255).contains(&v.len())
+                        && v.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) =>
+                {
+                    Some(v)
+                }
+                Some(value) => {
+                    return Err(ConfigError::Invalid {
+                        name: CASES_TABLE,
+                        value,
+                        why: "a DynamoDB table name is 3-255 characters of letters, digits and _.-",
+                    })
+                }
+            },
         })
     }
 }

@@ -56,6 +56,9 @@ pub struct StepReport {
     /// What the step recorded before its change (`firebreak:` keys, as on the resource's tags).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recorded: BTreeMap<String, String>,
+    /// The resource carrying the record, when not `resource`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_on: Option<String>,
 }
 
 impl StepReport {
@@ -74,6 +77,7 @@ impl StepReport {
             retries: Vec::new(),
             containment: false,
             recorded: BTreeMap::new(),
+            recorded_on: None,
         }
     }
 }

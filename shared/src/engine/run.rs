@@ -31,28 +31,48 @@ pub struct Acted {
     /// What the step wrote down before changing anything (the same `firebreak:` keys as the tags
     /// on the resource), for the case ledger and a release.
     pub recorded: Vec<(String, String)>,
+    /// The resource carrying that record, when not the step's own (an Auto Scaling group's
+    /// detach is recorded on the instance).
+    pub recorded_on: Option<String>,
 }
 
 impl Acted {
     /// It changed something.
     pub fn done(detail: impl Into<String>) -> Self {
-        Self { outcome: StepOutcome::Done, detail: detail.into(), nested: Vec::new(), recorded: Vec::new() }
+        Self {
+            outcome: StepOutcome::Done,
+            detail: detail.into(),
+            nested: Vec::new(),
+            recorded: Vec::new(),
+            recorded_on: None,
+        }
     }
 
     /// What it read showed nothing left to do (an earlier delivery did it): reported as a skip.
     pub fn already_done(detail: impl Into<String>) -> Self {
-        Self { outcome: StepOutcome::Skipped, detail: detail.into(), nested: Vec::new(), recorded: Vec::new() }
+        Self {
+            outcome: StepOutcome::Skipped,
+            detail: detail.into(),
+            nested: Vec::new(),
+            recorded: Vec::new(),
+            recorded_on: None,
+        }
     }
 
     /// It ran a plan of its own, whose steps follow it in the report.
     pub fn nested(outcome: StepOutcome, detail: impl Into<String>, steps: Vec<StepReport>) -> Self {
-        Self { outcome, detail: detail.into(), nested: steps, recorded: Vec::new() }
+        Self { outcome, detail: detail.into(), nested: steps, recorded: Vec::new(), recorded_on: None }
     }
 
     /// With what the step recorded before its change.
     pub fn recording(mut self, recorded: impl IntoIterator<Item = (String, String)>) -> Self {
         self.recorded.extend(recorded);
         self
+    }
+
+    /// With what the step recorded on another resource than its own.
+    pub fn recording_on(self, resource: &str, recorded: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self { recorded_on: Some(resource.to_string()), ..self.recording(recorded) }
     }
 }
 
@@ -164,6 +184,7 @@ async fn run_step<A: Action, X: Execute<A>>(
         Some(Ok(acted)) => {
             let mut report = report_of(step, acted.outcome, acted.detail);
             report.recorded = acted.recorded.into_iter().collect();
+            report.recorded_on = acted.recorded_on;
             (report, acted.nested)
         }
         Some(Err(e)) => (report_of(step, StepOutcome::Failed, e.to_string()), Vec::new()),

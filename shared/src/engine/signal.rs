@@ -1,10 +1,10 @@
 //! The signal a report answers: what said something was wrong, about which account and region.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The header of every report, whatever set it off: a GuardDuty or Security Hub finding, an AWS
 /// Health notice, an alarm, a CloudTrail record or a schedule.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     /// The EventBridge source (`aws.guardduty`, `aws.health`, `aws.cloudwatch`, `aws.ec2`,
     /// `aws.securityhub`, `aws.events`).
@@ -21,9 +21,9 @@ pub struct Signal {
     /// The account whose event bus received the event (the EventBridge envelope's `account`),
     /// when it is not the account the signal is about: a GuardDuty or Security Hub administrator,
     /// a Health organisational view. Only that account itself or the function's own may deliver.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_by: Option<String>,
     /// When the signal says it happened, as it says it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
 }

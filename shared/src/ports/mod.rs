@@ -34,9 +34,10 @@ use crate::accounts::{AccountError, Accounts};
 use crate::attempts::recording_retries;
 use crate::aws::AwsError;
 use crate::case::case_id_for;
+use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::{log_step, millis, timestamp};
-use crate::engine::{self, Action, Decision, FunctionError, Outcome, Report, StepOutcome, StepReport};
+use crate::engine::{Action, Decision, FunctionError, Outcome, Report, StepOutcome, StepReport};
 use crate::events::EventError;
 
 pub const FUNCTION: &str = "close-open-ports";
@@ -93,12 +94,17 @@ pub async fn close_open_ports(
     let clock = Instant::now();
     let signal = trigger.signal();
     let mut report = Report::new(FUNCTION, signal.clone(), trigger.resource(), config.common.dry_run);
-    let finish = |mut report: Report| {
+    let ledger = Ledger::of(accounts.home(), config.common.cases_table.as_deref(), &signal.source);
+    let finish = |mut report: Report| async {
+        // A decision not to act is a case too.
+        if let (Some(ledger), Outcome::Skipped) = (&ledger, report.outcome) {
+            ledger.close(&mut report).await;
+        }
         report.duration_ms = millis(clock.elapsed());
         Ok(report)
     };
     if let Some(skip) = trigger.triage(&config.common) {
-        return finish(report.skipped(skip));
+        return finish(report.skipped(skip)).await;
     }
     let account = accounts.clients_for_signal(&signal, &case_id_for(&signal.id)).await?;
     let clients = &account.clients;
@@ -120,22 +126,23 @@ pub async fn close_open_ports(
             report.steps.push(step);
             report.outcome = Outcome::of(&report.steps, PortsAction::CONTAINS, report.dry_run);
             report.reason = Some(CUT_OFF_BEFORE_READ.into());
-            return finish(report);
+            return finish(report).await;
         }
         Some(Err(PortsError::Read(e))) if e.is_code("InvalidGroup.NotFound") => {
-            return finish(report.skipped(PortsSkip::GroupGone { message: e.message }));
+            return finish(report.skipped(PortsSkip::GroupGone { message: e.message })).await;
         }
         Some(read) => read?,
     };
 
     let plan = match decide(&signal, &groups, config, &timestamp(started)) {
-        Decision::Skip(skip) => return finish(report.skipped(skip)),
+        Decision::Skip(skip) => return finish(report.skipped(skip)).await,
         Decision::Act(plan) => plan,
     };
     let read = read_step(StepOutcome::Done, format!("{} security group(s) read", groups.len()));
     log_step(&plan.case_id, &signal.id, &read);
     report.steps.push(read);
     report.duration_ms = millis(clock.elapsed());
-    engine::run(&plan, &execute::Executor { ec2: &clients.ec2 }, deadline, &mut report).await;
+    let executor = execute::Executor { ec2: &clients.ec2 };
+    cases::run_recorded(ledger.as_ref(), &plan, &executor, deadline, &mut report).await;
     Ok(report)
 }

@@ -93,6 +93,7 @@ impl Execute<PostureAction> for Executor<'_> {
                         detail: format!("would import {gaps} gap finding(s) and resolve {resolved_count}"),
                         nested: Vec::new(),
                         recorded: Vec::new(),
+                        recorded_on: None,
                     });
                 }
                 if findings.is_empty() {

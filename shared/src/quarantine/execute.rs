@@ -50,7 +50,7 @@ impl Execute<Action> for Executor<'_> {
                 ec2::create_tags(ec2, instance_id, &record).await?;
                 fleet::detach_from_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
                 Ok(Acted::done(format!("detached from {group_name}; the group launches a replacement"))
-                    .recording(record))
+                    .recording_on(instance_id, record))
             }
             Action::ProtectFromTermination { instance_id, record } => {
                 let before = ec2::termination_settings(ec2, instance_id).await?;
@@ -146,7 +146,7 @@ impl Execute<Action> for Executor<'_> {
                     "removed {} (credentials already issued stay valid until they expire)",
                     association.profile_arn
                 ))
-                .recording(record))
+                .recording_on(instance_id, record))
             }
             Action::TagInstance { instance_id, tags } => {
                 ec2::create_tags(ec2, instance_id, tags).await?;

@@ -28,9 +28,10 @@ pub use request::{triage, QuarantineRequest, SkipReason};
 use crate::attempts::recording_retries;
 use crate::aws::isolation::IsolationGroupIds;
 use crate::aws::{AwsError, Clients};
+use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::{log_step, millis, timestamp};
-use crate::engine::{self, Decision, FunctionError, Report, StepOutcome, StepReport};
+use crate::engine::{Decision, FunctionError, Report, StepOutcome, StepReport};
 use crate::events::{EventError, GuardDutyFinding};
 
 pub const FUNCTION: &str = "quarantine-instance";
@@ -71,20 +72,21 @@ pub async fn quarantine_finding(
     if let Some(skip) = triage(finding, config)? {
         return Ok(empty_report(&request, config).skipped(skip));
     }
-    quarantine(clients, config, &request, deadline).await
+    quarantine(clients, config, &request, None, deadline).await
 }
 
 fn empty_report(request: &QuarantineRequest, config: &QuarantineConfig) -> Report {
     Report::new(FUNCTION, request.signal.clone(), &request.instance_id, config.common.dry_run)
 }
 
-/// Quarantines one instance. Returns a report in every case the function could act on, including
-/// a partial one when the deadline comes first; an error only when the instance cannot be read
-/// (unknown id, AWS refusing the reads, no time left to read).
+/// Quarantines one instance, as a case of the ledger when there is one. Returns a report in every
+/// case the function could act on, including a partial one when the deadline comes first; an
+/// error only when the instance cannot be read (unknown id, AWS refusing the reads, no time left).
 pub async fn quarantine(
     clients: &Clients,
     config: &QuarantineConfig,
     request: &QuarantineRequest,
+    ledger: Option<&Ledger>,
     deadline: Deadline,
 ) -> Result<Report, QuarantineError> {
     let started = SystemTime::now();
@@ -95,6 +97,9 @@ pub async fn quarantine(
     let plan = match decide(request, &observed.facts, &observed.groups, config, &timestamp(started)) {
         Decision::Skip(skip) => {
             let mut report = report.skipped(skip);
+            if let Some(ledger) = ledger {
+                ledger.close(&mut report).await;
+            }
             report.duration_ms = millis(clock.elapsed());
             return Ok(report);
         }
@@ -125,6 +130,6 @@ pub async fn quarantine(
         ),
     };
     report.duration_ms = millis(clock.elapsed());
-    engine::run(&plan, &executor, deadline, &mut report).await;
+    cases::run_recorded(ledger, &plan, &executor, deadline, &mut report).await;
     Ok(report)
 }

@@ -9,6 +9,7 @@ use super::{RespondError, Response, Settings};
 use crate::accounts::Accounts;
 use crate::aws::securityhub::FindingRef;
 use crate::case::case_id_for;
+use crate::cases::Ledger;
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
 use crate::engine::{FunctionError, Report};
@@ -89,13 +90,18 @@ async fn quarantine_target(
 ) -> Result<Report, RespondError> {
     let config = &settings.quarantine;
     let request = &target.request;
+    let ledger = Ledger::of(accounts.home(), config.common.cases_table.as_deref(), &request.signal.source);
     if let Some(finding) = &target.finding {
         if let Some(skip) = quarantine::triage(finding, config)? {
-            let report =
-                Report::new(quarantine::FUNCTION, request.signal.clone(), &request.instance_id, config.common.dry_run);
-            return Ok(report.skipped(skip));
+            let mut report =
+                Report::new(quarantine::FUNCTION, request.signal.clone(), &request.instance_id, config.common.dry_run)
+                    .skipped(skip);
+            if let Some(ledger) = &ledger {
+                ledger.close(&mut report).await;
+            }
+            return Ok(report);
         }
     }
     let account = accounts.clients_for_signal(&request.signal, &case_id_for(&request.signal.id)).await?;
-    Ok(Box::pin(quarantine::quarantine(&account.clients, config, request, deadline)).await?)
+    Ok(Box::pin(quarantine::quarantine(&account.clients, config, request, ledger.as_ref(), deadline)).await?)
 }

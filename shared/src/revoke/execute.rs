@@ -64,7 +64,8 @@ impl Execute<RevokeAction> for Executor<'_> {
             }
             RevokeAction::QuarantineInstance { request } => {
                 // The quarantine plans its own dry run (reads only), which shows what it would do.
-                match quarantine::quarantine(self.clients, &self.config.quarantine, request, self.deadline).await {
+                match quarantine::quarantine(self.clients, &self.config.quarantine, request, None, self.deadline).await
+                {
                     Ok(q) => {
                         let detail = format!(
                             "quarantine {}{}",

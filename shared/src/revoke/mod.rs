@@ -57,9 +57,10 @@ pub use triage::{protection, triage, Protected, RevokeSkip};
 use crate::accounts::{AccountError, Accounts};
 use crate::aws::{iam, AwsError};
 use crate::case::case_id_for;
+use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
-use crate::engine::{self, Decision, FunctionError, Report};
+use crate::engine::{self, Decision, FunctionError, Outcome, Report};
 use crate::events::{EventError, GuardDutyFinding, HealthEvent, SecurityHubEvent};
 
 pub const FUNCTION: &str = "revoke-credentials";
@@ -106,11 +107,24 @@ pub async fn revoke_credentials(
     trigger: &RevokeTrigger,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
+    let source = match trigger {
+        RevokeTrigger::Finding(_) => crate::events::guardduty::SOURCE,
+        RevokeTrigger::SecurityHubAction(_) => crate::events::securityhub::SOURCE,
+        RevokeTrigger::Health(_) => crate::events::health::SOURCE,
+    };
+    let ledger = Ledger::of(accounts.home(), config.quarantine.common.cases_table.as_deref(), source);
+    let ledger = ledger.as_ref();
     let mut report = match trigger {
-        RevokeTrigger::Finding(finding) => revoke_finding(accounts, config, finding, deadline).await,
-        RevokeTrigger::SecurityHubAction(event) => revoke_security_hub_action(accounts, config, event, deadline).await,
-        RevokeTrigger::Health(notice) => revoke_health_notice(accounts, config, notice, deadline).await,
+        RevokeTrigger::Finding(finding) => revoke_finding(accounts, config, finding, ledger, deadline).await,
+        RevokeTrigger::SecurityHubAction(event) => {
+            revoke_security_hub_action(accounts, config, event, ledger, deadline).await
+        }
+        RevokeTrigger::Health(notice) => revoke_health_notice(accounts, config, notice, ledger, deadline).await,
     }?;
+    // A decision not to act is a case too; an acting one was recorded as it ran.
+    if let (Some(ledger), Outcome::Skipped) = (ledger, report.outcome) {
+        ledger.close(&mut report).await;
+    }
     notify::notify(accounts.home(), config, &mut report).await;
     Ok(report)
 }
@@ -119,6 +133,7 @@ async fn revoke_finding(
     accounts: &Accounts,
     config: &RevokeConfig,
     finding: &GuardDutyFinding,
+    ledger: Option<&Ledger>,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let common = &config.quarantine.common;
@@ -137,7 +152,7 @@ async fn revoke_finding(
     if let Some(skip) = triage(Some(finding), &request, config, &protected) {
         return Ok(empty_report(config, &request).skipped(skip));
     }
-    revoke(accounts, config, &request, &protected, deadline).await
+    revoke(accounts, config, &request, &protected, ledger, deadline).await
 }
 
 /// Each finding of the action becomes the GuardDuty finding it came from and is revoked as such.
@@ -147,13 +162,14 @@ async fn revoke_security_hub_action(
     accounts: &Accounts,
     config: &RevokeConfig,
     event: &SecurityHubEvent,
+    ledger: Option<&Ledger>,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let mut reports = Vec::new();
     for asff in &event.findings {
         let mut finding = asff.to_access_key_finding()?;
         finding.severity = finding.severity.max(config.quarantine.common.min_severity);
-        reports.push(revoke_finding(accounts, config, &finding, deadline).await?);
+        reports.push(revoke_finding(accounts, config, &finding, ledger, deadline).await?);
     }
     merge(reports).ok_or_else(|| EventError::Malformed("a custom action without findings".into()).into())
 }
@@ -163,6 +179,7 @@ async fn revoke_health_notice(
     accounts: &Accounts,
     config: &RevokeConfig,
     notice: &HealthEvent,
+    ledger: Option<&Ledger>,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let keys = exposed_access_keys(notice)?;
@@ -177,7 +194,7 @@ async fn revoke_health_notice(
         let request = RevokeRequest::from_health(notice, user_name, access_key_id);
         reports.push(match triage(None, &request, config, &protected) {
             Some(skip) => empty_report(config, &request).skipped(skip),
-            None => revoke(accounts, config, &request, &protected, deadline).await?,
+            None => revoke(accounts, config, &request, &protected, ledger, deadline).await?,
         });
     }
     merge(reports).ok_or_else(|| EventError::Malformed("the AWS Health notice names no access key".into()).into())
@@ -201,6 +218,7 @@ async fn revoke(
     config: &RevokeConfig,
     request: &RevokeRequest,
     protected: &Protected,
+    ledger: Option<&Ledger>,
     deadline: Deadline,
 ) -> Result<Report, RevokeError> {
     let clock = Instant::now();
@@ -225,6 +243,6 @@ async fn revoke(
     };
     report.duration_ms = millis(clock.elapsed());
     let executor = execute::Executor { clients, config, deadline };
-    engine::run(&plan, &executor, deadline, &mut report).await;
+    cases::run_recorded(ledger, &plan, &executor, deadline, &mut report).await;
     Ok(report)
 }

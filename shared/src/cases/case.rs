@@ -1,0 +1,148 @@
+//! A case as read back from the ledger: its header, state, entries, and everything its steps
+//! recorded, per resource (what a release restores from).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::entry::{Entry, EntryKind};
+use crate::aws::cases::{text, texts, Item};
+use crate::engine::{Outcome, Signal};
+
+/// Where a case stands. Functions write the outcome of their last delivery; a release closes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// A plan is written and the delivery is acting (or crashed: its next delivery finishes).
+    Open,
+    Contained,
+    ContainedWithErrors,
+    Failed,
+    Skipped,
+    Planned,
+    Completed,
+    CompletedWithErrors,
+    Released,
+}
+
+impl CaseState {
+    pub fn of(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Contained => Self::Contained,
+            Outcome::ContainedWithErrors => Self::ContainedWithErrors,
+            Outcome::Failed => Self::Failed,
+            Outcome::Skipped => Self::Skipped,
+            Outcome::Planned => Self::Planned,
+            Outcome::Completed => Self::Completed,
+            Outcome::CompletedWithErrors => Self::CompletedWithErrors,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Contained => "contained",
+            Self::ContainedWithErrors => "contained_with_errors",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Planned => "planned",
+            Self::Completed => "completed",
+            Self::CompletedWithErrors => "completed_with_errors",
+            Self::Released => "released",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Open,
+            Self::Contained,
+            Self::ContainedWithErrors,
+            Self::Failed,
+            Self::Skipped,
+            Self::Planned,
+            Self::Completed,
+            Self::CompletedWithErrors,
+            Self::Released,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// The states a release may start from: something was (or may have been) changed.
+    pub const RELEASABLE: [Self; 5] =
+        [Self::Open, Self::Contained, Self::ContainedWithErrors, Self::Failed, Self::Completed];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    pub case_id: String,
+    pub state: String,
+    pub function: String,
+    pub resource: String,
+    pub account: String,
+    pub region: String,
+    pub signal: Option<Signal>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub owner: String,
+    pub triggered_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_reason: Option<String>,
+    pub entries: Vec<Entry>,
+    pub entries_dropped: u64,
+}
+
+impl Case {
+    pub fn from_item(item: &Item) -> Option<Self> {
+        let get = |name: &str| text(item, name).unwrap_or_default();
+        let signal = text(item, "signal_json").and_then(|s| serde_json::from_str::<Signal>(&s).ok());
+        Some(Self {
+            case_id: text(item, "case_id")?,
+            state: get("state"),
+            function: get("function"),
+            resource: get("resource"),
+            account: get("account"),
+            region: get("region"),
+            signal,
+            created_at: get("created_at"),
+            updated_at: get("updated_at"),
+            owner: get("owner"),
+            triggered_by: get("triggered_by"),
+            released_by: text(item, "released_by"),
+            released_at: text(item, "released_at"),
+            release_reason: text(item, "release_reason"),
+            entries: texts(item, "entries").iter().filter_map(|e| serde_json::from_str(e).ok()).collect(),
+            entries_dropped: item
+                .get("entries_dropped")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        })
+    }
+
+    /// Everything the case's steps recorded, per resource (ENI, instance, group, principal),
+    /// earliest first: a later delivery never overwrites what an earlier one recorded.
+    pub fn recorded(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut recorded: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for entry in self.entries.iter().filter(|e| e.kind == EntryKind::Outcome) {
+            for step in &entry.steps {
+                let on = step.recorded_on.clone().unwrap_or_else(|| step.resource.clone());
+                let resource = recorded.entry(on).or_default();
+                for (key, value) in &step.recorded {
+                    resource.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
+        }
+        recorded.retain(|_, r| !r.is_empty());
+        recorded
+    }
+
+    /// The steps of every outcome entry, in order (what was done, for `firebreak show`).
+    pub fn steps(&self) -> impl Iterator<Item = &super::entry::EntryStep> {
+        self.entries.iter().filter(|e| e.kind != EntryKind::Plan).flat_map(|e| e.steps.iter())
+    }
+}
