@@ -200,6 +200,27 @@ async fn revoke_health_notice(
     merge(reports).ok_or_else(|| EventError::Malformed("the AWS Health notice names no access key".into()).into())
 }
 
+/// Revokes one principal named directly (a responder's `firebreak revoke`): the protections and
+/// the exemption tag hold as for any signal; the severity threshold does not (a human decided).
+pub async fn revoke_request(
+    accounts: &Accounts,
+    config: &RevokeConfig,
+    request: &RevokeRequest,
+    ledger: Option<&Ledger>,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    accounts.check_delivery(&request.signal).await?;
+    let protected = Protected::of(accounts, config).await?;
+    let mut report = match triage(None, request, config, &protected) {
+        Some(skip) => empty_report(config, request).skipped(skip),
+        None => revoke(accounts, config, request, &protected, ledger, deadline).await?,
+    };
+    if let (Some(ledger), Outcome::Skipped) = (ledger, report.outcome) {
+        ledger.close(&mut report).await;
+    }
+    Ok(report)
+}
+
 fn empty_report(config: &RevokeConfig, request: &RevokeRequest) -> Report {
     Report::new(FUNCTION, request.signal.clone(), request.target.resource(), config.quarantine.common.dry_run)
 }
