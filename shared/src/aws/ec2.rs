@@ -221,15 +221,24 @@ pub async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[Strin
     Ok(())
 }
 
-/// Associates an instance profile by ARN (a release puts back the one the case removed).
+/// Associates an instance profile by ARN (a release puts back the one the case removed). A
+/// refusal because that very profile is associated already (a retried call whose first answer
+/// was lost) counts as done.
 pub async fn associate_instance_profile(ec2: &Client, instance_id: &str, profile_arn: &str) -> Result<(), AwsError> {
-    ec2.associate_iam_instance_profile()
+    let associated = ec2
+        .associate_iam_instance_profile()
         .instance_id(instance_id)
         .iam_instance_profile(aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().arn(profile_arn).build())
         .send()
         .await
-        .aws("AssociateIamInstanceProfile")?;
-    Ok(())
+        .aws("AssociateIamInstanceProfile");
+    match associated {
+        Ok(_) => Ok(()),
+        Err(e) => match instance_profile_association(ec2, instance_id).await? {
+            Some(now) if now.profile_arn == profile_arn => Ok(()),
+            _ => Err(e),
+        },
+    }
 }
 
 /// Sets termination protection and the shutdown behaviour (`stop` / `terminate`), both at once.

@@ -56,14 +56,21 @@ pub async fn attach_to_autoscaling_group(
     group_name: &str,
     instance_id: &str,
 ) -> Result<(), AwsError> {
-    autoscaling
+    let attached = autoscaling
         .attach_instances()
         .auto_scaling_group_name(group_name)
         .instance_ids(instance_id)
         .send()
         .await
-        .aws("AttachInstances")?;
-    Ok(())
+        .aws("AttachInstances");
+    match attached {
+        Ok(_) => Ok(()),
+        // Refused because it is in the group already (a retried call whose answer was lost).
+        Err(e) => match autoscaling_group_of(autoscaling, instance_id).await? {
+            Some(now) if now == group_name => Ok(()),
+            _ => Err(e),
+        },
+    }
 }
 
 /// Registers the instance in each target group again, on its recorded port.
