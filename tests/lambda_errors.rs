@@ -1,6 +1,6 @@
 //! What a failed invocation tells Lambda (and so the failure destination and every alarm on the
 //! function): an `errorType` a person can read and an `errorMessage` of a sentence or two — for
-//! each of the five functions, built from the environment exactly as on Lambda.
+//! each of the six functions, built from the environment exactly as on Lambda.
 
 use firebreak::engine::FunctionError;
 use firebreak_tests::{sample_event, Moto};
@@ -58,6 +58,7 @@ fn every_function_names_its_errors() {
         let ports = close_open_ports::Function::from_env().await.expect("close-open-ports starts");
         let posture = audit_posture::Function::from_env().await.expect("audit-posture starts");
         let abuse = abuse_report::Function::from_env().await.expect("abuse-report starts");
+        let release = release::Function::from_env().await.expect("release starts");
 
         for event in malformed() {
             let e = || lambda_event(event.clone());
@@ -71,7 +72,12 @@ fn every_function_names_its_errors() {
             readable("close-open-ports", &event, close_open_ports::handle(&ports, e()).await, "InvalidEvent");
             readable("audit-posture", &event, audit_posture::handle(&posture, e()).await, "InvalidEvent");
             readable("abuse-report", &event, abuse_report::handle(&abuse, e()).await, "InvalidEvent");
+            readable("release", &event, release::handle(&release, e()).await, "InvalidEvent");
         }
+
+        // A well-formed release without a ledger to read the case from.
+        let request = json!({"release": {"case_id": "fb-0123456789abcdef", "requested_by": "alice"}});
+        readable("release", &request, release::handle(&release, lambda_event(request.clone())).await, "InvalidConfig");
 
         // Past parsing: an instance the account does not have.
         let unknown = sample_event("quarantine-instance/guardduty-ec2-dos-actor.json");
