@@ -14,10 +14,12 @@ Auto Scaling group, the region's target groups) + 1 step that, side by side, tag
 before the record exists + 1 move to the isolation group, which then cuts established connections too. Without cutting \
 tracked connections it is the same 3 (the record still precedes the move).";
 /// The whole plan, at most: containment's 3, then reading each ENI back (a late retried move must
-/// not leave it in the untracking group); the other steps start beside the isolation moves (3)
-/// and act at 4; the snapshot step's look for a racing delivery's set follows its CreateSnapshots
-/// (4) after a settle pause, by which time the other chains have ended: 5.
-pub const MAX_ROUNDS_TOTAL: usize = 5;
+/// not leave it in the untracking group); the other steps start beside the isolation moves (3),
+/// and those whose originals are read at run time (target group registrations, termination
+/// settings) tag that record on the instance (4) before they change anything (5), so that a
+/// release can put it back: 6. The snapshot step's look for a racing delivery's set follows its
+/// CreateSnapshots after a settle pause, by which time the other chains have ended.
+pub const MAX_ROUNDS_TOTAL: usize = 6;
 
 fn median(mut values: Vec<Duration>) -> Option<Duration> {
     if values.is_empty() {
@@ -244,7 +246,7 @@ pub fn render(results: &Results) -> String {
         out,
         "\nminimum round trips to containment with the groups in place: {MINIMUM_ROUNDS_TO_CONTAINMENT} = {MINIMUM_ROUNDS_REASON}"
     );
-    let _ = writeln!(out, "whole plan, at most: {MAX_ROUNDS_TOTAL} (containment's {MINIMUM_ROUNDS_TO_CONTAINMENT} + reading each ENI back to verify isolation; every other step starts once the isolation moves are sent, reads what it needs beside them and acts in round 4; the snapshot step's look for a racing delivery's set comes after a settle pause, so after every other chain)");
+    let _ = writeln!(out, "whole plan, at most: {MAX_ROUNDS_TOTAL} (containment's {MINIMUM_ROUNDS_TO_CONTAINMENT} + reading each ENI back to verify isolation; every other step starts once the isolation moves are sent and reads what it needs beside them; the steps that record an original they read at run time (target groups, termination settings) tag it in round 4 and act in round 5, so a release can restore it; the snapshot step's look for a racing delivery's set comes after a settle pause, so after every other chain)");
 
     let (moto_rust, moto_python) = (
         runs_of(results, EndpointKind::Moto, Implementation::Rust),
@@ -307,7 +309,7 @@ pub fn render(results: &Results) -> String {
     let total = rust.iter().filter_map(|r| r.paced.as_ref().map(|p| p.rounds_total)).max();
     let _ = writeln!(
         out,
-        "- whole quarantine ≤ 5 round trips: {} ({})",
+        "- whole quarantine ≤ {MAX_ROUNDS_TOTAL} round trips: {} ({})",
         check(total.is_some_and(|t| t <= MAX_ROUNDS_TOTAL)),
         total.map(|t| t.to_string()).unwrap_or_default()
     );

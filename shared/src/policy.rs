@@ -17,6 +17,14 @@ const VERSION: &str = "2012-10-17";
 const TOKEN_ISSUE_TIME: &str = "aws:TokenIssueTime";
 const SOURCE_INSTANCE_ARN: &str = "ec2:SourceInstanceARN";
 
+/// Whether an inline policy name is one Firebreak writes (a release deletes only those).
+pub fn is_firebreak_policy(name: &str) -> bool {
+    name == REVOKE_SESSIONS_POLICY
+        || name
+            .strip_prefix(DENY_INSTANCE_POLICY_PREFIX)
+            .is_some_and(|id| crate::events::validate_instance_id(id).is_ok())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PolicyDocument {

@@ -210,17 +210,6 @@ pub(crate) fn ignoring<T>(code: &str, result: Result<T, AwsError>) -> Result<(),
     }
 }
 
-/// Puts an ENI's security groups back (a release).
-pub async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
-    ec2.modify_network_interface_attribute()
-        .network_interface_id(eni_id)
-        .set_groups(Some(group_ids.to_vec()))
-        .send()
-        .await
-        .aws("ModifyNetworkInterfaceAttribute")?;
-    Ok(())
-}
-
 /// Associates an instance profile by ARN (a release puts back the one the case removed). A
 /// refusal because that very profile is associated already (a retried call whose first answer
 /// was lost) counts as done.

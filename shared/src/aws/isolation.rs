@@ -312,7 +312,8 @@ async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, 
         .collect())
 }
 
-async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
+/// Sets an ENI's security groups (the isolation moves, and a release putting them back).
+pub async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
     ec2.modify_network_interface_attribute()
         .network_interface_id(eni_id)
         .set_groups(Some(group_ids.to_vec()))

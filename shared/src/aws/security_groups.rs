@@ -95,50 +95,24 @@ pub async fn groups_of_instance(ec2: &aws_sdk_ec2::Client, instance_id: &str) ->
     Ok(Some(ids))
 }
 
-/// Allows one TCP/UDP port from one IPv4 or IPv6 CIDR. False when the group already had that
-/// rule (a retry, or an administrator was quicker).
+/// Allows one ingress rule (protocol, port range, one IPv4 or IPv6 CIDR): close-open-ports'
+/// allowed CIDRs (with a description saying where they came from) and a release putting back
+/// the rules it revoked. False when the group already had that rule (a retry, a second release,
+/// or an administrator was quicker).
 pub async fn authorize_ingress(
     ec2: &aws_sdk_ec2::Client,
     group_id: &str,
-    protocol: &str,
-    port: u16,
-    cidr: &str,
-    description: &str,
-) -> Result<bool, AwsError> {
-    let permission = IpPermission::builder().ip_protocol(protocol).from_port(port.into()).to_port(port.into());
-    let permission = if cidr.contains(':') {
-        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).description(description).build())
-    } else {
-        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).description(description).build())
-    };
-    match ec2
-        .authorize_security_group_ingress()
-        .group_id(group_id)
-        .ip_permissions(permission.build())
-        .send()
-        .await
-        .aws("AuthorizeSecurityGroupIngress")
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_code("InvalidPermission.Duplicate") => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// Puts back a revoked ingress rule exactly (protocol, port range, CIDR). False when the group
-/// already has it (a second release, or someone restored it by hand).
-pub async fn reauthorize_ingress(
-    ec2: &aws_sdk_ec2::Client,
-    group_id: &str,
-    rule: &crate::exposure::IngressRule,
+    rule: &IngressRule,
+    description: Option<&str>,
 ) -> Result<bool, AwsError> {
     let cidr = rule.cidr.as_deref().unwrap_or_default();
     let permission =
         IpPermission::builder().ip_protocol(&rule.protocol).from_port(rule.from_port).to_port(rule.to_port);
     let permission = if cidr.contains(':') {
-        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+        permission
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(description.map(str::to_string)).build())
     } else {
-        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(description.map(str::to_string)).build())
     };
     match ec2
         .authorize_security_group_ingress()

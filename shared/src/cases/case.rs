@@ -9,68 +9,49 @@ use super::entry::{Entry, EntryKind};
 use crate::aws::cases::{text, texts, Item};
 use crate::engine::{Outcome, Signal};
 
-/// Where a case stands. Functions write the outcome of their last delivery; a release closes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Where a case stands: open while a delivery acts (or after one crashed: its redelivery
+/// finishes), then the outcome of its last delivery, until a release closes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseState {
-    /// A plan is written and the delivery is acting (or crashed: its next delivery finishes).
     Open,
-    Contained,
-    ContainedWithErrors,
-    Failed,
-    Skipped,
-    Planned,
-    Completed,
-    CompletedWithErrors,
+    Outcome(Outcome),
     Released,
 }
 
 impl CaseState {
     pub fn of(outcome: Outcome) -> Self {
-        match outcome {
-            Outcome::Contained => Self::Contained,
-            Outcome::ContainedWithErrors => Self::ContainedWithErrors,
-            Outcome::Failed => Self::Failed,
-            Outcome::Skipped => Self::Skipped,
-            Outcome::Planned => Self::Planned,
-            Outcome::Completed => Self::Completed,
-            Outcome::CompletedWithErrors => Self::CompletedWithErrors,
-        }
+        Self::Outcome(outcome)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
-            Self::Contained => "contained",
-            Self::ContainedWithErrors => "contained_with_errors",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-            Self::Planned => "planned",
-            Self::Completed => "completed",
-            Self::CompletedWithErrors => "completed_with_errors",
+            Self::Outcome(outcome) => outcome.as_str(),
             Self::Released => "released",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Open,
-            Self::Contained,
-            Self::ContainedWithErrors,
-            Self::Failed,
-            Self::Skipped,
-            Self::Planned,
-            Self::Completed,
-            Self::CompletedWithErrors,
-            Self::Released,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        let outcomes = [
+            Outcome::Contained,
+            Outcome::ContainedWithErrors,
+            Outcome::Failed,
+            Outcome::Skipped,
+            Outcome::Planned,
+            Outcome::Completed,
+            Outcome::CompletedWithErrors,
+        ];
+        [Self::Open, Self::Released].into_iter().chain(outcomes.map(Self::Outcome)).find(|s| s.as_str() == text)
     }
 
     /// The states a release may start from: something was (or may have been) changed.
-    pub const RELEASABLE: [Self; 5] =
-        [Self::Open, Self::Contained, Self::ContainedWithErrors, Self::Failed, Self::Completed];
+    pub const RELEASABLE: [Self; 5] = [
+        Self::Open,
+        Self::Outcome(Outcome::Contained),
+        Self::Outcome(Outcome::ContainedWithErrors),
+        Self::Outcome(Outcome::Failed),
+        Self::Outcome(Outcome::Completed),
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -3,6 +3,7 @@
 use super::action::{PortsAction, Replacement};
 use crate::aws::{ec2, security_groups, AwsError};
 use crate::engine::{Acted, Execute, Progress};
+use crate::exposure::IngressRule;
 
 /// The description of every rule close-open-ports adds, so that people know where it came from.
 const ALLOWED_CIDR_DESCRIPTION: &str = "Firebreak: allowed CIDR kept after closing the port to the internet";
@@ -24,15 +25,16 @@ impl Execute<PortsAction> for Executor<'_> {
             }
             PortsAction::AuthorizeAllowedCidr { group_id, replacement } => {
                 let Replacement { protocol, port, cidr } = replacement;
-                let added = security_groups::authorize_ingress(
-                    self.ec2,
-                    group_id,
-                    protocol,
-                    *port,
-                    cidr,
-                    ALLOWED_CIDR_DESCRIPTION,
-                )
-                .await?;
+                let rule = IngressRule {
+                    rule_id: String::new(),
+                    protocol: protocol.to_string(),
+                    from_port: (*port).into(),
+                    to_port: (*port).into(),
+                    cidr: Some(cidr.clone()),
+                };
+                let added =
+                    security_groups::authorize_ingress(self.ec2, group_id, &rule, Some(ALLOWED_CIDR_DESCRIPTION))
+                        .await?;
                 Ok(if added {
                     Acted::done(format!("authorized {replacement}"))
                 } else {

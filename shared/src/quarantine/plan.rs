@@ -50,8 +50,10 @@ pub fn decide(
     }
     // A case already opened on this instance (by an earlier finding) stays the case, so a second
     // finding about the same compromise adds no second set of snapshots.
-    // Records of a released case are history: a new case records afresh.
+    // Records of a released case are history: a new case records afresh. (A record without any
+    // case tag is an interrupted first run's, and stands.)
     let open = tags::open_case(&facts.tags).is_some();
+    let released = !open && facts.tags.contains_key(tags::RELEASED_CASE);
     let case_id = tags::open_case(&facts.tags).cloned().unwrap_or_else(|| case_id_for(&request.signal.id));
     let instance_id = facts.instance_id.clone();
     let mut steps = Vec::new();
@@ -91,7 +93,7 @@ pub fn decide(
         },
     });
 
-    let record = !open || !facts.tags.contains_key(tags::TERMINATION_PROTECTION_BEFORE);
+    let record = released || !facts.tags.contains_key(tags::TERMINATION_PROTECTION_BEFORE);
     steps.push(Planned {
         action: Action::ProtectFromTermination { instance_id: instance_id.clone(), record },
         skip: None,
@@ -100,7 +102,7 @@ pub fn decide(
     for eni in &facts.network_interfaces {
         let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
         let already_isolated = isolation_id.is_some_and(|id| eni.group_ids == [id]);
-        let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS).filter(|_| open);
+        let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS).filter(|_| !released);
         // Interrupted between the first move and its record, an ENI still carries its own groups
         // beside the untracking group: those are its originals.
         let own_groups: Vec<String> =
@@ -142,7 +144,7 @@ pub fn decide(
         action: Action::DeregisterFromTargetGroups {
             instance_id: instance_id.clone(),
             target_group_arns: facts.target_group_arns.clone(),
-            recorded: tags::read_list(&facts.tags, tags::TARGET_GROUPS).filter(|_| open).unwrap_or_default(),
+            recorded: tags::read_list(&facts.tags, tags::TARGET_GROUPS).filter(|_| !released).unwrap_or_default(),
         },
         skip: facts.target_group_arns.is_empty().then(|| "no instance target groups in the region".into()),
     });

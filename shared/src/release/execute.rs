@@ -1,7 +1,7 @@
 //! How each release action is carried out, through the EC2, ELB, Auto Scaling and IAM wrappers.
 
 use super::action::ReleaseAction;
-use crate::aws::{ec2, fleet, iam, security_groups, AwsError, Clients};
+use crate::aws::{ec2, fleet, iam, isolation, security_groups, AwsError, Clients};
 use crate::engine::{Acted, Execute, Progress};
 use crate::revoke::Principal;
 
@@ -16,7 +16,7 @@ impl Execute<ReleaseAction> for Executor<'_> {
         let ec2_client = &self.clients.ec2;
         match action {
             ReleaseAction::RestoreInterfaceGroups { eni_id, group_ids } => {
-                ec2::set_interface_groups(ec2_client, eni_id, group_ids).await?;
+                isolation::set_interface_groups(ec2_client, eni_id, group_ids).await?;
                 Ok(Acted::done(format!("back in [{}]", group_ids.join(", "))))
             }
             ReleaseAction::AssociateInstanceProfile { instance_id, profile_arn } => {
@@ -30,7 +30,7 @@ impl Execute<ReleaseAction> for Executor<'_> {
             ReleaseAction::ReauthorizeIngress { group_id, rules } => {
                 let mut added = Vec::new();
                 for rule in rules {
-                    if security_groups::reauthorize_ingress(ec2_client, group_id, rule).await? {
+                    if security_groups::authorize_ingress(ec2_client, group_id, rule, None).await? {
                         added.push(rule.record());
                     }
                 }

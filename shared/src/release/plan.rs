@@ -8,6 +8,7 @@ use crate::aws::ec2::InterfaceFacts;
 use crate::aws::fleet::TargetRegistration;
 use crate::engine::{Plan, Planned};
 use crate::exposure::IngressRule;
+use crate::policy;
 use crate::ports::REVOKED_INGRESS_TAG;
 use crate::revoke::Principal;
 use crate::tags;
@@ -180,6 +181,10 @@ fn credential_steps(
     let mut steps = Vec::new();
     for key in record.keys() {
         let action = if let Some(policy_name) = key.strip_prefix(tags::POLICY_PREFIX) {
+            // Only ever Firebreak's own policies, whatever a ledger item says.
+            if !policy::is_firebreak_policy(policy_name) {
+                continue;
+            }
             ReleaseAction::RemovePolicy { principal: principal.clone(), policy_name: policy_name.to_string() }
         } else if let Some(access_key_id) = key.strip_prefix(tags::DISABLED_ACCESS_KEY_PREFIX) {
             ReleaseAction::ActivateAccessKey {
@@ -281,6 +286,11 @@ mod tests {
         assert!(kept.step("tag_principal_released").unwrap().skip.is_none(), "its case is over either way");
         let reauthorize = kept.step("reauthorize_ingress").unwrap();
         assert!(reauthorize.skip.is_none());
+        let mut foreign = facts.clone();
+        let user = foreign.recorded.get_mut("user/deploy-bot").unwrap();
+        user.insert(format!("{}team-policy", tags::POLICY_PREFIX), "user/deploy-bot".into());
+        let plan = decide("fb-1", &foreign, &choices(true));
+        assert!(!plan.to_string().contains("team-policy"), "never another policy: {plan}");
         let restored = decide("fb-1", &facts, &choices(true));
         assert!(restored.steps.iter().all(|s| s.skip.is_none()), "{restored}");
         assert_eq!(restored.steps.len(), 4);
