@@ -5,7 +5,7 @@ Every AWS call in the workspace goes through `.aws("ExactApiOperationName")` (sh
 or, where the SDK error is examined first, `AwsError::from_sdk("ExactApiOperationName", e)`; every
 configuration variable is a `"FIREBREAK_..."` string constant.
 
-Reachability, per crate in functions/, in two steps:
+Reachability, per crate in functions/, in three steps:
 1. modules: the crate's `firebreak::<module>` references, then from those modules their
    `crate::<module>` / `super::` references and `mod` children, transitively;
 2. items, within those modules: starting from the crate's own source, every `fn`, `const`,
@@ -16,7 +16,7 @@ Reachability, per crate in functions/, in two steps:
    to the items called `name` in the modules so named (anywhere, if none); `Type::name` /
    `Self::name` to the methods of that type; `.name` to every method called `name` of a live
    type; a bare `name` to the file's own free item of that name, or else every free item so
-   called. A path segment (`name::`) is never an item.
+   called. A path segment (`name::x`, not a turbofish `name::<T>`) is never an item.
 3. types: a type is live when reachable code (or the definition or an impl header of a live
    type) names it, resolved like the items (a bare name to the file's own type first): only a
    live type can have a value, so only its methods run. Methods of trait impls (`Display`,
@@ -371,8 +371,9 @@ class Workspace:
                     continue
                 at = start + match.start()
                 # `name: value` is a field (struct literal or definition) or a binding, not a use;
-                # `name::` is a path segment (a module, a type), never a fn or a constant
-                if re.match(r"\s*:", text[start + match.end() : start + match.end() + 80]):
+                # `name::x` is a path segment (a module, a type), never a fn or a constant (but
+                # `name::<T>(…)` is a call with a turbofish)
+                if re.match(r"\s*:(?!:)|\s*::(?!\s*<)", text[start + match.end() : start + match.end() + 80]):
                     continue
                 before = text[:at].rstrip()
                 segments = path_before(text, at)
