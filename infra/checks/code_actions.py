@@ -1,20 +1,28 @@
 """What each function's code can do on AWS and what it reads from its environment, derived from
 the source, not kept by hand.
 
-Every AWS call in the workspace goes through `.aws("ExactApiOperationName")` (shared/src/aws.rs),
-and every configuration variable is a `"FIREBREAK_..."` string constant.
+Every AWS call in the workspace goes through `.aws("ExactApiOperationName")` (shared/src/aws.rs)
+or, where the SDK error is examined first, `AwsError::from_sdk("ExactApiOperationName", e)`; every
+configuration variable is a `"FIREBREAK_..."` string constant.
 
-Reachability, per crate in functions/, in two steps:
+Reachability, per crate in functions/, in three steps:
 1. modules: the crate's `firebreak::<module>` references, then from those modules their
    `crate::<module>` / `super::` references and `mod` children, transitively;
 2. items, within those modules: starting from the crate's own source, every `fn`, `const`,
    `static` and `macro_rules!` the reachable code names, transitively. A name resolves as Rust
-   would let it, widened wherever the text alone cannot tell: `module::name` to the items called
-   `name` in that module and its children (anywhere, if none); `Type::name` / `Self::name` to the
-   methods of that type (any method so called, if none); `.name` to every method called `name`;
-   a bare `name` to the file's own free item of that name, or else every free item so called.
-   Methods of trait impls (`Display`, `Default`, SDK interceptors) are called implicitly, so they
-   are reachable whenever their module is.
+   would let it, widened wherever the text alone cannot tell: a path Rust resolves without
+   imports (`crate::`, `self::`, `super::`, a child module of the current one, or a `use … as`
+   alias of such a path) to the items of that module and its children; another `module::name`
+   to the items called `name` in the modules so named (anywhere, if none); `Type::name` /
+   `Self::name` to the methods of that type; `.name` to every method called `name` of a live
+   type; a bare `name` to the file's own free item of that name, or else every free item so
+   called. A path segment (`name::x`, not a turbofish `name::<T>`) is never an item.
+3. types: a type is live when reachable code (or the definition or an impl header of a live
+   type) names it, resolved like the items (a bare name to the file's own type first): only a
+   live type can have a value, so only its methods run. Methods of trait impls (`Display`,
+   `Default`, SDK interceptors, `Execute`) are called implicitly, so they are reachable when
+   their module is and their type is live; a trait's default methods, and methods of impls on
+   types that are not ours (`impl … for Result<T, E>`), always are.
 The result over-approximates (a name shared by two items reaches both) but never misses a call:
 an `.aws(...)` label or a `FIREBREAK_*` string outside every item counts as reachable.
 
@@ -29,7 +37,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 # The IAM service prefix of an SDK crate, where it is not the crate name without `aws-sdk-`.
@@ -40,12 +48,17 @@ IAM_PREFIX_OF_CRATE = {"aws-sdk-elasticloadbalancingv2": "elasticloadbalancing"}
 IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
     # Needs no permission at all (and cannot be denied).
     "sts:GetCallerIdentity": [],
+    # EC2 hands the profile's role to the instance: the caller must be allowed to pass that role
+    # ("Grant permissions to attach an IAM role to an instance", EC2 user guide).
+    "ec2:AssociateIamInstanceProfile": ["ec2:AssociateIamInstanceProfile", "iam:PassRole"],
 }
 
 # Creating EC2 resources with TagSpecifications needs ec2:CreateTags as well ("tag on create").
 TAG_ON_CREATE = re.compile(r"\.tag_specifications\s*\(")
 
-AWS_LABEL = re.compile(r'\.aws\(\s*"([A-Za-z0-9]+)"\s*\)')
+# `.aws("Op")`, or `AwsError::from_sdk("Op", e)` where the SDK error is looked at before it is
+# converted (a conditional write whose failed condition is an answer, not an error).
+AWS_LABEL = re.compile(r'(?:\.aws|\bfrom_sdk)\(\s*"([A-Za-z0-9]+)"\s*[,)]')
 CONFIG_VARIABLE = re.compile(r'"(FIREBREAK_[A-Z0-9_]+)"')
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 RUST_KEYWORDS = {
@@ -77,8 +90,34 @@ class Item:
     name: str
     start: int
     end: int
-    impl_type: str | None = None  # the `impl` block it is a method of
+    impl_type: str | None = None  # the `impl` block (or `trait` definition) it is a method of
     in_trait_impl: bool = False
+    impl_at: int | None = None  # the offset of that block's `{`: its key in Source.impls
+    in_trait_def: bool = False  # a default method in a `trait` definition
+
+
+@dataclass(frozen=True)
+class Impl:
+    """An `impl` block (or a `trait` definition, whose default methods are methods too)."""
+
+    file: Path
+    start: int  # the `impl` keyword
+    brace: int
+    end: int
+    type_name: str  # the type it is for (the trait's own name for a trait definition)
+    is_trait_impl: bool
+    is_trait_def: bool = False
+
+
+@dataclass(frozen=True)
+class TypeDef:
+    """A `struct`, `enum`, `union` or `type` alias of one source file, with its text span."""
+
+    module: tuple[str, ...]
+    file: Path
+    name: str
+    start: int
+    end: int
 
 
 class Source:
@@ -89,7 +128,8 @@ class Source:
         self.path = path
         self.module = module
         self.code, self.masked = blank(path.read_text())
-        self.items = parse_items(self)
+        self.items, self.impls, self.types = parse_items(self)
+        self.aliases = use_aliases(self.masked)
 
     def line_of(self, offset: int) -> int:
         return self.code.count("\n", 0, offset) + 1
@@ -206,44 +246,172 @@ class Workspace:
         """File -> the spans of its code that the function can run."""
         crate = self.crate_sources(function_dir)
         modules = self.reachable_modules(function_dir)
+        sources = {s.path: s for s in modules}
         items = [item for source in modules for item in source.items]
         by_name: dict[str, list[Item]] = {}
         for item in items:
             by_name.setdefault(item.name, []).append(item)
         module_names = {s.module[-1] for s in modules if s.module}
         impl_types = {item.impl_type for item in items if item.impl_type}
+        types_by_name: dict[str, list[TypeDef]] = {}
+        for source in modules:
+            for typedef in source.types:
+                types_by_name.setdefault(typedef.name, []).append(typedef)
+        impls = {(source.path, brace): impl for source in modules for brace, impl in source.impls.items()}
+
+        def path_before(text: str, at: int) -> list[str]:
+            """The path segments written before the name at `at` (`a::b::name` -> [a, b])."""
+            path = re.search(rf"((?:{IDENT}\s*::\s*)+)$", text[:at])
+            return re.findall(IDENT, path.group(1)) if path else []
+
+        def module_of_path(source: Source, segments: list[str]) -> tuple[str, ...] | None:
+            """The shared module a path names, when the path is one Rust resolves from here
+            without imports: `crate::`/`firebreak::`/`self::`/`super::`, or a child module of
+            this one (which no import can shadow). None when it cannot tell."""
+            if not segments:
+                return None
+            base, rest = source.module, segments
+            if segments[0] in ("crate", "firebreak"):
+                base, rest = (), segments[1:]
+            elif segments[0] == "self":
+                rest = segments[1:]
+            elif segments[0] == "super":
+                while rest and rest[0] == "super":
+                    base, rest = base[:-1], rest[1:]
+            elif not sources.get(self.module_file(base + (segments[0],)) or Path()):
+                return None
+            module = base + tuple(rest)
+            return module if self.module_file(module) else None
+
+        def within(module: tuple[str, ...], candidate) -> bool:
+            # the module itself or a child of it (what it re-exports is defined there)
+            return candidate.module[: len(module)] == module
+
+        def resolve_type(source: Source, segments: list[str], name: str) -> set[TypeDef]:
+            """The type definitions `segments::name` (or a bare `name`) can be from `source`."""
+            if not segments and name in source.aliases:
+                *segments, name = source.aliases[name]
+            elif segments and segments[0] in source.aliases:
+                segments = source.aliases[segments[0]] + segments[1:]
+            candidates = types_by_name.get(name, [])
+            if segments:
+                module = module_of_path(source, segments)
+                found = {t for t in candidates if module is not None and within(module, t)}
+            else:
+                # a type of the file itself: no import can shadow it
+                found = {t for t in candidates if t.file == source.path}
+            return found or set(candidates)
+
+        @cache
+        def impl_targets(impl: Impl) -> frozenset[TypeDef] | None:
+            """The definitions an impl block is for; None when it is for no type of ours (a
+            foreign or generic type: always live) or a trait definition (default methods)."""
+            if impl.is_trait_def:
+                return None
+            found = resolve_type(sources[impl.file], [], impl.type_name)
+            return frozenset(found) if found else None
+
+        live: set[TypeDef] = set()
+        # impl block -> its methods waiting for one of its types to be live
+        waiting: dict[TypeDef, list[Item]] = {}
+        todo: set[Item] = set()
+
+        def method_live(item: Item) -> bool:
+            targets = impl_targets(impls[(item.file, item.impl_at)])
+            return targets is None or bool(targets & live)
+
+        def methods(candidates) -> set[Item]:
+            """The methods among `candidates` whose type is live; the others wait for it."""
+            found = set()
+            for c in candidates:
+                if c.impl_type is None:
+                    continue
+                if method_live(c):
+                    found.add(c)
+                else:
+                    for target in impl_targets(impls[(c.file, c.impl_at)]):
+                        waiting.setdefault(target, []).append(c)
+            return found
+
+        def mark_types(source: Source, start: int, end: int, skip: list[Item] = ()) -> None:
+            """Every type named in source[start:end] is live (a value of it can exist), and so is
+            every type named in its definition and its impl blocks' headers."""
+            text = source.masked
+            for match in re.finditer(IDENT, text[start:end]):
+                name = match.group(0)
+                at = start + match.start()
+                if name in source.aliases and not text[:at].rstrip().endswith(("::", ".")):
+                    name = source.aliases[name][-1]
+                if name not in types_by_name or any(i.start <= at < i.end for i in skip):
+                    continue
+                for typedef in resolve_type(source, path_before(text, at), name):
+                    make_live(typedef)
+
+        def make_live(typedef: TypeDef) -> None:
+            if typedef in live:
+                return
+            live.add(typedef)
+            todo.update(waiting.pop(typedef, []))
+            source = sources[typedef.file]
+            mark_types(source, typedef.start, typedef.end)
+            for impl in impls.values():
+                targets = impl_targets(impl)
+                if targets and typedef in targets:
+                    # the header and associated types, not the methods (reached on their own)
+                    block = sources[impl.file]
+                    mark_types(block, impl.start, impl.end, [i for i in block.items if i.impl_at == impl.brace])
+                    todo.update(i for i in block.items if i.impl_at == impl.brace and i.in_trait_impl)
 
         def resolve(source: Source, owner: Item | None, start: int, end: int) -> set[Item]:
             found: set[Item] = set()
             text = source.masked
             for match in re.finditer(IDENT, text[start:end]):
                 name = match.group(0)
-                if name in RUST_KEYWORDS or name not in by_name:
+                if name in RUST_KEYWORDS or (name not in by_name and name not in source.aliases):
                     continue
                 at = start + match.start()
-                # `name: value` is a field (struct literal or definition) or a binding, not a use
-                if re.match(r"\s*:(?!:)", text[start + match.end() : start + match.end() + 80]):
+                # `name: value` is a field (struct literal or definition) or a binding, not a use;
+                # `name::x` is a path segment (a module, a type), never a fn or a constant (but
+                # `name::<T>(…)` is a call with a turbofish)
+                if re.match(r"\s*:(?!:)|\s*::(?!\s*<)", text[start + match.end() : start + match.end() + 80]):
                     continue
                 before = text[:at].rstrip()
-                candidates = by_name[name]
+                segments = path_before(text, at)
+                if not segments and not before.endswith(".") and name in source.aliases:
+                    # `use a::b::f as g;` ... `g(...)`
+                    *segments, name = source.aliases[name]
+                    before += "::"
+                elif segments and segments[0] in source.aliases:
+                    segments = source.aliases[segments[0]] + segments[1:]
+                candidates = by_name.get(name, [])
                 if before.endswith("::"):
-                    qualifier = re.search(rf"({IDENT})\s*::$", before)
-                    q = qualifier.group(1) if qualifier else ""
+                    q = segments[-1] if segments else ""
+                    module = module_of_path(source, segments)
                     if q == "Self" and owner is not None:
-                        found |= {c for c in candidates if c.impl_type == owner.impl_type}
+                        found |= {c for c in candidates if c.impl_type == owner.impl_type and c.impl_at == owner.impl_at} | methods(
+                            c for c in candidates if c.impl_type == owner.impl_type
+                        )
+                    elif module is not None and (inside := {c for c in candidates if within(module, c) and c.impl_type is None}):
+                        found |= inside
                     elif q in module_names:
                         inside = {c for c in candidates if q in c.module and c.impl_type is None}
                         found |= inside or set(candidates)
                     elif q in impl_types:
-                        found |= {c for c in candidates if c.impl_type == q}
+                        types = resolve_type(source, segments[:-1], q)
+                        for typedef in types:
+                            make_live(typedef)
+                        found |= methods(
+                            c for c in candidates
+                            if c.impl_type == q and (impl_targets(impls[(c.file, c.impl_at)]) is None or impl_targets(impls[(c.file, c.impl_at)]) & types)
+                        )
                     elif re.fullmatch(r"[A-Z][A-Z0-9]?", q):
-                        # a generic parameter (`T::new`): any method so called
-                        found |= {c for c in candidates if c.impl_type is not None}
+                        # a generic parameter (`T::new`): any method so called, of a live type
+                        found |= methods(candidates)
                     elif q in ("crate", "firebreak", "super", "self"):
                         found |= {c for c in candidates if c.impl_type is None}
                     # any other path (std::, aws_sdk_ec2::, an enum variant) is not ours
                 elif before.endswith("."):
-                    found |= {c for c in candidates if c.impl_type is not None}
+                    found |= methods(candidates)
                 else:
                     after = text[start + match.end() : start + match.end() + 2].lstrip()
                     if name[:1].islower() and not after.startswith(("(", "!")) and name in bound_names(text[start:end]):
@@ -253,20 +421,23 @@ class Workspace:
             return found
 
         spans: dict[Path, list[tuple[int, int]]] = {}
-        todo: set[Item] = set()
         for source in crate:
             spans.setdefault(source.path, []).append((0, len(source.code)))
             todo |= resolve(source, None, 0, len(source.masked))
-        todo |= {item for item in items if item.in_trait_impl}
+            mark_types(source, 0, len(source.masked))
+        # Methods of trait impls are called implicitly (Display, Default, an SDK interceptor, a
+        # trait's generic caller): reachable when a value of their type can exist.
+        todo |= methods(item for item in items if item.in_trait_impl)
         seen: set[Item] = set()
-        sources = {s.path: s for s in modules}
         while todo:
             item = todo.pop()
             if item in seen:
                 continue
             seen.add(item)
             spans.setdefault(item.file, []).append((item.start, item.end))
-            todo |= resolve(sources[item.file], item, item.start, item.end) - seen
+            source = sources[item.file]
+            mark_types(source, item.start, item.end)
+            todo |= resolve(source, item, item.start, item.end) - seen
         return spans
 
     def _reachable_matches(self, function_dir: Path, pattern: re.Pattern) -> list[tuple[Source, re.Match]]:
@@ -431,43 +602,96 @@ def body_start(text: str, after: int) -> int | None:
     return None
 
 
-def parse_items(source: Source) -> list[Item]:
+def parse_items(source: Source) -> tuple[list[Item], dict[int, Impl], list[TypeDef]]:
+    """The file's items, its `impl` blocks and `trait` definitions (by the offset of their `{`),
+    and its type definitions."""
     text = source.masked
-    impls = []  # (start, end, type, is_trait_impl)
-    for match in re.finditer(r"\bimpl\b", text):
-        # only an `impl` block in item position, not `impl Trait` in a signature
-        if text[: match.start()].rstrip()[-1:] not in ("", ";", "{", "}", "]"):
+    impls: dict[int, Impl] = {}
+    for match in re.finditer(r"\b(impl|trait)\b", text):
+        # only in item position: not `impl Trait` in a signature
+        if text[: match.start()].rstrip()[-1:] not in ("", ";", "{", "}", "]") and not re.search(
+            r"\b(?:pub(?:\([^)]*\))?|unsafe)\s*$", text[: match.start()]
+        ):
             continue
         brace = body_start(text, match.end())
         if brace is None:
             continue
         header = strip_generics(text[match.end() : brace]).split(" where ")[0]
+        if match.group(1) == "trait":
+            name = re.match(rf"\s*({IDENT})", header)
+            if name:
+                impls[brace] = Impl(source.path, match.start(), brace, matching_brace(text, brace), name.group(1), False, True)
+            continue
         trait_impl = re.search(r"\bfor\b", header) is not None
         target = header.split(" for ", 1)[1] if trait_impl else header
         names = re.findall(IDENT, target)
         if names:
-            impls.append((brace, matching_brace(text, brace), names[-1], trait_impl))
+            impls[brace] = Impl(source.path, match.start(), brace, matching_brace(text, brace), names[-1], trait_impl)
 
-    def enclosing_impl(offset: int):
-        inner = [i for i in impls if i[0] < offset < i[1]]
-        return min(inner, key=lambda i: i[1] - i[0]) if inner else None
+    def enclosing_impl(offset: int) -> Impl | None:
+        inner = [i for i in impls.values() if i.brace < offset < i.end]
+        return min(inner, key=lambda i: i.end - i.brace) if inner else None
+
+    def item(name: str, start: int, end: int) -> Item:
+        impl = enclosing_impl(start)
+        if impl is None:
+            return Item(source.module, source.path, name, start, end)
+        return Item(source.module, source.path, name, start, end, impl.type_name, impl.is_trait_impl, impl.brace, impl.is_trait_def)
 
     items = []
     for match in re.finditer(rf"\bfn\s+({IDENT})", text):
         brace = body_start(text, match.end())
         if brace is None:
             continue
-        impl = enclosing_impl(match.start())
-        items.append(Item(source.module, source.path, match.group(1), match.start(), matching_brace(text, brace),
-                          impl[2] if impl else None, bool(impl and impl[3])))
+        items.append(item(match.group(1), match.start(), matching_brace(text, brace)))
     for match in re.finditer(rf"\b(?:const|static)\s+(?:mut\s+)?({IDENT})\s*:", text):
         end = text.find(";", match.end())
-        impl = enclosing_impl(match.start())
-        items.append(Item(source.module, source.path, match.group(1), match.start(), len(text) if end < 0 else end + 1,
-                          impl[2] if impl else None, bool(impl and impl[3])))
+        items.append(item(match.group(1), match.start(), len(text) if end < 0 else end + 1))
     for match in re.finditer(rf"\bmacro_rules!\s*({IDENT})\s*\{{", text):
         items.append(Item(source.module, source.path, match.group(1), match.start(), matching_brace(text, match.end() - 1)))
-    return items
+
+    types = []
+    for match in re.finditer(rf"\b(struct|enum|union|type)\s+({IDENT})", text):
+        if enclosing_impl(match.start()) is not None:
+            continue  # an associated type: read with its impl block
+        if match.group(1) == "type":
+            end = text.find(";", match.end())
+            end = len(text) if end < 0 else end + 1
+        else:
+            brace = body_start(text, match.end())
+            semicolon = text.find(";", match.end())
+            end = matching_brace(text, brace) if brace is not None else (len(text) if semicolon < 0 else semicolon + 1)
+        types.append(TypeDef(source.module, source.path, match.group(2), match.start(), end))
+    return items, impls, types
+
+
+def use_aliases(text: str) -> dict[str, list[str]]:
+    """`use a::b as c;`, `use a::{self as c, d as e}`: alias -> the path it stands for."""
+    aliases: dict[str, list[str]] = {}
+
+    def walk(tree: str, prefix: list[str]) -> None:
+        depth, entry, entries = 0, "", []
+        for ch in tree:
+            depth += ch == "{"
+            depth -= ch == "}"
+            if ch == "," and depth == 0:
+                entries.append(entry)
+                entry = ""
+            else:
+                entry += ch
+        entries.append(entry)
+        for entry in entries:
+            entry = entry.strip()
+            if "{" in entry:
+                head, _, rest = entry.partition("{")
+                walk(rest[: rest.rfind("}")], prefix + re.findall(IDENT, head))
+            elif (alias := re.fullmatch(rf"((?:{IDENT}\s*::\s*)*{IDENT})\s+as\s+({IDENT})", entry)) and alias.group(2) != "_":
+                path = [segment for segment in re.findall(IDENT, alias.group(1)) if segment != "self"]
+                aliases[alias.group(2)] = prefix + path
+
+    for statement in re.finditer(r"\buse\s+([^;]*);", text):
+        walk(statement.group(1), [])
+    return aliases
 
 
 def strip_generics(header: str) -> str:

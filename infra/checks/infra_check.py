@@ -16,6 +16,9 @@ usage: infra_check.py SAM_TEMPLATE CDK_SYNTHESISED_TEMPLATE MEMBER_ROLE_TEMPLATE
   Parameter is true", the function granted it sets its variable from that Parameter; nothing
   else is granted under a condition;
 - the member-account role allows exactly the union of what the functions call in a member account;
+- the case ledger: one DynamoDB table (key case_id, on demand, point-in-time recovery, encrypted
+  with KMS, deletion protection, retained on stack deletion and replacement); every dynamodb
+  action a role allows is on that table's ARN and nothing else;
 - each function sets exactly the FIREBREAK_* variables its own reachable code names, each from a
   Parameter or a resource of the stack, with the same Parameters in SAM and CDK;
 - async invocation: retries, maximum event age, an SQS on-failure destination; reserved
@@ -54,7 +57,9 @@ TAG_GUARDED_SERVICES = {"ec2", "autoscaling", "elasticloadbalancing", "iam"}
 # the topic in this stack, findings are updated through the Security Hub administrator, the role
 # is assumed from here, and the organisation's accounts are listed from here (ListAccounts
 # answers only in the management or a delegated-administrator account; the code calls it with the
-# function's own clients). Not among them: BatchImportFindings (an incident that is not a finding,
+# function's own clients), and the case ledger is the table of this stack (every function reads and
+# writes its cases with its own clients, `accounts.home().dynamodb`, whatever account the case
+# concerns; `firebreak cases` scans it with the responder's credentials). Not among them: BatchImportFindings (an incident that is not a finding,
 # and each account's posture gaps, are imported into the account they concern, through its role)
 # and GetFindings (audit-posture reads each audited account's own earlier gaps through its role).
 HOME_ACCOUNT_ACTIONS = {
@@ -62,6 +67,17 @@ HOME_ACCOUNT_ACTIONS = {
     "sts:AssumeRole",
     "securityhub:BatchUpdateFindings",
     "organizations:ListAccounts",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Scan",
+}
+# The case ledger's settings (docs/cases.md), the same in SAM and CDK: property -> required value.
+CASES_TABLE_PROPERTIES = {
+    "BillingMode": "PAY_PER_REQUEST",
+    "KeySchema": [{"AttributeName": "case_id", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "case_id", "AttributeType": "S"}],
+    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    "DeletionProtectionEnabled": True,
 }
 # Actions a function's role gets only when a "true"/"false" Parameter says so, with the variable
 # that tells its code the same: action -> (Parameter, variable).
@@ -441,6 +457,41 @@ def normalised(patterns: list) -> list[str]:
     return sorted(json.dumps(p, sort_keys=True) for p in patterns)
 
 
+def cases_table(kind: str, template: dict) -> str | None:
+    """The logical id of the case ledger, after checking its settings."""
+    tables = [i for i, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+    if len(tables) != 1:
+        fail(f"{kind}: expected one DynamoDB table (the case ledger), found {tables}")
+        return None
+    table = template["Resources"][tables[0]]
+    props = table["Properties"]
+    for key, wanted in CASES_TABLE_PROPERTIES.items():
+        if props.get(key) != wanted:
+            fail(f"{kind} {tables[0]}: {key} must be {json.dumps(wanted)}, found {json.dumps(props.get(key))}")
+    sse = props.get("SSESpecification", {})
+    if sse.get("SSEEnabled") is not True or sse.get("SSEType", "KMS") != "KMS":
+        fail(f"{kind} {tables[0]}: SSESpecification must enable KMS encryption, found {json.dumps(sse)}")
+    for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+        if table.get(policy) != "Retain":
+            fail(f"{kind} {tables[0]}: {policy} must be Retain (the ledger outlives the stack), found {table.get(policy)}")
+    return tables[0]
+
+
+def check_table_grants(kind: str, function: Deployed, table_id: str | None) -> None:
+    """Every dynamodb action is allowed on the ledger's ARN only."""
+    for statement in function.statements:
+        actions = [a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")]
+        if not actions or statement["Effect"] != "Allow":
+            continue
+        resources = as_list(statement["Resource"])
+        on_table = table_id is not None and len(resources) == 1 and resources[0] in (
+            {"Fn::GetAtt": [table_id, "Arn"]},
+            {"Fn::GetAtt": f"{table_id}.Arn"},
+        )
+        if not on_table:
+            fail(f"{kind} {function.name}: {', '.join(actions)} must be allowed on the case ledger's ARN only (Fn::GetAtt {table_id}.Arn), found {json.dumps(resources)}")
+
+
 def check_member_role(template: dict, member_actions: set[str]) -> None:
     resources = template["Resources"]
     roles = [i for i, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
@@ -485,8 +536,10 @@ def main(argv: list[str]) -> int:
     compared = 0
     for kind, deployed in by_kind.items():
         check_inventory(kind, deployed, set(functions), needs)
+        table_id = cases_table(kind, templates[kind])
         for name, function in deployed.items():
             check_settings(kind, function)
+            check_table_grants(kind, function, table_id)
             check_policy(kind, function, code_actions.get(name, {}), "${ExemptTagKey}")
             check_conditional_grants(kind, function, templates[kind].get("Conditions", {}))
             check_environment(kind, function, variables.get(name, {}), parameters[kind])
@@ -514,7 +567,7 @@ def main(argv: list[str]) -> int:
     )
     print(
         f"infra check: {len(functions)} function(s) deployed by SAM and CDK; {total_actions} code-derived IAM action(s) "
-        f"match their roles ({conditional}); {compared} rule/event pairs through moto's EventBridge matcher (arrays of objects flattened as EventBridge does); member role allows {len(member_actions)} action(s)"
+        f"match their roles ({conditional}; the ledger's on its table only); {compared} rule/event pairs through moto's EventBridge matcher (arrays of objects flattened as EventBridge does); member role allows {len(member_actions)} action(s)"
     )
     return 0
 

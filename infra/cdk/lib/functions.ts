@@ -43,6 +43,8 @@ export interface HomeResources {
   readonly memberRoleName: string;
   /** The alert topic. */
   readonly alertTopicArn: string;
+  /** The case ledger (the CasesTable). */
+  readonly casesTableArn: string;
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>` in this stack's account and region. */
@@ -165,12 +167,21 @@ const ASSUME_MEMBER_ROLE = (home: HomeResources): iam.PolicyStatement =>
     resources: [`arn:${Aws.PARTITION}:iam::*:role/${home.memberRoleName}`],
   });
 
+/** Every function that opens cases: its cases, in this account's ledger, whatever account the signal concerns. */
+const WRITE_CASES = (home: HomeResources): iam.PolicyStatement =>
+  new iam.PolicyStatement({
+    sid: 'WriteCases',
+    actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+    resources: [home.casesTableArn],
+  });
+
 /**
  * The calls a response makes in this (the security) account whatever account the signal
  * concerns: quarantine-instance and abuse-report.
  */
 const RESPOND_STATEMENTS = (home: HomeResources): iam.PolicyStatement[] => [
   ASSUME_MEMBER_ROLE(home),
+  WRITE_CASES(home),
   new iam.PolicyStatement({
     sid: 'PublishSummaries',
     actions: ['sns:Publish'],
@@ -196,6 +207,9 @@ const ACCOUNTS_ENVIRONMENT = {
   FIREBREAK_MEMBER_ROLE_NAME: 'MemberRoleName',
   FIREBREAK_EXTERNAL_ID: 'MemberExternalId',
   FIREBREAK_ALLOWED_ACCOUNTS: 'AllowedAccounts',
+  // Every function reads the common settings, the ledger's name among them (audit-posture opens
+  // no case: it has no grant on the table).
+  FIREBREAK_CASES_TABLE: 'CasesTable',
 };
 
 /** What any response reads: where to act, whom to tell, and the abuse settings (`respond::Settings`). */
@@ -301,6 +315,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
     // Root and federated findings need a human: they, and every revocation, go to the alert topic.
     homeStatements: (home: HomeResources) => [
       ASSUME_MEMBER_ROLE(home),
+      WRITE_CASES(home),
       new iam.PolicyStatement({ sid: 'PublishSummaries', actions: ['sns:Publish'], resources: [home.alertTopicArn] }),
     ],
     statements: [
@@ -421,7 +436,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
         conditions: { Null: { 'aws:ResourceTag/firebreak:role': 'false' } },
       }),
     ],
-    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home)],
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
     deniedOnExemptResources: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:CreateTags'],
   },
   {
@@ -524,5 +539,133 @@ export const FUNCTIONS: FirebreakFunction[] = [
     ],
     homeStatements: RESPOND_STATEMENTS,
     deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
+  },
+  {
+    name: 'release',
+    description: 'Security Hub action "Release" or a direct invocation -> put back what a case changed, from the case ledger; report.',
+    rules: {
+      // An analyst chose "Release" on selected Firebreak or GuardDuty findings: the action the
+      // stack creates (ReleaseActionTarget), by its id (its name can be edited in the console,
+      // its id cannot).
+      SecurityHubReleaseAction: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Custom Action'],
+        resources: events.Match.suffix(':action/custom/Release'),
+      },
+    },
+    environment: { ...QUARANTINE_ENVIRONMENT, ...ACCOUNTS_ENVIRONMENT },
+    // Puts back what a case of this account changed (docs/release.md). Never deletes anything but
+    // Firebreak's own deny policies: snapshots and tags stay.
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'Read',
+        actions: [
+          'ec2:DescribeInstances',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeIamInstanceProfileAssociations',
+          'ec2:DescribeSecurityGroups',
+          'autoscaling:DescribeAutoScalingInstances',
+        ],
+        resources: ['*'],
+      }),
+      // Each ENI back from the isolation group to the groups the case recorded.
+      new iam.PolicyStatement({
+        sid: 'RestoreInterfaceGroups',
+        actions: ['ec2:ModifyNetworkInterfaceAttribute'],
+        resources: ['network-interface/*', 'security-group/*', 'instance/*', 'subnet/*', 'vpc/*'].map(ec2),
+      }),
+      // The instance profile again, termination protection and shutdown behaviour as before.
+      new iam.PolicyStatement({
+        sid: 'RestoreInstances',
+        actions: ['ec2:AssociateIamInstanceProfile', 'ec2:ModifyInstanceAttribute'],
+        resources: [ec2('instance/*')],
+      }),
+      // AssociateIamInstanceProfile passes the profile's role to EC2. Only to EC2 and only for an
+      // instance of this account: a role EC2 receives is an instance-profile role, so no other
+      // role can be handed to any other service with this grant.
+      new iam.PolicyStatement({
+        sid: 'PassInstanceProfileRolesToInstancesOnly',
+        actions: ['iam:PassRole'],
+        resources: [iamArn('role/*')],
+        conditions: {
+          StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+          ArnLike: { 'iam:AssociatedResourceArn': `arn:${Aws.PARTITION}:ec2:*:${Aws.ACCOUNT_ID}:instance/*` },
+        },
+      }),
+      // The rules close-open-ports revoked, on whichever group they were.
+      new iam.PolicyStatement({
+        sid: 'ReauthorizeRevokedRules',
+        actions: ['ec2:AuthorizeSecurityGroupIngress'],
+        resources: [ec2('security-group/*')],
+      }),
+      // Firebreak's isolation groups stay closed: no release can open one.
+      new iam.PolicyStatement({
+        sid: 'NeverOpenFirebreakGroups',
+        effect: iam.Effect.DENY,
+        actions: ['ec2:AuthorizeSecurityGroupIngress'],
+        resources: ['*'],
+        conditions: { Null: { 'aws:ResourceTag/firebreak:role': 'false' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnly',
+        actions: ['ec2:CreateTags'],
+        resources: [ec2('instance/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'RegisterInTargetGroups',
+        actions: ['elasticloadbalancing:RegisterTargets'],
+        resources: [arn('elasticloadbalancing', 'targetgroup/*/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'AttachToAutoScalingGroups',
+        actions: ['autoscaling:AttachInstances'],
+        resources: [arn('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/*')],
+      }),
+      // Only with "credentials": true. IAM has no condition key for an inline policy's name: the
+      // code deletes only Firebreak's (firebreak-revoke-older-sessions, firebreak-deny-instance-*),
+      // the ones the case recorded.
+      new iam.PolicyStatement({
+        sid: 'RestoreUserCredentials',
+        actions: ['iam:DeleteUserPolicy', 'iam:UpdateAccessKey'],
+        resources: [iamArn('user/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RestoreRoleSessions',
+        actions: ['iam:DeleteRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnPrincipals',
+        actions: ['iam:TagUser', 'iam:TagRole'],
+        resources: [iamArn('user/*'), iamArn('role/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
+      // No Firebreak role (path /firebreak/) loses a policy, is re-tagged or is handed to an
+      // instance through a forged case.
+      new iam.PolicyStatement({
+        sid: 'NeverTouchFirebreakRoles',
+        effect: iam.Effect.DENY,
+        actions: ['iam:DeleteRolePolicy', 'iam:TagRole', 'iam:PassRole'],
+        resources: [iamArn('role/firebreak/*')],
+      }),
+    ],
+    // Read the case, mark it released.
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
+    deniedOnExemptResources: [
+      'ec2:ModifyNetworkInterfaceAttribute',
+      'ec2:AssociateIamInstanceProfile',
+      'ec2:ModifyInstanceAttribute',
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:CreateTags',
+      'elasticloadbalancing:RegisterTargets',
+      'autoscaling:AttachInstances',
+      'iam:PassRole',
+      'iam:DeleteUserPolicy',
+      'iam:DeleteRolePolicy',
+      'iam:UpdateAccessKey',
+      'iam:TagUser',
+      'iam:TagRole',
+    ],
   },
 ];

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnCondition, CfnParameter, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as securityhub from 'aws-cdk-lib/aws-securityhub';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -89,7 +91,7 @@ export class FirebreakStack extends Stack {
         description: 'FIREBREAK_ALLOWED_ACCOUNTS (every function). Comma-separated account ids Firebreak may act in besides its own; empty = any (also the accounts audit-posture audits, unless AuditOrganization).',
       }),
       AuditOrganization: flag(this, 'AuditOrganization', 'false', 'FIREBREAK_AUDIT_ORGANIZATION (audit-posture). "true" = audit every ACTIVE account of the organisation (Organizations ListAccounts, granted only then; deploy in the management or a delegated-administrator account), filtered by AllowedAccounts when set.'),
-      SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms.'),
+      SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms. "true" also creates the Security Hub custom action "Release" (Security Hub must be enabled in this account and region).'),
       QuarantineOnBillingAlarm: flag(this, 'QuarantineOnBillingAlarm', 'false', 'FIREBREAK_QUARANTINE_ON_BILLING_ALARM (quarantine-instance, abuse-report). On a billing alarm, quarantine the instance with the most outbound traffic.'),
       TopTalkers: new CfnParameter(this, 'TopTalkers', {
         type: 'Number', default: 5, minValue: 1, maxValue: 50,
@@ -142,9 +144,38 @@ export class FirebreakStack extends Stack {
       expression: Fn.conditionEquals(p.AuditOrganization.valueAsString, 'true'),
     });
 
+    // The case ledger (docs/cases.md): one item per case, every function's deliveries appended to
+    // it, what release restores from. Kept when the stack is deleted or the table replaced, and
+    // deletion protection refuses a DeleteTable by hand as well; point-in-time recovery undoes a
+    // bad write. Encrypted with the AWS managed key (aws/dynamodb, like the topic's aws/sns): its
+    // use is logged in CloudTrail, and the roles need no KMS permission for it.
+    const cases = new dynamodb.Table(this, 'CasesTable', {
+      partitionKey: { name: 'case_id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // The custom action analysts choose in the Security Hub console (Findings -> Actions); the
+    // release function's rule matches it by its id.
+    const releaseAction = new securityhub.CfnActionTarget(this, 'ReleaseActionTarget', {
+      id: 'Release',
+      name: 'Release',
+      description: 'Firebreak: undo the case (network, profile, load balancer, Auto Scaling group)',
+    });
+    releaseAction.cfnOptions.condition = new CfnCondition(this, 'SecurityHubEnabled', {
+      expression: Fn.conditionEquals(p.SecurityHub.valueAsString, 'true'),
+    });
+
     // Besides Parameters, a variable may name one of these resources of the stack.
-    const stackResources: Record<string, string> = { AlertTopic: alerts.topicArn };
-    const home: HomeResources = { memberRoleName: p.MemberRoleName.valueAsString, alertTopicArn: alerts.topicArn };
+    const stackResources: Record<string, string> = { AlertTopic: alerts.topicArn, CasesTable: cases.tableName };
+    const home: HomeResources = {
+      memberRoleName: p.MemberRoleName.valueAsString,
+      alertTopicArn: alerts.topicArn,
+      casesTableArn: cases.tableArn,
+    };
 
     // Each function gets exactly the FIREBREAK_* variables its code reads (checked by the infra check).
     const environmentOf = (spec: FirebreakFunction): Record<string, string> => {
@@ -268,6 +299,7 @@ function wildcardResources(stack: Stack, statements: iam.PolicyStatement[]): str
     if (typeof value === 'string') return value;
     const v = value as Record<string, unknown>;
     if (v.Ref) return `<${v.Ref}>`;
+    if (v['Fn::GetAtt']) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
     if (v['Fn::Join']) {
       const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
       return parts.map(render).join(separator);

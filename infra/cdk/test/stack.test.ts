@@ -222,3 +222,68 @@ test('organizations:ListAccounts: only audit-posture, only when AuditOrganizatio
     Environment: { Variables: Match.objectLike({ FIREBREAK_AUDIT_ORGANIZATION: { Ref: 'AuditOrganization' } }) },
   });
 });
+
+test('the case ledger: keyed by case_id, on demand, point-in-time recovery, encrypted, protected and kept', () => {
+  const template = synth();
+  template.resourceCountIs('AWS::DynamoDB::Table', 1);
+  template.hasResource('AWS::DynamoDB::Table', {
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
+    Properties: {
+      KeySchema: [{ AttributeName: 'case_id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'case_id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: Match.objectLike({ SSEEnabled: true }),
+      DeletionProtectionEnabled: true,
+    },
+  });
+});
+
+test('every function is told the ledger; only those that open cases may use it, on the table only', () => {
+  const template = synth();
+  const [table] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+  const writers = ['quarantine-instance', 'revoke-credentials', 'close-open-ports', 'abuse-report', 'release'];
+  for (const spec of FUNCTIONS) {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
+      Environment: { Variables: Match.objectLike({ FIREBREAK_CASES_TABLE: { Ref: table } }) },
+    });
+    const [role] = Object.values(template.findResources('AWS::IAM::Role', {
+      Properties: { Description: Match.stringLikeRegexp(`^${spec.name};`) },
+    })) as { Properties: { Policies: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[] } }[];
+    const ledger = role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement)
+      .filter((s) => ([] as string[]).concat(s.Action).some((a) => a.startsWith('dynamodb:')));
+    if (!writers.includes(spec.name)) {
+      assert.deepEqual(ledger, [], `${spec.name} opens no case`);
+      continue;
+    }
+    assert.equal(ledger.length, 1, spec.name);
+    assert.deepEqual([...([] as string[]).concat(ledger[0].Action)].sort(), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], spec.name);
+    assert.deepEqual(ledger[0].Resource, { 'Fn::GetAtt': [table, 'Arn'] }, spec.name);
+  }
+});
+
+test('release hears only the Security Hub action "Release", which the stack creates when Security Hub is on', () => {
+  const template = synth();
+  template.hasCondition('SecurityHubEnabled', { 'Fn::Equals': [{ Ref: 'SecurityHub' }, 'true'] });
+  template.hasResource('AWS::SecurityHub::ActionTarget', {
+    Condition: 'SecurityHubEnabled',
+    Properties: { Id: 'Release', Name: 'Release' },
+  });
+  const [release] = Object.keys(template.findResources('AWS::Lambda::Function', {
+    Properties: { Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: 'release' }]) },
+  }));
+  const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
+    rule.Properties.Targets.some((t: { Arn: unknown }) => JSON.stringify(t.Arn).includes(`"${release}"`)));
+  assert.deepEqual(rules.map((r) => r.Properties.EventPattern), [{
+    source: ['aws.securityhub'],
+    'detail-type': ['Security Hub Findings - Custom Action'],
+    resources: [{ suffix: ':action/custom/Release' }],
+  }]);
+  template.hasResourceProperties('AWS::Lambda::Permission', {
+    Action: 'lambda:InvokeFunction',
+    Principal: 'events.amazonaws.com',
+    FunctionName: { 'Fn::GetAtt': [release, 'Arn'] },
+  });
+});
