@@ -58,7 +58,7 @@ pub fn exit_of(report: &Report, what: &str) -> Result<()> {
 
 /// The dry run shown before asking; it ends the command when there is nothing to ask about.
 /// Returns whether to go on.
-fn planned(report: &Report, what: &str, mode: Mode, dry_run_configured: bool) -> Result<bool> {
+pub fn planned(report: &Report, what: &str, mode: Mode, dry_run_configured: bool) -> Result<bool> {
     if mode.dry_run || dry_run_configured || report.outcome == Outcome::Skipped {
         if dry_run_configured && !mode.dry_run {
             eprintln!("note: FIREBREAK_DRY_RUN is set: planning only");
