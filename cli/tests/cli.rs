@@ -1,93 +1,19 @@
-//! The `firebreak` command as a responder runs it: a process, against moto through
-//! `AWS_ENDPOINT_URL`, with nothing read from the machine's own AWS configuration.
+//! The `firebreak` command as a responder runs it (see `common`): quarantine, cases, show,
+//! revoke, plan, and bad input.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
 use aws_sdk_iam::types::StatusType;
+use common::{firebreak, setup, EventFile};
 use firebreak_tests::ledger::{self, TABLE};
-use firebreak_tests::scenario::{CompromisedInstance, Setup};
-use firebreak_tests::{Moto, Scenario};
+use firebreak_tests::scenario::Setup;
 use serde_json::Value;
 
 const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-/// Runs `firebreak ARGS` against the emulator, with no terminal on stdin.
-fn firebreak(moto: &Moto, table: Option<&str>, args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_firebreak"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("FIREBREAK_") || n.starts_with("AWS_")) {
-        command.env_remove(name);
-    }
-    let nowhere = std::env::temp_dir().join("firebreak-cli-test-no-aws-config");
-    command
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", &nowhere)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null());
-    if let Some(table) = table {
-        command.env("FIREBREAK_CASES_TABLE", table);
-    }
-    let output = command.output().expect("firebreak runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-async fn setup() -> (Moto, Scenario, CompromisedInstance, aws_sdk_dynamodb::Client) {
-    let moto = Moto::start();
-    let scenario = Scenario::new(&moto).await;
-    let instance = scenario.compromised_instance(&Setup::bare()).await;
-    let dynamodb = ledger::create_table(&moto).await;
-    (moto, scenario, instance, dynamodb)
-}
-
-/// An event file for `firebreak plan`, removed when dropped.
-struct EventFile(PathBuf);
-
-impl EventFile {
-    fn new(event: &Value) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "firebreak-cli-{}-{:?}.json",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-        ));
-        std::fs::write(&path, event.to_string()).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for EventFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[tokio::test]
 async fn quarantine_with_yes_isolates_the_instance_and_cases_and_show_find_its_case() {
-    let (moto, scenario, instance, dynamodb) = setup().await;
+    let (moto, scenario, instance, dynamodb) = setup(Setup::bare()).await;
     let before = scenario.view(&instance.instance_id, None).await;
 
     let run = firebreak(&moto, None, &["--table", TABLE, "quarantine", &instance.instance_id, "--yes"]);
@@ -135,7 +61,7 @@ async fn quarantine_with_yes_isolates_the_instance_and_cases_and_show_find_its_c
 
 #[tokio::test]
 async fn without_yes_and_without_a_terminal_nothing_is_changed() {
-    let (moto, scenario, instance, dynamodb) = setup().await;
+    let (moto, scenario, instance, dynamodb) = setup(Setup::bare()).await;
     let before = scenario.view(&instance.instance_id, None).await;
 
     let run = firebreak(&moto, Some(TABLE), &["quarantine", &instance.instance_id]);
@@ -153,7 +79,7 @@ async fn without_yes_and_without_a_terminal_nothing_is_changed() {
 
 #[tokio::test]
 async fn plan_shows_what_the_function_would_do_and_changes_nothing() {
-    let (moto, scenario, instance, dynamodb) = setup().await;
+    let (moto, scenario, instance, dynamodb) = setup(Setup::bare()).await;
     let before = scenario.view(&instance.instance_id, None).await;
     let event = EventFile::new(&scenario.guardduty_event(DOS_EVENT, &instance));
 
@@ -169,7 +95,7 @@ async fn plan_shows_what_the_function_would_do_and_changes_nothing() {
 
 #[tokio::test]
 async fn revoke_an_access_key_disables_it_and_records_the_case() {
-    let (moto, scenario, _instance, dynamodb) = setup().await;
+    let (moto, scenario, _instance, dynamodb) = setup(Setup::bare()).await;
     scenario.iam.create_user().user_name("leaky").send().await.expect("CreateUser");
     let key = scenario.iam.create_access_key().user_name("leaky").send().await.expect("CreateAccessKey");
     let key_id = key.access_key().unwrap().access_key_id().to_string();
@@ -187,7 +113,7 @@ async fn revoke_an_access_key_disables_it_and_records_the_case() {
 
 #[tokio::test]
 async fn bad_input_is_a_clear_error_and_changes_nothing() {
-    let (moto, scenario, instance, dynamodb) = setup().await;
+    let (moto, scenario, instance, dynamodb) = setup(Setup::bare()).await;
     let before = scenario.view(&instance.instance_id, None).await;
 
     let malformed = firebreak(&moto, Some(TABLE), &["show", "fb-NOT-A-CASE"]);
