@@ -169,24 +169,24 @@ fn iam_name(text: &str) -> Result<String, String> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::Plan { event } = &cli.command {
-        // The functions' own configuration and clients: no session of ours.
-        return plan::plan(event).await;
-    }
-    let session = Session::load(cli.table).await?;
+    let table = cli.table;
+    let session = || Session::load(table.clone());
     match cli.command {
+        // The functions' own configuration and clients: no session of ours.
+        Command::Plan { event } => plan::plan(&event).await,
         Command::Cases { state, account, json } => {
-            cases::list(&session, state.as_deref(), account.as_deref(), json).await
+            cases::list(&session().await?, state.as_deref(), account.as_deref(), json).await
         }
-        Command::Show { case_id, json } => cases::show(&session, &case_id, json).await,
+        Command::Show { case_id, json } => cases::show(&session().await?, &case_id, json).await,
         Command::Quarantine { instance_id, account, region, mode } => {
-            act::quarantine(&session, &instance_id, account, region.as_deref(), mode.into()).await
+            act::quarantine(&session().await?, &instance_id, account, region.as_deref(), mode.into()).await
         }
-        Command::Revoke { who, account, mode } => act::revoke(&session, who.who()?, account, mode.into()).await,
+        Command::Revoke { who, account, mode } => {
+            act::revoke(&session().await?, who.who()?, account, mode.into()).await
+        }
         Command::Release { case_id, credentials, reason, mode } => {
-            release::release(&session, &case_id, credentials, reason, mode.into()).await
+            release::release(&session().await?, &case_id, credentials, reason, mode.into()).await
         }
-        Command::Plan { .. } => Ok(()),
     }
 }
 

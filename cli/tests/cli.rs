@@ -89,7 +89,18 @@ async fn plan_shows_what_the_function_would_do_and_changes_nothing() {
     assert!(run.stdout.contains("planned  isolate_network_interface"), "{run}");
     assert!(run.stdout.contains("outcome: planned"), "{run}");
 
+    // The hourly sweep would close the world-open SSH rule of the scenario.
+    let sweep = firebreak_tests::workspace_root().join("events/close-open-ports/schedule-sweep.json");
+    let run = firebreak(&moto, Some(TABLE), &["plan", sweep.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("goes to close-open-ports") && run.stdout.contains("planned "), "{run}");
+
     assert_eq!(scenario.view(&instance.instance_id, None).await, before);
+    let groups = scenario.groups_named(&instance.vpc_id, "web-ssh-open").await;
+    assert!(
+        !groups.is_empty() && groups.iter().all(|(_, ingress, ..)| *ingress > 0),
+        "the open rule is still there: {groups:?}"
+    );
     assert!(ledger::cases(&dynamodb).await.is_empty(), "a plan writes no case");
 }
 
