@@ -61,6 +61,24 @@ impl IngressRule {
         matches!(self.protocol.as_str(), "-1" | "all")
     }
 
+    /// A rule back from its record (`tcp 22-22 0.0.0.0/0`, `-1 all ::/0`), for a release; the
+    /// rule id is gone with the rule.
+    pub fn from_record(record: &str) -> Option<Self> {
+        let mut parts = record.split(' ');
+        let (protocol, ports, cidr) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || cidr == "-" || protocol.is_empty() {
+            return None;
+        }
+        let (from_port, to_port) = match ports {
+            "all" => (-1, -1),
+            range => {
+                let (from, to) = range.split_once('-')?;
+                (from.parse().ok()?, to.parse().ok()?)
+            }
+        };
+        Some(Self { rule_id: String::new(), protocol: protocol.into(), from_port, to_port, cidr: Some(cidr.into()) })
+    }
+
     /// The restorable record written in the group's tag: `tcp 22-22 0.0.0.0/0`.
     pub fn record(&self) -> String {
         format!("{} {} {}", self.protocol, self.ports(), self.cidr.as_deref().unwrap_or("-"))

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod ports;
 pub mod posture;
 pub mod quarantine;
+pub mod release;
 pub mod respond;
 pub mod revoke;
 pub mod tags;

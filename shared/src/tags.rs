@@ -22,8 +22,23 @@ pub const SHUTDOWN_BEHAVIOR_BEFORE: &str = "firebreak:shutdown-behavior-before";
 /// On the instance: the target groups it was registered in, as `<target group ARN>@<port>` items
 /// (the port empty when the group's default applies), a list tag.
 pub const TARGET_GROUPS: &str = "firebreak:target-groups";
-/// On the instance and the case: when and by whom it was released.
+/// In the case ledger (not tags): each access key a revocation disabled
+/// (`firebreak:disabled-access-key:<id>` = user), and each inline policy it wrote
+/// (`firebreak:policy:<name>` = `user/<name>` or `role/<name>`), recorded on the principal
+/// (`user/<name>`, `role/<name>`), so a release with credentials undoes exactly those.
+pub const DISABLED_ACCESS_KEY_PREFIX: &str = "firebreak:disabled-access-key:";
+pub const POLICY_PREFIX: &str = "firebreak:policy:";
+
+/// On a released instance or principal: when, by whom, and which case was released. The case
+/// tags stay (evidence); a resource whose case was released opens a new case when next hit.
 pub const RELEASED_AT: &str = "firebreak:released-at";
+pub const RELEASED_BY: &str = "firebreak:released-by";
+pub const RELEASED_CASE: &str = "firebreak:released-case";
+
+/// The case a resource is in, unless that case was released.
+pub fn open_case(tags: &BTreeMap<String, String>) -> Option<&String> {
+    tags.get(CASE).filter(|case| tags.get(RELEASED_CASE) != Some(*case))
+}
 
 /// On the groups Firebreak creates: `isolation` or `untracking`.
 pub const ROLE: &str = "firebreak:role";

@@ -209,3 +209,48 @@ pub(crate) fn ignoring<T>(code: &str, result: Result<T, AwsError>) -> Result<(),
         Err(e) => Err(e),
     }
 }
+
+/// Puts an ENI's security groups back (a release).
+pub async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
+    ec2.modify_network_interface_attribute()
+        .network_interface_id(eni_id)
+        .set_groups(Some(group_ids.to_vec()))
+        .send()
+        .await
+        .aws("ModifyNetworkInterfaceAttribute")?;
+    Ok(())
+}
+
+/// Associates an instance profile by ARN (a release puts back the one the case removed).
+pub async fn associate_instance_profile(ec2: &Client, instance_id: &str, profile_arn: &str) -> Result<(), AwsError> {
+    ec2.associate_iam_instance_profile()
+        .instance_id(instance_id)
+        .iam_instance_profile(aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().arn(profile_arn).build())
+        .send()
+        .await
+        .aws("AssociateIamInstanceProfile")?;
+    Ok(())
+}
+
+/// Sets termination protection and the shutdown behaviour (`stop` / `terminate`), both at once.
+pub async fn set_termination_settings(
+    ec2: &Client,
+    instance_id: &str,
+    protected: bool,
+    shutdown_behavior: &str,
+) -> Result<(), AwsError> {
+    let protection = ec2
+        .modify_instance_attribute()
+        .instance_id(instance_id)
+        .disable_api_termination(AttributeBooleanValue::builder().value(protected).build())
+        .send();
+    let shutdown = ec2
+        .modify_instance_attribute()
+        .instance_id(instance_id)
+        .instance_initiated_shutdown_behavior(AttributeValue::builder().value(shutdown_behavior).build())
+        .send();
+    let (protection, shutdown) = tokio::join!(protection, shutdown);
+    protection.aws("ModifyInstanceAttribute")?;
+    shutdown.aws("ModifyInstanceAttribute")?;
+    Ok(())
+}

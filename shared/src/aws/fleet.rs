@@ -49,6 +49,42 @@ pub async fn detach_from_autoscaling_group(
     }
 }
 
+/// Puts the instance back into its Auto Scaling group (AttachInstances raises the desired
+/// capacity by one, so no healthy instance is terminated to make room).
+pub async fn attach_to_autoscaling_group(
+    autoscaling: &aws_sdk_autoscaling::Client,
+    group_name: &str,
+    instance_id: &str,
+) -> Result<(), AwsError> {
+    autoscaling
+        .attach_instances()
+        .auto_scaling_group_name(group_name)
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .aws("AttachInstances")?;
+    Ok(())
+}
+
+/// Registers the instance in each target group again, on its recorded port.
+pub async fn register(
+    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
+    instance_id: &str,
+    registrations: &[TargetRegistration],
+) -> Result<(), AwsError> {
+    try_join_all(registrations.iter().map(|r| async move {
+        elbv2
+            .register_targets()
+            .target_group_arn(&r.target_group_arn)
+            .targets(TargetDescription::builder().id(instance_id).set_port(r.port).build())
+            .send()
+            .await
+            .aws("RegisterTargets")
+    }))
+    .await?;
+    Ok(())
+}
+
 /// A registration of the instance in a target group.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TargetRegistration {

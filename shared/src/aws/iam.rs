@@ -102,6 +102,36 @@ pub async fn deactivate_access_key(iam: &Client, user_name: &str, access_key_id:
     Ok(())
 }
 
+/// Makes a key Active again (a release with credentials, for the keys the case disabled).
+pub async fn activate_access_key(iam: &Client, user_name: &str, access_key_id: &str) -> Result<(), AwsError> {
+    iam.update_access_key()
+        .user_name(user_name)
+        .access_key_id(access_key_id)
+        .status(StatusType::Active)
+        .send()
+        .await
+        .aws("UpdateAccessKey")?;
+    Ok(())
+}
+
+/// Deletes an inline policy Firebreak wrote on a user; false when it is gone already.
+pub async fn delete_user_policy(iam: &Client, user_name: &str, policy_name: &str) -> Result<bool, AwsError> {
+    match iam.delete_user_policy().user_name(user_name).policy_name(policy_name).send().await.aws("DeleteUserPolicy") {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_code("NoSuchEntity") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes an inline policy Firebreak wrote on a role; false when it is gone already.
+pub async fn delete_role_policy(iam: &Client, role_name: &str, policy_name: &str) -> Result<bool, AwsError> {
+    match iam.delete_role_policy().role_name(role_name).policy_name(policy_name).send().await.aws("DeleteRolePolicy") {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_code("NoSuchEntity") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn delete_login_profile(iam: &Client, user_name: &str) -> Result<(), AwsError> {
     iam.delete_login_profile().user_name(user_name).send().await.aws("DeleteLoginProfile")?;
     Ok(())

@@ -125,6 +125,35 @@ pub async fn authorize_ingress(
     }
 }
 
+/// Puts back a revoked ingress rule exactly (protocol, port range, CIDR). False when the group
+/// already has it (a second release, or someone restored it by hand).
+pub async fn reauthorize_ingress(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+    rule: &crate::exposure::IngressRule,
+) -> Result<bool, AwsError> {
+    let cidr = rule.cidr.as_deref().unwrap_or_default();
+    let permission =
+        IpPermission::builder().ip_protocol(&rule.protocol).from_port(rule.from_port).to_port(rule.to_port);
+    let permission = if cidr.contains(':') {
+        permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).build())
+    } else {
+        permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+    };
+    match ec2
+        .authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(permission.build())
+        .send()
+        .await
+        .aws("AuthorizeSecurityGroupIngress")
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_code("InvalidPermission.Duplicate") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Revokes one ingress rule by its rule id. False when the rule is gone already (a retried call
 /// whose first answer was lost, a concurrent delivery): EC2 answers
 /// `InvalidSecurityGroupRuleId.NotFound`, the emulator `InvalidPermission.NotFound`.

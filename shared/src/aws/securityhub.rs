@@ -14,6 +14,9 @@ use crate::aws::{AwsError, AwsResultExt};
 const MAX_NOTE: usize = 512;
 const MAX_DESCRIPTION: usize = 1024;
 const MAX_TITLE: usize = 256;
+/// The product field of a Firebreak finding that names its case (what "Release" reads).
+pub const CASE_FIELD: &str = "firebreak/case-id";
+
 pub const UPDATED_BY: &str = "firebreak";
 
 fn cut(text: &str, max: usize) -> String {
@@ -137,7 +140,7 @@ impl IncidentFinding {
             .title(cut(&self.title, MAX_TITLE))
             .description(cut(&self.description, MAX_DESCRIPTION))
             .set_resources(Some(resources))
-            .product_fields("firebreak/case-id", &self.case_id)
+            .product_fields(CASE_FIELD, &self.case_id)
             .product_fields("firebreak/signal-id", cut(&self.signal_id, 1024))
             .product_fields("firebreak/signal-type", &self.signal_type)
             .note(

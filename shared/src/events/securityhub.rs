@@ -42,6 +42,8 @@ pub enum Trigger {
 pub enum CustomAction {
     Quarantine,
     RevokeCredentials,
+    /// Undo a case: the release function.
+    Release,
 }
 
 impl CustomAction {
@@ -53,6 +55,7 @@ impl CustomAction {
         [squash(name), squash(id)].iter().find_map(|s| match s.as_str() {
             "quarantine" | "quarantineinstance" => Some(Self::Quarantine),
             "revokecredentials" | "revokecreds" | "revokecredential" => Some(Self::RevokeCredentials),
+            "release" | "releasecase" => Some(Self::Release),
             _ => None,
         })
     }
@@ -181,7 +184,7 @@ impl SecurityHubEvent {
             let action = CustomAction::recognise(&name, &arn).ok_or_else(|| EventError::InvalidField {
                 field: "detail.actionName",
                 value: name.clone(),
-                why: "Firebreak implements the custom actions \"Quarantine\" and \"Revoke credentials\"",
+                why: "Firebreak implements the custom actions \"Quarantine\", \"Revoke credentials\" and \"Release\"",
             })?;
             Trigger::CustomAction { action, name, arn }
         };

@@ -20,7 +20,7 @@ impl Execute<PortsAction> for Executor<'_> {
             PortsAction::CheckGroup { .. } => Ok(Acted::already_done("nothing to close")),
             PortsAction::RecordRevokedRules { group_id, tags } => {
                 ec2::create_tags(self.ec2, group_id, tags).await?;
-                Ok(Acted::done(action.to_string().replacen("tag", "tagged", 1)))
+                Ok(Acted::done(action.to_string().replacen("tag", "tagged", 1)).recording(tags.clone()))
             }
             PortsAction::AuthorizeAllowedCidr { group_id, replacement } => {
                 let Replacement { protocol, port, cidr } = replacement;

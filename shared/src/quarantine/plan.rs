@@ -50,7 +50,9 @@ pub fn decide(
     }
     // A case already opened on this instance (by an earlier finding) stays the case, so a second
     // finding about the same compromise adds no second set of snapshots.
-    let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&request.signal.id));
+    // Records of a released case are history: a new case records afresh.
+    let open = tags::open_case(&facts.tags).is_some();
+    let case_id = tags::open_case(&facts.tags).cloned().unwrap_or_else(|| case_id_for(&request.signal.id));
     let instance_id = facts.instance_id.clone();
     let mut steps = Vec::new();
 
@@ -89,7 +91,7 @@ pub fn decide(
         },
     });
 
-    let record = !facts.tags.contains_key(tags::TERMINATION_PROTECTION_BEFORE);
+    let record = !open || !facts.tags.contains_key(tags::TERMINATION_PROTECTION_BEFORE);
     steps.push(Planned {
         action: Action::ProtectFromTermination { instance_id: instance_id.clone(), record },
         skip: None,
@@ -98,7 +100,7 @@ pub fn decide(
     for eni in &facts.network_interfaces {
         let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
         let already_isolated = isolation_id.is_some_and(|id| eni.group_ids == [id]);
-        let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS);
+        let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS).filter(|_| open);
         // Interrupted between the first move and its record, an ENI still carries its own groups
         // beside the untracking group: those are its originals.
         let own_groups: Vec<String> =
@@ -140,7 +142,7 @@ pub fn decide(
         action: Action::DeregisterFromTargetGroups {
             instance_id: instance_id.clone(),
             target_group_arns: facts.target_group_arns.clone(),
-            recorded: tags::read_list(&facts.tags, tags::TARGET_GROUPS).unwrap_or_default(),
+            recorded: tags::read_list(&facts.tags, tags::TARGET_GROUPS).filter(|_| open).unwrap_or_default(),
         },
         skip: facts.target_group_arns.is_empty().then(|| "no instance target groups in the region".into()),
     });
@@ -158,11 +160,11 @@ pub fn decide(
         (tags::FINDING_ID.to_string(), request.signal.id.clone()),
         (tags::FINDING_TYPE.to_string(), request.signal.kind.clone()),
     ];
-    if !facts.tags.contains_key(tags::QUARANTINED_AT) {
+    if !open || !facts.tags.contains_key(tags::QUARANTINED_AT) {
         case_tags.push((tags::QUARANTINED_AT.to_string(), now.to_string()));
     }
     // The first signal's id and type stay on the instance; later signals of the case are in the report.
-    if facts.tags.contains_key(tags::CASE) {
+    if open {
         case_tags.retain(|(k, _)| k != tags::FINDING_ID && k != tags::FINDING_TYPE);
     }
     let missing: Vec<(String, String)> = case_tags.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();

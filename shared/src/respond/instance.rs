@@ -130,6 +130,13 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {
                 let request = QuarantineRequest::from_finding(&finding)?;
                 targets.push(Target { request, finding: Some(finding), origin });
             }
+            Trigger::CustomAction { action: CustomAction::Release, .. } => {
+                return Err(EventError::UnsupportedFinding {
+                    finding_type: "Security Hub custom action \"Release\"".into(),
+                    resource_type: resource_types(asff),
+                    why: "the release function handles this action; quarantine-instance handles \"Quarantine\"",
+                });
+            }
             Trigger::CustomAction { action: CustomAction::RevokeCredentials, .. } => {
                 return Err(EventError::UnsupportedFinding {
                     finding_type: "Security Hub custom action \"Revoke credentials\"".into(),

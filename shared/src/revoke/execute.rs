@@ -12,6 +12,7 @@ use crate::deadline::Deadline;
 use crate::engine::{Acted, Execute, Progress, StepOutcome};
 use crate::policy::{self, PolicyDocument};
 use crate::quarantine;
+use crate::tags;
 
 /// Carries out revocation steps through the IAM wrappers; the source instance's quarantine runs
 /// the quarantine's own plan.
@@ -29,7 +30,9 @@ impl Execute<RevokeAction> for Executor<'_> {
         match action {
             RevokeAction::DeactivateAccessKey { user_name, access_key_id } => {
                 iam::deactivate_access_key(iam_client, user_name, access_key_id).await?;
-                Ok(Acted::done(format!("{access_key_id} is Inactive")))
+                let record = [(format!("{}{access_key_id}", tags::DISABLED_ACCESS_KEY_PREFIX), user_name.clone())];
+                Ok(Acted::done(format!("{access_key_id} is Inactive"))
+                    .recording_on(&format!("user/{user_name}"), record))
             }
             RevokeAction::DeleteLoginProfile { user_name } => {
                 iam::delete_login_profile(iam_client, user_name).await?;
@@ -39,21 +42,28 @@ impl Execute<RevokeAction> for Executor<'_> {
                 // Taken now, after the Disable phase: no session minted from a disabled key survives.
                 let cutoff = policy::cutoff_at(DateTime::from(SystemTime::now()));
                 let document = PolicyDocument::revoke_sessions_issued_before(&cutoff).to_json();
-                match principal {
+                let on = match principal {
                     Principal::User(name) => {
-                        iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                        iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?;
+                        format!("user/{name}")
                     }
                     Principal::Role(name) => {
-                        iam::put_role_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?
+                        iam::put_role_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?;
+                        format!("role/{name}")
                     }
-                }
-                Ok(Acted::done(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY)))
+                };
+                let record = [(format!("{}{}", tags::POLICY_PREFIX, policy::REVOKE_SESSIONS_POLICY), on.clone())];
+                Ok(Acted::done(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY))
+                    .recording_on(&on, record))
             }
             RevokeAction::DenyInstanceCredentials { role_name, instance_id, instance_arn } => {
                 let name = format!("{}{instance_id}", policy::DENY_INSTANCE_POLICY_PREFIX);
                 let document = PolicyDocument::deny_instance_credentials(instance_arn).to_json();
                 iam::put_role_policy(iam_client, role_name, &name, &document).await?;
-                Ok(Acted::done(format!("{name} denies requests whose ec2:SourceInstanceARN is {instance_arn}")))
+                let on = format!("role/{role_name}");
+                let record = [(format!("{}{name}", tags::POLICY_PREFIX), on.clone())];
+                Ok(Acted::done(format!("{name} denies requests whose ec2:SourceInstanceARN is {instance_arn}"))
+                    .recording_on(&on, record))
             }
             RevokeAction::TagPrincipal { principal, tags } => {
                 match principal {

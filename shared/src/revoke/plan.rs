@@ -159,7 +159,7 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
     if let Some(skip) = exempt(config, &facts.principal, &facts.tags) {
         return Decision::Skip(skip);
     }
-    let case_id = facts.tags.get(tags::CASE).cloned().unwrap_or_else(|| case_id_for(&request.signal.id));
+    let case_id = tags::open_case(&facts.tags).cloned().unwrap_or_else(|| case_id_for(&request.signal.id));
     let principal = facts.principal.clone();
     let mut steps = Vec::new();
 
@@ -240,10 +240,10 @@ pub fn decide(request: &RevokeRequest, facts: &PrincipalFacts, config: &RevokeCo
         (tags::FINDING_ID.to_string(), truncate_tag(&request.signal.id)),
         (tags::FINDING_TYPE.to_string(), truncate_tag(&request.signal.kind)),
     ];
-    if facts.tags.contains_key(tags::CASE) {
+    if tags::open_case(&facts.tags).is_some() {
         case_tags.retain(|(k, _)| k != tags::FINDING_ID && k != tags::FINDING_TYPE);
     }
-    if !facts.tags.contains_key(tags::CREDENTIALS_REVOKED_AT) {
+    if tags::open_case(&facts.tags).is_none() || !facts.tags.contains_key(tags::CREDENTIALS_REVOKED_AT) {
         case_tags.push((tags::CREDENTIALS_REVOKED_AT.to_string(), policy::cutoff_at(now)));
     }
     let missing: Vec<(String, String)> = case_tags.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();

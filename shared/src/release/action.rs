@@ -1,0 +1,152 @@
+//! The release's actions: each puts back one thing a case changed, from what the case recorded.
+//! Evidence (snapshots, the case's tags) is never removed.
+//!
+//! 1. **Reconnect** — each ENI back to its recorded groups (only if it is still in Firebreak's
+//!    isolation group), the instance profile, the target groups, the ports' revoked rules.
+//! 2. **Restore** — termination protection and shutdown behaviour, the Auto Scaling group (after
+//!    the ENIs, so the group's health check sees a reachable instance), and, when asked, the
+//!    credentials (Firebreak's deny policies removed, the disabled keys active again).
+//! 3. **Mark** — the instance tagged released (who, when).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::aws::fleet::TargetRegistration;
+use crate::engine;
+use crate::exposure::IngressRule;
+use crate::revoke::Principal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Reconnect,
+    Restore,
+    Mark,
+}
+
+impl engine::Phase for Phase {
+    fn stage(self) -> u8 {
+        match self {
+            Self::Reconnect => 0,
+            Self::Restore => 1,
+            Self::Mark => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ReleaseAction {
+    RestoreInterfaceGroups { eni_id: String, group_ids: Vec<String> },
+    AssociateInstanceProfile { instance_id: String, profile_arn: String },
+    RegisterInTargetGroups { instance_id: String, registrations: Vec<TargetRegistration> },
+    ReauthorizeIngress { group_id: String, rules: Vec<IngressRule> },
+    RestoreTerminationSettings { instance_id: String, protected: bool, shutdown_behavior: String },
+    AttachToAutoScalingGroup { instance_id: String, group_name: String },
+    RemovePolicy { principal: Principal, policy_name: String },
+    ActivateAccessKey { user_name: String, access_key_id: String },
+    TagReleased { instance_id: String, tags: Vec<(String, String)> },
+    TagPrincipalReleased { principal: Principal, tags: Vec<(String, String)> },
+}
+
+impl engine::Action for ReleaseAction {
+    type Phase = Phase;
+    /// A release contains nothing: its outcome is completed (with errors), never contained.
+    const CONTAINS: bool = false;
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::RestoreInterfaceGroups { .. } => "restore_interface_groups",
+            Self::AssociateInstanceProfile { .. } => "associate_instance_profile",
+            Self::RegisterInTargetGroups { .. } => "register_in_target_groups",
+            Self::ReauthorizeIngress { .. } => "reauthorize_ingress",
+            Self::RestoreTerminationSettings { .. } => "restore_termination_settings",
+            Self::AttachToAutoScalingGroup { .. } => "attach_to_autoscaling_group",
+            Self::RemovePolicy { .. } => "remove_policy",
+            Self::ActivateAccessKey { .. } => "activate_access_key",
+            Self::TagReleased { .. } => "tag_released",
+            Self::TagPrincipalReleased { .. } => "tag_principal_released",
+        }
+    }
+
+    fn phase(&self) -> Phase {
+        match self {
+            Self::RestoreInterfaceGroups { .. }
+            | Self::AssociateInstanceProfile { .. }
+            | Self::RegisterInTargetGroups { .. }
+            | Self::ReauthorizeIngress { .. } => Phase::Reconnect,
+            Self::RestoreTerminationSettings { .. }
+            | Self::AttachToAutoScalingGroup { .. }
+            | Self::RemovePolicy { .. }
+            | Self::ActivateAccessKey { .. } => Phase::Restore,
+            Self::TagReleased { .. } | Self::TagPrincipalReleased { .. } => Phase::Mark,
+        }
+    }
+
+    fn resource(&self) -> String {
+        match self {
+            Self::RestoreInterfaceGroups { eni_id, .. } => eni_id.clone(),
+            Self::ReauthorizeIngress { group_id, .. } => group_id.clone(),
+            Self::AssociateInstanceProfile { instance_id, .. }
+            | Self::RegisterInTargetGroups { instance_id, .. }
+            | Self::RestoreTerminationSettings { instance_id, .. }
+            | Self::AttachToAutoScalingGroup { instance_id, .. }
+            | Self::TagReleased { instance_id, .. } => instance_id.clone(),
+            Self::RemovePolicy { principal, .. } | Self::TagPrincipalReleased { principal, .. } => {
+                principal.to_string()
+            }
+            Self::ActivateAccessKey { access_key_id, .. } => access_key_id.clone(),
+        }
+    }
+
+    /// Nothing here contains a threat: a failed step is an incomplete release, reported.
+    fn is_containment(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Display for ReleaseAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RestoreInterfaceGroups { eni_id, group_ids } => {
+                write!(f, "move {eni_id} from the isolation group back to [{}]", group_ids.join(", "))
+            }
+            Self::AssociateInstanceProfile { instance_id, profile_arn } => {
+                write!(f, "associate instance profile {profile_arn} with {instance_id} again")
+            }
+            Self::RegisterInTargetGroups { instance_id, registrations } => write!(
+                f,
+                "register {instance_id} in {}",
+                registrations.iter().map(TargetRegistration::to_record).collect::<Vec<_>>().join(", ")
+            ),
+            Self::ReauthorizeIngress { group_id, rules } => write!(
+                f,
+                "authorize again in {group_id}: {}",
+                rules.iter().map(IngressRule::record).collect::<Vec<_>>().join(", ")
+            ),
+            Self::RestoreTerminationSettings { instance_id, protected, shutdown_behavior } => write!(
+                f,
+                "termination protection {} and shutdown behaviour {shutdown_behavior} on {instance_id}, as before the case",
+                if *protected { "on" } else { "off" }
+            ),
+            Self::AttachToAutoScalingGroup { instance_id, group_name } => {
+                write!(f, "attach {instance_id} to Auto Scaling group {group_name} again (its desired capacity grows by one)")
+            }
+            Self::RemovePolicy { principal, policy_name } => write!(f, "delete Firebreak's policy {policy_name} from {principal}"),
+            Self::ActivateAccessKey { user_name, access_key_id } => {
+                write!(f, "make {access_key_id} of {user_name} Active again")
+            }
+            Self::TagReleased { instance_id, tags } => write!(
+                f,
+                "tag {instance_id} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            Self::TagPrincipalReleased { principal, tags } => write!(
+                f,
+                "tag {principal} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
