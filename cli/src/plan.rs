@@ -1,7 +1,8 @@
 //! `firebreak plan EVENT.json`: which function an event goes to, as the EventBridge rules of the
 //! templates route it, and what that function would do in this account now: its own handler,
 //! configured from the environment as deployed, with dry run forced on. Changes nothing: dry run
-//! makes no mutating call, and the ledger, SNS and Security Hub writes are switched off too.
+//! makes no mutating call, and the ledger, SNS and Security Hub writes are switched off too (a
+//! release reads its case from the ledger, and writes it only when not a dry run).
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ pub enum Route {
     CloseOpenPorts,
     AuditPosture,
     AbuseReport,
+    Release,
 }
 
 impl Route {
@@ -28,6 +30,7 @@ impl Route {
             Self::CloseOpenPorts => "close-open-ports",
             Self::AuditPosture => "audit-posture",
             Self::AbuseReport => "abuse-report",
+            Self::Release => "release",
         }
     }
 }
@@ -59,6 +62,7 @@ const PORT_FINDINGS: [&str; 3] = [
 ];
 const QUARANTINE_ACTIONS: [&str; 3] = ["quarantine", "quarantine instance", "quarantineinstance"];
 const REVOKE_ACTIONS: [&str; 2] = ["revoke credentials", "revokecredentials"];
+const RELEASE_ACTIONS: [&str; 3] = ["release", "release case", "releasecase"];
 const ABUSE_METRICS: [&str; 3] = ["NetworkOut", "NetworkPacketsOut", "EstimatedCharges"];
 const SECURITY_GROUP_CALLS: [&str; 3] =
     ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateSecurityGroup"];
@@ -66,6 +70,10 @@ const SECURITY_GROUP_CALLS: [&str; 3] =
 /// The function whose rule (infra/sam/template.yaml, infra/cdk) matches the event, or why none
 /// does.
 pub fn route(event: &Value) -> Result<Route, String> {
+    // The release function's direct invocation: no EventBridge rule, the same function.
+    if event.get("release").is_some() {
+        return Ok(Route::Release);
+    }
     let detail = event.get("detail").unwrap_or(&Value::Null);
     let detail_type = text(event, &["detail-type"]);
     match (text(event, &["source"]), detail_type) {
@@ -99,6 +107,8 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 Ok(Route::QuarantineInstance)
             } else if REVOKE_ACTIONS.contains(&action.as_str()) {
                 Ok(Route::RevokeCredentials)
+            } else if RELEASE_ACTIONS.contains(&action.as_str()) {
+                Ok(Route::Release)
             } else {
                 Err(format!("no function handles the Security Hub custom action {action:?}"))
             }
@@ -185,6 +195,12 @@ pub async fn plan(path: &Path) -> Result<()> {
             f.config.common = read_only(&f.config.common);
             audit_posture::handle(&f, lambda_event(event)).await
         }
+        Route::Release => {
+            // A release reads its case from the ledger (a dry run writes nothing to it).
+            let mut f = release_function::Function::from_env().await?;
+            f.config.common.dry_run = true;
+            release_function::handle(&f, lambda_event(event)).await
+        }
     };
     let value = result?;
     println!("{}", outcome_lines(&value));
@@ -247,5 +263,7 @@ mod tests {
             "type": "Backdoor:EC2/DenialOfService.Tcp", "resource": {"resourceType": "Instance"},
             "service": {"resourceRole": "TARGET"}}});
         assert!(route(&target).is_err());
+        let direct = serde_json::json!({"release": {"case_id": "fb-0123456789abcdef", "requested_by": "alice"}});
+        assert_eq!(route(&direct), Ok(Route::Release));
     }
 }
