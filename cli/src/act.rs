@@ -103,8 +103,8 @@ pub async fn quarantine(
         return Ok(());
     }
 
-    println!("Quarantining {instance_id}:");
     let ledger = session.ledger(&caller);
+    println!("Quarantining {instance_id}:");
     let report = quarantine::quarantine(&clients, &config, &request, ledger.as_ref(), Deadline::NONE)
         .await
         .map_err(quarantine_error)?;
@@ -169,8 +169,8 @@ pub async fn revoke(session: &Session, who: Who, account: Option<String>, mode: 
         return Ok(());
     }
 
-    println!("Revoking {}:", request.target.resource());
     let ledger = session.ledger(&caller);
+    println!("Revoking {}:", request.target.resource());
     let report = revoke::revoke_request(&session.accounts, &config, &request, ledger.as_ref(), Deadline::NONE)
         .await
         .map_err(revoke_error)?;
