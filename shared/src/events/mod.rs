@@ -7,6 +7,7 @@ pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod guardduty;
 pub mod health;
+pub mod ocsf;
 pub mod schedule;
 pub mod securityhub;
 
@@ -18,6 +19,7 @@ pub use cloudtrail::SecurityGroupApiCall;
 pub use cloudwatch::{AlarmKind, AlarmStateChange};
 pub use guardduty::{GuardDutyFinding, ResourceRole};
 pub use health::HealthEvent;
+pub use ocsf::{OcsfEvent, OcsfFinding};
 pub use schedule::ScheduledEvent;
 pub use securityhub::{AsffFinding, CustomAction, SecurityHubEvent, Trigger};
 

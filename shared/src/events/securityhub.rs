@@ -192,6 +192,14 @@ impl SecurityHubEvent {
     }
 }
 
+/// The GuardDuty type an ASFF `Types` entry carries (see [`AsffFinding::guardduty_type`]).
+pub fn guardduty_type_of(types: &[String]) -> Option<String> {
+    let last = types.iter().find_map(|t| t.rsplit('/').next().filter(|s| s.contains(':')))?;
+    let (purpose, rest) = last.split_once(':')?;
+    let (resource, name) = rest.split_once('-')?;
+    Some(format!("{purpose}:{resource}/{name}"))
+}
+
 impl AsffFinding {
     pub fn is_guardduty(&self) -> bool {
         self.product_arn.ends_with("::product/aws/guardduty")
@@ -215,10 +223,7 @@ impl AsffFinding {
     /// `TTPs/Command and Control/Backdoor:EC2-DenialOfService.Tcp` → `Backdoor:EC2/DenialOfService.Tcp`:
     /// ASFF types may not contain a slash in the last part, so GuardDuty writes a dash there.
     pub fn guardduty_type(&self) -> Option<String> {
-        let last = self.types.iter().find_map(|t| t.rsplit('/').next().filter(|s| s.contains(':')))?;
-        let (purpose, rest) = last.split_once(':')?;
-        let (resource, name) = rest.split_once('-')?;
-        Some(format!("{purpose}:{resource}/{name}"))
+        guardduty_type_of(&self.types)
     }
 
     /// GuardDuty severity (0-10): `Severity.Product`, else `Original`, else `Normalized` / 10.

@@ -9,8 +9,9 @@ use crate::accounts::Accounts;
 use crate::aws::securityhub::FindingRef;
 use crate::deadline::Deadline;
 use crate::engine::Signal;
+use crate::events::ocsf::DETAIL_TYPE as FINDINGS_IMPORTED_V2;
 use crate::events::securityhub::SOURCE as SECURITY_HUB;
-use crate::events::{AsffFinding, CustomAction, EventError, GuardDutyFinding, SecurityHubEvent, Trigger};
+use crate::events::{AsffFinding, CustomAction, EventError, GuardDutyFinding, OcsfEvent, SecurityHubEvent, Trigger};
 use crate::quarantine::{self, QuarantineRequest};
 
 /// What set quarantine-instance off, parsed and checked.
@@ -19,6 +20,8 @@ pub enum InstanceTrigger {
     /// Boxed: a finding is several times the size of the other variant.
     Finding(Box<GuardDutyFinding>),
     SecurityHub(SecurityHubEvent),
+    /// Security Hub (v2) OCSF findings: `Findings Imported V2`.
+    SecurityHubV2(OcsfEvent),
 }
 
 /// The instances a trigger names, and the findings it names that lead to none (and why).
@@ -30,7 +33,10 @@ impl InstanceTrigger {
     /// here, before any client is touched.
     pub fn from_event(event: &Value) -> Result<Self, EventError> {
         let source = event.get("source").and_then(Value::as_str).unwrap_or_default();
-        let trigger = if source == SECURITY_HUB {
+        let detail_type = event.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+        let trigger = if source == SECURITY_HUB && detail_type == FINDINGS_IMPORTED_V2 {
+            Self::SecurityHubV2(OcsfEvent::from_event(event)?)
+        } else if source == SECURITY_HUB {
             Self::SecurityHub(SecurityHubEvent::from_event(event)?)
         } else {
             Self::Finding(Box::new(GuardDutyFinding::from_event(event)?))
@@ -43,6 +49,7 @@ impl InstanceTrigger {
     pub fn signal(&self) -> Signal {
         let hub = match self {
             Self::Finding(finding) => return finding.signal(),
+            Self::SecurityHubV2(v2) => return ocsf_signal(v2),
             Self::SecurityHub(hub) => hub,
         };
         let (source, kind) = match &hub.trigger {
@@ -78,6 +85,7 @@ impl InstanceTrigger {
                 Ok((vec![Target { request, finding: Some(finding.as_ref().clone()), origin: None }], Vec::new()))
             }
             Self::SecurityHub(hub) => security_hub_targets(hub),
+            Self::SecurityHubV2(v2) => ocsf_targets(v2),
         }
     }
 }
@@ -156,6 +164,52 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {
     }
     if targets.is_empty() && unresolved.is_empty() {
         return Err(EventError::Malformed("Security Hub event without findings".into()));
+    }
+    Ok((targets, unresolved))
+}
+
+/// One finding converted is named like the native one (same case id, so the native event and the
+/// import resume the same case); several are named by their uids.
+fn ocsf_signal(v2: &OcsfEvent) -> Signal {
+    if let [only] = v2.findings.as_slice() {
+        if let Ok(finding) = only.to_guardduty_finding() {
+            return finding.signal();
+        }
+    }
+    Signal {
+        source: "aws.securityhub (OCSF imported)".into(),
+        kind: "Security Hub imported findings".into(),
+        id: v2.findings.iter().map(|f| f.finding_info.uid.as_str()).collect::<Vec<_>>().join(" "),
+        account: v2.account_id.clone(),
+        region: v2.region.clone(),
+        delivered_by: None,
+        time: None,
+    }
+}
+
+/// Like the ASFF imports: GuardDuty EC2 findings, new and active, quarantine their instance; other
+/// products, worked findings and access-key findings are left alone with the reason. No origin:
+/// the ASFF write-back (BatchUpdateFindings) does not address OCSF findings.
+fn ocsf_targets(v2: &OcsfEvent) -> Result<Routed, EventError> {
+    let mut targets = Vec::new();
+    let mut unresolved = Vec::new();
+    for ocsf in &v2.findings {
+        let mut leave = |reason: String| unresolved.push(Unresolved { entity: ocsf.finding_info.uid.clone(), reason });
+        if !ocsf.is_guardduty() {
+            leave("not a GuardDuty finding".into());
+            continue;
+        }
+        if !ocsf.is_new_and_active() {
+            leave("already worked (status not New, or closed)".into());
+            continue;
+        }
+        let finding = ocsf.to_guardduty_finding()?;
+        if finding.resource.resource_type != "Instance" {
+            leave(format!("{} finding: handled by revoke-credentials", finding.resource.resource_type));
+            continue;
+        }
+        let request = QuarantineRequest::from_finding(&finding)?;
+        targets.push(Target { request, finding: Some(finding), origin: None });
     }
     Ok((targets, unresolved))
 }

@@ -1,0 +1,413 @@
+//! Security Hub (v2) findings in OCSF: `source: aws.securityhub`, `detail-type: Findings Imported V2`,
+//! `detail.findings[]` of OCSF Detection Findings (snake_case, not ASFF's PascalCase).
+//!
+//! What this relies on, and where it is from:
+//! - The envelope, and "each event sends a single finding": the Security Hub user guide,
+//!   "EventBridge event formats" (securityhub-v2-cwe-event-formats).
+//! - The field names `finding_info.uid` / `.types`, `metadata.product.name`, `cloud.account.uid`,
+//!   `cloud.region`, `resources.type` / `.uid` / `.region`, `status`, `severity`: the Security Hub
+//!   API reference, `OcsfStringFilter` (the filterable OCSF fields) and `OcsfFindingIdentifier`
+//!   (a finding is `cloud.account.uid` + `finding_info.uid` + `metadata.product.uid`).
+//! - Active findings are those whose `activity_name` is not `Close`: the user guide, "OCSF
+//!   findings in Security Hub".
+//! - `severity_id` 1..6 (Informational, Low, Medium, High, Critical, Fatal), `status_id` 1 = New,
+//!   `time` in epoch milliseconds, `actor.user` (`name`, `type`, `uid`, `credential_uid`): the
+//!   OCSF schema (Detection Finding, class 2004).
+//!
+//! Not documented, so accepted in every plausible form: the GuardDuty finding id inside
+//! `finding_info.uid` (the finding ARN ending `/finding/<id>`, or the bare id), the finding type in
+//! `finding_info.types` (`Backdoor:EC2/DenialOfService.Tcp`, or ASFF's
+//! `TTPs/.../Backdoor:EC2-DenialOfService.Tcp`), an instance's `uid` (id or ARN), an access key's
+//! (`AKIA...`, or `AWS::IAM::AccessKey:AKIA...`), and timestamps (ISO strings, epoch seconds or
+//! milliseconds; both appear in published samples).
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::securityhub::{guardduty_type_of, SOURCE};
+use super::{
+    arn_account_region, envelope, validate_account_id, validate_instance_id, validate_region, EventError,
+    GuardDutyFinding,
+};
+
+pub const DETAIL_TYPE: &str = "Findings Imported V2";
+/// Security Hub sends one finding per event; more than a custom action's batch is not real.
+pub const MAX_FINDINGS: usize = super::securityhub::MAX_FINDINGS;
+/// A GuardDuty finding names a handful of resources; a long list is hostile, not a finding.
+pub const MAX_RESOURCES: usize = 32;
+pub const EC2_INSTANCE: &str = "AWS::EC2::Instance";
+pub const ACCESS_KEY: &str = "AWS::IAM::AccessKey";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcsfEvent {
+    /// The account and Region the event was delivered in (the aggregating administrator's).
+    pub account_id: String,
+    pub region: String,
+    pub findings: Vec<OcsfFinding>,
+}
+
+/// The part of an OCSF finding Firebreak reads. Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OcsfFinding {
+    pub finding_info: FindingInfo,
+    #[serde(default)]
+    pub metadata: Metadata,
+    pub cloud: Cloud,
+    #[serde(default)]
+    pub resources: Vec<OcsfResource>,
+    #[serde(default)]
+    pub severity_id: Option<u8>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub status_id: Option<u8>,
+    #[serde(default)]
+    pub activity_name: Option<String>,
+    #[serde(default)]
+    pub time: Option<Value>,
+    #[serde(default)]
+    pub actor: Option<Actor>,
+    /// The envelope's account when it is not the finding's (see `Accounts::check_delivery`).
+    #[serde(skip)]
+    pub delivered_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FindingInfo {
+    pub uid: String,
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub created_time: Option<Value>,
+    #[serde(default)]
+    pub modified_time: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub product: Product,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Product {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub uid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Cloud {
+    pub account: CloudAccount,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CloudAccount {
+    pub uid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OcsfResource {
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    #[serde(default)]
+    pub uid: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// OCSF's resource `role` (Target, Actor, Affected, Related), when the provider sets it.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Actor {
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct User {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub user_type: Option<String>,
+    #[serde(default)]
+    pub uid: Option<String>,
+    #[serde(default)]
+    pub credential_uid: Option<String>,
+}
+
+impl OcsfEvent {
+    pub fn from_event(event: &Value) -> Result<Self, EventError> {
+        let envelope = envelope(
+            event,
+            SOURCE,
+            &[DETAIL_TYPE],
+            "Security Hub OCSF findings (source aws.securityhub, detail-type \"Findings Imported V2\")",
+        )?;
+        let account_id =
+            envelope.account.ok_or_else(|| EventError::Malformed("Security Hub event without an account".into()))?;
+        validate_account_id("account", &account_id)?;
+        let region = envelope.region.unwrap_or_default();
+        let findings = envelope.detail.get("findings").cloned().unwrap_or(Value::Null);
+        // Counted before anything is parsed into structs: a hostile list costs nothing more.
+        let count = findings.as_array().map_or(0, Vec::len);
+        if count > MAX_FINDINGS {
+            return Err(EventError::InvalidField {
+                field: "detail.findings",
+                value: format!("{count} findings"),
+                why: "more findings than Security Hub puts in one event",
+            });
+        }
+        let mut findings: Vec<OcsfFinding> = serde_json::from_value(findings)
+            .map_err(|e| EventError::Malformed(format!("Security Hub detail.findings (OCSF): {e}")))?;
+        if findings.is_empty() {
+            return Err(EventError::Malformed("Security Hub event without findings".into()));
+        }
+        for finding in &mut findings {
+            finding.validate(&region)?;
+            finding.delivered_by = (finding.cloud.account.uid != account_id).then(|| account_id.clone());
+        }
+        Ok(Self { account_id, region, findings })
+    }
+}
+
+impl OcsfFinding {
+    fn validate(&mut self, envelope_region: &str) -> Result<(), EventError> {
+        validate_account_id("detail.findings[].cloud.account.uid", &self.cloud.account.uid)?;
+        // An aggregator delivers every linked Region's findings to its own: the finding's Region
+        // (or its resources') is where the resource is.
+        if self.cloud.region.is_none() {
+            let from_resource = self.resources.iter().find_map(|r| r.region.clone());
+            self.cloud.region = Some(from_resource.unwrap_or_else(|| envelope_region.to_string()));
+        }
+        validate_region("detail.findings[].cloud.region", self.cloud.region.as_deref().unwrap_or_default())?;
+        if self.resources.len() > MAX_RESOURCES {
+            return Err(EventError::InvalidField {
+                field: "detail.findings[].resources",
+                value: format!("{} resources", self.resources.len()),
+                why: "more resources than a GuardDuty finding names",
+            });
+        }
+        for resource in &self.resources {
+            let uid = resource.uid.as_deref().unwrap_or_default();
+            // A resource ARN of another account than the finding's: acting on it would use the
+            // finding's account to reach someone else's resource.
+            if let Some((Some(account), _)) = arn_account_region(uid) {
+                if account != self.cloud.account.uid {
+                    return Err(EventError::InvalidField {
+                        field: "detail.findings[].resources[].uid",
+                        value: uid.chars().take(200).collect(),
+                        why: "the resource belongs to another account than the finding",
+                    });
+                }
+            }
+            if let Some(region) = &resource.region {
+                validate_region("detail.findings[].resources[].region", region)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_guardduty(&self) -> bool {
+        let name = self.metadata.product.name.as_deref().unwrap_or_default();
+        name.eq_ignore_ascii_case("GuardDuty") || name.eq_ignore_ascii_case("Amazon GuardDuty")
+    }
+
+    /// Only a new (`status` New, or none) and open (`activity_name` not Close) finding is acted
+    /// on: anything else was worked by someone, or is being closed.
+    pub fn is_new_and_active(&self) -> bool {
+        let new = match (self.status.as_deref(), self.status_id) {
+            (Some(status), _) => status.eq_ignore_ascii_case("New"),
+            (None, Some(id)) => id == 1,
+            (None, None) => true,
+        };
+        let open = !self.activity_name.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("Close"));
+        new && open
+    }
+
+    /// GuardDuty's own finding id: the last part of a finding ARN, or the uid itself.
+    pub fn guardduty_finding_id(&self) -> &str {
+        let uid = self.finding_info.uid.as_str();
+        uid.rsplit_once("/finding/").map_or(uid, |(_, id)| id)
+    }
+
+    /// The GuardDuty type: a native one (`Backdoor:EC2/DenialOfService.Tcp`) as it is, or an ASFF
+    /// one (`TTPs/.../Backdoor:EC2-DenialOfService.Tcp`) converted.
+    pub fn guardduty_type(&self) -> Option<String> {
+        let native =
+            |t: &&String| t.split_once(':').is_some_and(|(purpose, rest)| !purpose.contains('/') && rest.contains('/'));
+        match self.finding_info.types.iter().find(native) {
+            Some(found) => Some(found.clone()),
+            None => guardduty_type_of(&self.finding_info.types),
+        }
+    }
+
+    /// OCSF keeps only the band; each band becomes the lowest GuardDuty severity in it (Low 1-3.9,
+    /// Medium 4-6.9, High 7-8.9, Critical 9-10), so a severity threshold never lets it rise.
+    pub fn guardduty_severity(&self) -> f64 {
+        let by_name = self.severity.as_deref().map(str::to_ascii_lowercase);
+        let id = self.severity_id.or(match by_name.as_deref() {
+            Some("low") => Some(2),
+            Some("medium") => Some(3),
+            Some("high") => Some(4),
+            Some("critical") => Some(5),
+            Some("fatal") => Some(6),
+            _ => None,
+        });
+        match id {
+            Some(2) => 1.0,
+            Some(3) => 4.0,
+            Some(4) => 7.0,
+            Some(5 | 6) => 9.0,
+            _ => 0.0,
+        }
+    }
+
+    /// The finding as the native GuardDuty event would have given it: same finding id, type,
+    /// account, Region, instance or access key (severity from its band).
+    pub fn to_guardduty_finding(&self) -> Result<GuardDutyFinding, EventError> {
+        if !self.is_guardduty() {
+            return Err(EventError::UnsupportedFinding {
+                finding_type: self.finding_info.types.join(", "),
+                resource_type: self.metadata.product.name.clone().unwrap_or_default(),
+                why: "only findings that came from GuardDuty are acted on automatically",
+            });
+        }
+        let finding_type = self.guardduty_type().ok_or_else(|| EventError::InvalidField {
+            field: "detail.findings[].finding_info.types",
+            value: self.finding_info.types.join(", ").chars().take(200).collect(),
+            why: "expected a GuardDuty type such as Backdoor:EC2/DenialOfService.Tcp",
+        })?;
+        let region = self.cloud.region.clone().unwrap_or_default();
+        let resource = self.guardduty_resource(&finding_type)?;
+        let role = self.resources.iter().find_map(|r| r.role.as_deref()).map(str::to_ascii_uppercase);
+        let created = self.finding_info.created_time.as_ref().map(iso_time).transpose()?;
+        let updated = self.finding_info.modified_time.as_ref().or(self.time.as_ref()).map(iso_time).transpose()?;
+        let detail = json!({
+            "schemaVersion": "2.0",
+            "accountId": self.cloud.account.uid,
+            "region": region,
+            "id": self.guardduty_finding_id(),
+            "arn": self.finding_info.uid.starts_with("arn:").then_some(&self.finding_info.uid),
+            "type": finding_type,
+            "severity": self.guardduty_severity(),
+            "title": self.finding_info.title,
+            "createdAt": created,
+            "updatedAt": updated,
+            "resource": resource,
+            "service": {"resourceRole": role, "additionalInfo": {}},
+        });
+        let delivered_by = self.delivered_by.clone().unwrap_or_else(|| self.cloud.account.uid.clone());
+        // The native parser validates the id, account and severity the same way for every source.
+        GuardDutyFinding::from_event(&json!({
+            "version": "0",
+            "id": self.finding_info.uid,
+            "detail-type": super::guardduty::DETAIL_TYPE,
+            "source": super::guardduty::SOURCE,
+            "account": delivered_by,
+            "region": region,
+            "resources": [],
+            "detail": detail,
+        }))
+    }
+
+    fn guardduty_resource(&self, finding_type: &str) -> Result<Value, EventError> {
+        let of = |kind: &str| self.resources.iter().find(|r| r.resource_type == kind);
+        let (instance, key) = (of(EC2_INSTANCE), of(ACCESS_KEY));
+        // `UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration...` names the instance too,
+        // but is about the credentials: the type's resource part decides when both are named.
+        let about_credentials = finding_type.split_once(':').is_some_and(|(_, rest)| rest.starts_with("IAMUser/"));
+        let instance_details = instance.map(instance_details).transpose()?;
+        if let Some(key) = key.filter(|_| about_credentials || instance.is_none()) {
+            let user = self.actor.as_ref().and_then(|a| a.user.as_ref());
+            let from_uid = key.uid.as_deref().and_then(|uid| uid.rsplit([':', '/']).next()).filter(|id| !id.is_empty());
+            let key_id = from_uid.map(str::to_string).or_else(|| user.and_then(|u| u.credential_uid.clone()));
+            return Ok(json!({
+                "resourceType": "AccessKey",
+                "accessKeyDetails": {
+                    "accessKeyId": key_id,
+                    "principalId": user.and_then(|u| u.uid.clone()),
+                    "userName": user.and_then(|u| u.name.clone()),
+                    "userType": user.and_then(|u| u.user_type.clone()),
+                },
+                "instanceDetails": instance_details,
+            }));
+        }
+        if let Some(details) = instance_details {
+            return Ok(json!({"resourceType": "Instance", "instanceDetails": details}));
+        }
+        Err(EventError::UnsupportedFinding {
+            finding_type: finding_type.to_string(),
+            resource_type: self.resources.iter().map(|r| r.resource_type.as_str()).collect::<Vec<_>>().join(", "),
+            why: "expected an AWS::EC2::Instance or AWS::IAM::AccessKey resource",
+        })
+    }
+}
+
+/// `i-0abc...` or `arn:aws:ec2:<region>:<account>:instance/i-0abc...`, validated.
+fn instance_details(resource: &OcsfResource) -> Result<Value, EventError> {
+    let uid = resource.uid.as_deref().unwrap_or_default();
+    let instance_id = uid.rsplit('/').next().unwrap_or_default();
+    validate_instance_id(instance_id)?;
+    Ok(json!({"instanceId": instance_id, "networkInterfaces": []}))
+}
+
+/// An OCSF timestamp as the ISO string GuardDuty events carry: ISO strings pass through (checked
+/// for shape), numbers are epoch seconds, or milliseconds when too large to be seconds (OCSF's
+/// `timestamp_t` is milliseconds; some samples carry seconds).
+pub fn iso_time(value: &Value) -> Result<String, EventError> {
+    let invalid = |why| EventError::InvalidField {
+        field: "detail.findings[] timestamp",
+        value: value.to_string().chars().take(64).collect(),
+        why,
+    };
+    match value {
+        Value::String(text) => {
+            let b = text.as_bytes();
+            let shaped = (20..=40).contains(&text.len())
+                && b[..4].iter().all(u8::is_ascii_digit)
+                && b[4] == b'-'
+                && b[10] == b'T'
+                && text.bytes().all(|c| c.is_ascii_alphanumeric() || b"-:.+".contains(&c));
+            shaped.then(|| text.clone()).ok_or_else(|| invalid("expected an ISO 8601 time"))
+        }
+        Value::Number(number) => {
+            let raw = number.as_i64().filter(|n| *n >= 0).ok_or_else(|| invalid("expected a positive epoch time"))?;
+            // 10^11 seconds is the year 5138; anything larger is milliseconds.
+            let (seconds, millis) = if raw >= 100_000_000_000 { (raw / 1000, raw % 1000) } else { (raw, 0) };
+            if seconds > 253_402_300_799 {
+                return Err(invalid("after the year 9999"));
+            }
+            Ok(format_epoch(seconds, millis))
+        }
+        _ => Err(invalid("expected an ISO 8601 string or epoch seconds / milliseconds")),
+    }
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm): no date crate for one format.
+fn format_epoch(seconds: i64, millis: i64) -> String {
+    let (days, rem) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (hour, minute, second) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z")
+}
+
+#[cfg(test)]
+#[path = "ocsf_tests.rs"]
+mod tests;
