@@ -262,6 +262,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
           },
         },
       },
+      // The same through Security Hub (v2), whose findings are OCSF: status New, not being closed.
+      SecurityHubV2GuardDutyInstanceFinding: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            resources: { type: ['AWS::EC2::Instance'] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
+      },
       // An analyst chose "Quarantine" on selected findings.
       SecurityHubQuarantineAction: {
         source: ['aws.securityhub'],
@@ -293,6 +306,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
         source: ['aws.health'],
         detailType: ['AWS Health Event'],
         detail: { eventTypeCode: [{ prefix: 'AWS_RISK_CREDENTIALS_' }] },
+      },
+      // GuardDuty access-key findings through Security Hub (v2, OCSF), status New, not being closed.
+      SecurityHubV2GuardDutyAccessKeyFinding: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            resources: { type: ['AWS::IAM::AccessKey'] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
       },
       // An analyst chose "Revoke credentials" on selected access-key findings.
       SecurityHubRevokeAction: {
