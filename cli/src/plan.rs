@@ -101,6 +101,19 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 Err("only new, active GuardDuty findings about an EC2 instance imported into Security Hub are routed (to quarantine-instance)".into())
             }
         }
+        // Security Hub v2 (OCSF): the rules match GuardDuty's new, open findings by resource type.
+        ("aws.securityhub", "Findings Imported V2") => {
+            let findings = detail.get("findings").unwrap_or(&Value::Null);
+            let guardduty = texts(findings, &["metadata", "product", "name"]).contains(&"GuardDuty");
+            let open = texts(findings, &["status"]).contains(&"New")
+                && !texts(findings, &["activity_name"]).contains(&"Close");
+            let types = texts(findings, &["resources", "type"]);
+            match (guardduty && open, types.contains(&"AWS::EC2::Instance"), types.contains(&"AWS::IAM::AccessKey")) {
+                (true, true, _) => Ok(Route::QuarantineInstance),
+                (true, false, true) => Ok(Route::RevokeCredentials),
+                _ => Err("only new, open GuardDuty findings about an EC2 instance or an access key imported into Security Hub v2 are routed".into()),
+            }
+        }
         ("aws.securityhub", "Security Hub Findings - Custom Action") => {
             let action = text(detail, &["actionName"]).to_ascii_lowercase();
             if QUARANTINE_ACTIONS.contains(&action.as_str()) {
