@@ -248,6 +248,17 @@ export const FUNCTIONS: FirebreakFunction[] = [
           $or: [{ service: { resourceRole: ['ACTOR'] } }, { service: { resourceRole: [{ exists: false }] } }],
         },
       },
+      // Extended Threat Detection: an attack sequence across EC2 instances (an Auto Scaling
+      // group's, say). Its resource is only {resourceType: AttackSequence}; the instances are
+      // listed under service.detection.sequence.resources.
+      GuardDutyAttackSequenceEc2: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:EC2/' }],
+          resource: { resourceType: ['AttackSequence'] },
+        },
+      },
       // The same GuardDuty EC2 findings through Security Hub (often from member accounts), not yet
       // worked: the update Firebreak writes back is re-published as an import, and skipped here.
       SecurityHubGuardDutyInstanceFinding: {

@@ -109,6 +109,12 @@ pub struct Service {
     pub count: Option<u64>,
     #[serde(default)]
     pub archived: Option<bool>,
+    /// `Correlation` for attack sequences, `RuntimeMonitoring`, ...
+    #[serde(default)]
+    pub feature_name: Option<String>,
+    /// Attack sequences list their resources here (see `sequence`).
+    #[serde(default)]
+    pub detection: Option<super::sequence::Detection>,
 }
 
 /// Whose side the resource was on. ACTOR: it did the bad thing (compromised). TARGET: it was

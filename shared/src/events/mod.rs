@@ -10,6 +10,7 @@ pub mod health;
 pub mod ocsf;
 pub mod schedule;
 pub mod securityhub;
+pub mod sequence;
 pub mod timestamp;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;

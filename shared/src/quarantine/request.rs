@@ -62,7 +62,13 @@ impl fmt::Display for SkipReason {
 /// Checks that need no AWS call: is the finding one this function handles, and does it warrant
 /// action at all. An unsupported finding is an error; a low-severity one is a skip.
 pub fn triage(finding: &GuardDutyFinding, config: &QuarantineConfig) -> Result<Option<SkipReason>, EventError> {
-    finding.ec2_instance()?;
+    // An attack sequence names its instances elsewhere; it has no resource role, and the common
+    // rules (sample, severity, the response policy's type globs) apply to it like any finding.
+    if finding.is_attack_sequence() {
+        finding.sequence_instances()?;
+    } else {
+        finding.ec2_instance()?;
+    }
     if let Some(skip) = triage::triage(&config.common, finding.is_sample(), Some(finding.severity)) {
         return Ok(Some(SkipReason::Triage(skip)));
     }

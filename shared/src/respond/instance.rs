@@ -80,6 +80,7 @@ impl InstanceTrigger {
 
     fn targets(&self) -> Result<Routed, EventError> {
         match self {
+            Self::Finding(finding) if finding.is_attack_sequence() => sequence_targets(finding),
             Self::Finding(finding) => {
                 let request = QuarantineRequest::from_finding(finding)?;
                 Ok((vec![Target { request, finding: Some(finding.as_ref().clone()), origin: None }], Vec::new()))
@@ -111,6 +112,24 @@ pub async fn respond_to_instance(
         }
     }
     response
+}
+
+/// An attack sequence: each instance it names is quarantined as its own step set, all under the
+/// sequence's signal, so that they share one case (`case_id_for` the sequence finding's id).
+fn sequence_targets(finding: &GuardDutyFinding) -> Result<Routed, EventError> {
+    let found = finding.sequence_instances()?;
+    let signal = finding.signal();
+    let targets = found
+        .instance_ids
+        .into_iter()
+        .map(|instance_id| Target {
+            request: QuarantineRequest { instance_id, signal: signal.clone(), vpc_hints: Vec::new() },
+            finding: Some(finding.clone()),
+            origin: None,
+        })
+        .collect();
+    let unresolved = found.left.into_iter().map(|(entity, reason)| Unresolved { entity, reason }).collect();
+    Ok((targets, unresolved))
 }
 
 fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use futures::stream::{self, StreamExt};
+
 use super::follow_up::follow_up;
 use super::{RespondError, Response, Settings};
 use crate::accounts::Accounts;
@@ -56,10 +58,8 @@ pub(super) async fn quarantine_all(
         .collect();
     let function = response.function;
     let mut updates: Vec<(FindingRef, Report)> = Vec::new();
-    // One after the other: instances in the same VPC share its isolation group, and creating it
-    // twice at once would race.
-    for target in &targets {
-        match Box::pin(quarantine_target(accounts, settings, target, deadline)).await {
+    for (target, result) in quarantine_bounded(accounts, settings, &targets, deadline).await {
+        match result {
             Ok(mut report) => {
                 report.function = function;
                 if let Some(origin) = &target.origin {
@@ -80,6 +80,42 @@ pub(super) async fn quarantine_all(
     // Boxed: the quarantine and follow-up futures are large, and Lambda's stack is not.
     Box::pin(follow_up(accounts, settings, response, updates)).await;
     response.duration_ms = millis(clock.elapsed());
+}
+
+/// Instances quarantined at once: an attack sequence names up to 50, one Lambda invocation has one
+/// deadline, and each quarantine is mostly waiting on EC2. Bounded so that a large sequence does not
+/// meet EC2's request throttling all at once.
+const CONCURRENCY: usize = 4;
+
+/// Quarantines the targets, at most [`CONCURRENCY`] at once (the leaders' results first).
+///
+/// Instances in one VPC share its isolation group, which the first quarantine there creates:
+/// two creating it at once would race. So the first target of each (account, region, VPC hint) —
+/// a sequence's instances have no hint, so one per account and region — runs before the others,
+/// and by the time they run the group of the common VPC exists and is only looked up. Followers
+/// in yet another VPC may still meet there; `ensure_group` takes `InvalidGroup.Duplicate` as
+/// "created by the other one" and looks it up. Every quarantine gets the same deadline: what does
+/// not fit is reported incomplete, and Lambda's retry resumes it (each plan is idempotent).
+async fn quarantine_bounded<'t>(
+    accounts: &Accounts,
+    settings: &Settings,
+    targets: &'t [Target],
+    deadline: Deadline,
+) -> Vec<(&'t Target, Result<Report, RespondError>)> {
+    let mut places = BTreeSet::new();
+    let (leaders, followers): (Vec<&Target>, Vec<&Target>) = targets.iter().partition(|t| {
+        let request = &t.request;
+        places.insert((&request.signal.account, &request.signal.region, request.vpc_hints.first()))
+    });
+    let mut results = Vec::with_capacity(targets.len());
+    for wave in [leaders, followers] {
+        let runs = wave.into_iter().map(|target| async move {
+            // Boxed: the quarantine future is large, and Lambda's stack is not.
+            (target, Box::pin(quarantine_target(accounts, settings, target, deadline)).await)
+        });
+        results.extend(stream::iter(runs).buffered(CONCURRENCY).collect::<Vec<_>>().await);
+    }
+    results
 }
 
 async fn quarantine_target(

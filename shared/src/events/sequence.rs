@@ -1,0 +1,199 @@
+//! GuardDuty Extended Threat Detection: attack sequences (`AttackSequence:EC2/...`), whose
+//! `resource` is only `{"resourceType": "AttackSequence"}` and whose affected resources are listed
+//! under `service.detection.sequence.resources[]`.
+//!
+//! Field names are the GuardDuty API's `locationName`s (service-2.json, 2017-11-28), which are the
+//! EventBridge keys: `Service.detection` → `Detection.sequence` → `Sequence.resources` (list of
+//! `ResourceV2`: `uid`, `name`, `accountId`, `region`, `resourceType`, `data`); `ResourceData`
+//! members such as `autoscalingAutoScalingGroup`, whose `AutoscalingAutoScalingGroup.ec2InstanceUids`
+//! lists "the compromised EC2 instances that are part of the same Auto Scaling Group" (≤ 25).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{arn_account_region, validate_instance_id, EventError, GuardDutyFinding};
+
+/// `resource.resourceType` of an attack sequence.
+pub const RESOURCE_TYPE: &str = "AttackSequence";
+/// The sequence types whose resources are EC2 instances (CompromisedInstanceGroup today).
+pub const EC2_TYPE_PREFIX: &str = "AttackSequence:EC2/";
+/// More instances than one invocation can contain before its deadline, and more than any real
+/// sequence names (GuardDuty caps a group's list at 25): a hostile or broken event, refused whole
+/// rather than half-contained at random.
+pub const MAX_SEQUENCE_INSTANCES: usize = 50;
+/// Resources listed at all: bounds the work spent reading a hostile event.
+pub const MAX_SEQUENCE_RESOURCES: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Detection {
+    #[serde(default)]
+    pub sequence: Option<Sequence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sequence {
+    #[serde(default)]
+    pub uid: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub resources: Vec<SequenceResource>,
+}
+
+/// One `ResourceV2`. Only `uid` and `resourceType` are required by the API.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SequenceResource {
+    pub uid: String,
+    pub resource_type: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub data: Option<Value>,
+}
+
+/// The instances a sequence names, and the resources it names that lead to none (and why).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SequenceInstances {
+    pub instance_ids: Vec<String>,
+    pub left: Vec<(String, String)>,
+}
+
+impl GuardDutyFinding {
+    pub fn is_attack_sequence(&self) -> bool {
+        self.resource.resource_type == RESOURCE_TYPE
+    }
+
+    /// Every EC2 instance an `AttackSequence:EC2/...` finding names: `EC2_INSTANCE` resources and
+    /// the `ec2InstanceUids` of its Auto Scaling groups, deduplicated. Refused whole when any is
+    /// of another account or region than the finding (the clients are the finding's), of the wrong
+    /// shape, or when there are more than [`MAX_SEQUENCE_INSTANCES`].
+    pub fn sequence_instances(&self) -> Result<SequenceInstances, EventError> {
+        if !self.is_attack_sequence() || !self.finding_type.starts_with(EC2_TYPE_PREFIX) {
+            return Err(EventError::UnsupportedFinding {
+                finding_type: self.finding_type.clone(),
+                resource_type: self.resource.resource_type.clone(),
+                why: "quarantine-instance handles attack sequences of type AttackSequence:EC2/...",
+            });
+        }
+        let resources = self
+            .service
+            .detection
+            .as_ref()
+            .and_then(|d| d.sequence.as_ref())
+            .map(|s| s.resources.as_slice())
+            .unwrap_or_default();
+        if resources.len() > MAX_SEQUENCE_RESOURCES {
+            return Err(too_many("service.detection.sequence.resources", resources.len()));
+        }
+        let mut found = SequenceInstances::default();
+        for resource in resources {
+            self.check_place(resource)?;
+            match resource.resource_type.as_str() {
+                "EC2_INSTANCE" => found.instance_ids.push(self.instance_uid(&resource.uid)?),
+                "AUTOSCALING_AUTO_SCALING_GROUP" => {
+                    let uids = resource
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("autoscalingAutoScalingGroup"))
+                        .and_then(|g| g.get("ec2InstanceUids"));
+                    let uids = match uids {
+                        None | Some(Value::Null) => &Vec::new(),
+                        Some(Value::Array(uids)) => uids,
+                        Some(_) => return Err(invalid("ec2InstanceUids", "not a list", "a list of instance uids")),
+                    };
+                    if uids.len() > MAX_SEQUENCE_INSTANCES {
+                        return Err(too_many("ec2InstanceUids", uids.len()));
+                    }
+                    for uid in uids {
+                        let uid = uid.as_str().ok_or_else(|| {
+                            invalid("ec2InstanceUids[]", &uid.to_string(), "an instance uid is a string")
+                        })?;
+                        found.instance_ids.push(self.instance_uid(uid)?);
+                    }
+                }
+                // Access keys, profiles, buckets, VPCs...: other functions' work, or shared with
+                // instances the sequence does not show compromised. Reported, not acted on.
+                other => found.left.push((
+                    resource.uid.chars().take(256).collect(),
+                    format!("{other}: not an instance this function quarantines"),
+                )),
+            }
+        }
+        found.instance_ids.sort();
+        found.instance_ids.dedup();
+        if found.instance_ids.len() > MAX_SEQUENCE_INSTANCES {
+            return Err(too_many("instances named by the sequence", found.instance_ids.len()));
+        }
+        if found.instance_ids.is_empty() {
+            return Err(EventError::UnsupportedFinding {
+                finding_type: self.finding_type.clone(),
+                resource_type: self.resource.resource_type.clone(),
+                why: "the attack sequence names no EC2 instance (EC2_INSTANCE or an Auto Scaling group's ec2InstanceUids)",
+            });
+        }
+        Ok(found)
+    }
+
+    /// A resource of another account or region than the finding would be acted on with the
+    /// finding's account's clients: never.
+    fn check_place(&self, resource: &SequenceResource) -> Result<(), EventError> {
+        if resource.account_id.as_ref().is_some_and(|a| *a != self.account_id) {
+            return Err(invalid(
+                "sequence.resources[].accountId",
+                resource.account_id.as_deref().unwrap_or_default(),
+                "a sequence resource of another account than the finding's",
+            ));
+        }
+        if resource.region.as_ref().is_some_and(|r| *r != self.region) {
+            return Err(invalid(
+                "sequence.resources[].region",
+                resource.region.as_deref().unwrap_or_default(),
+                "a sequence resource of another region than the finding's",
+            ));
+        }
+        Ok(())
+    }
+
+    /// An instance uid is its id or its ARN (`arn:aws:ec2:<region>:<account>:instance/i-...`);
+    /// which one GuardDuty sends is not documented. An ARN must be of the finding's account and region.
+    fn instance_uid(&self, uid: &str) -> Result<String, EventError> {
+        let id = match arn_account_region(uid) {
+            None => uid,
+            Some((account, region)) => {
+                if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
+                    return Err(invalid(
+                        "instance uid",
+                        uid,
+                        "an instance ARN of another account or region than the finding's",
+                    ));
+                }
+                let service_ok = uid.split(':').nth(2) == Some("ec2");
+                match uid.rsplit_once(":instance/") {
+                    Some((_, id)) if service_ok => id,
+                    _ => return Err(invalid("instance uid", uid, "not an EC2 instance ARN")),
+                }
+            }
+        };
+        validate_instance_id(id)?;
+        Ok(id.to_string())
+    }
+}
+
+fn invalid(field: &'static str, value: &str, why: &'static str) -> EventError {
+    EventError::InvalidField { field, value: value.chars().take(64).collect(), why }
+}
+
+fn too_many(field: &'static str, count: usize) -> EventError {
+    EventError::InvalidField {
+        field,
+        value: format!("{count} entries"),
+        why: "more than one invocation contains (at most 50 instances, 200 resources): refused whole",
+    }
+}
