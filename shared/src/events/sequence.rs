@@ -7,6 +7,9 @@
 //! `ResourceV2`: `uid`, `name`, `accountId`, `region`, `resourceType`, `data`); `ResourceData`
 //! members such as `autoscalingAutoScalingGroup`, whose `AutoscalingAutoScalingGroup.ec2InstanceUids`
 //! lists "the compromised EC2 instances that are part of the same Auto Scaling Group" (≤ 25).
+//! Caveat: the botocore model on this machine predates these shapes; the names come from the API
+//! reference pages (`ResourceV2`, `AutoscalingAutoScalingGroup`) and the `data` key
+//! `autoscalingAutoScalingGroup` is the camelCase of that member, not checked against a model.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
