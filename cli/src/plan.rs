@@ -86,6 +86,9 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "Instance" => Err("a GuardDuty finding about an instance that is the TARGET goes to close-open-ports only for port probes and SSH/RDP brute force".into()),
                 "AccessKey" => Ok(Route::RevokeCredentials),
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:EC2/") => {
+                    Ok(Route::QuarantineInstance)
+                }
                 other => Err(format!("no function handles GuardDuty findings about resource type {other:?}")),
             }
         }
