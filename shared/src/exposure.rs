@@ -143,19 +143,15 @@ pub struct GroupFacts {
     pub ingress: Vec<IngressRule>,
 }
 
+/// A rule as the tests of exposure and close-open-ports' plan write it.
+#[cfg(test)]
+pub(crate) fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> IngressRule {
+    IngressRule { rule_id: id.into(), protocol: protocol.into(), from_port: from, to_port: to, cidr: Some(cidr.into()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> IngressRule {
-        IngressRule {
-            rule_id: id.into(),
-            protocol: protocol.into(),
-            from_port: from,
-            to_port: to,
-            cidr: Some(cidr.into()),
-        }
-    }
 
     const ADMIN: [u16; 8] = DEFAULT_ADMIN_PORTS;
 

@@ -104,13 +104,18 @@ pub async fn run_recorded<A: Action, X: Execute<A>>(
         Err(error) => record_failed(report, &error),
     }
     report.duration_ms += millis(clock.elapsed());
+    // The engine's outcome counts a failed plan write already; a failed outcome write is added here.
     engine::run(plan, executor, deadline, report).await;
-    if report.steps.iter().any(|s| s.step == RECORD_STEP) {
-        report.outcome = Outcome::of(&report.steps, A::CONTAINS, report.dry_run);
-    }
     ledger.close(report).await;
-    if report.steps.iter().any(|s| s.step == RECORD_STEP) {
-        report.outcome = Outcome::of(&report.steps, A::CONTAINS, report.dry_run);
+    report.outcome = Outcome::of(&report.steps, A::CONTAINS, report.dry_run);
+}
+
+/// Records a decision not to act (a skipped report) as a case; an acting delivery was recorded
+/// as it ran (`run_recorded`), so anything else is left alone.
+pub async fn record_skip(ledger: Option<&Ledger>, report: &mut Report) {
+    if let (Some(ledger), Outcome::Skipped) = (ledger, report.outcome) {
+        // Boxed: callers nest it in their own futures, and the SDK call's future is large.
+        Box::pin(ledger.close(report)).await;
     }
 }
 

@@ -96,10 +96,7 @@ pub async fn close_open_ports(
     let mut report = Report::new(FUNCTION, signal.clone(), trigger.resource(), config.common.dry_run);
     let ledger = Ledger::of(accounts.home(), config.common.cases_table.as_deref(), &signal.source);
     let finish = |mut report: Report| async {
-        // A decision not to act is a case too.
-        if let (Some(ledger), Outcome::Skipped) = (&ledger, report.outcome) {
-            ledger.close(&mut report).await;
-        }
+        cases::record_skip(ledger.as_ref(), &mut report).await;
         report.duration_ms = millis(clock.elapsed());
         Ok(report)
     };

@@ -157,18 +157,8 @@ pub fn plan_group(group: &GroupFacts, config: &PortsConfig, now: &str) -> Vec<Pl
 mod tests {
     use super::*;
     use crate::engine::Action;
-    use crate::exposure::IngressRule;
+    use crate::exposure::{rule, IngressRule};
     use std::collections::BTreeMap;
-
-    fn rule(id: &str, protocol: &str, from: i32, to: i32, cidr: &str) -> IngressRule {
-        IngressRule {
-            rule_id: id.into(),
-            protocol: protocol.into(),
-            from_port: from,
-            to_port: to,
-            cidr: Some(cidr.into()),
-        }
-    }
 
     fn group(rules: Vec<IngressRule>, tags: &[(&str, &str)]) -> GroupFacts {
         GroupFacts {

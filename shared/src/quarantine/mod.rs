@@ -97,9 +97,7 @@ pub async fn quarantine(
     let plan = match decide(request, &observed.facts, &observed.groups, config, &timestamp(started)) {
         Decision::Skip(skip) => {
             let mut report = report.skipped(skip);
-            if let Some(ledger) = ledger {
-                ledger.close(&mut report).await;
-            }
+            cases::record_skip(ledger, &mut report).await;
             report.duration_ms = millis(clock.elapsed());
             return Ok(report);
         }

@@ -11,7 +11,7 @@ use super::{RespondError, Response, Settings};
 use crate::accounts::Accounts;
 use crate::aws::securityhub::FindingRef;
 use crate::case::case_id_for;
-use crate::cases::Ledger;
+use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
 use crate::engine::{FunctionError, Report};
@@ -132,9 +132,7 @@ async fn quarantine_target(
             let mut report =
                 Report::new(quarantine::FUNCTION, request.signal.clone(), &request.instance_id, config.common.dry_run)
                     .skipped(skip);
-            if let Some(ledger) = &ledger {
-                ledger.close(&mut report).await;
-            }
+            cases::record_skip(ledger.as_ref(), &mut report).await;
             return Ok(report);
         }
     }

@@ -60,7 +60,7 @@ use crate::case::case_id_for;
 use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
-use crate::engine::{self, Decision, FunctionError, Outcome, Report};
+use crate::engine::{self, Decision, FunctionError, Report};
 use crate::events::{EventError, GuardDutyFinding, HealthEvent, SecurityHubEvent};
 
 pub const FUNCTION: &str = "revoke-credentials";
@@ -122,9 +122,7 @@ pub async fn revoke_credentials(
         RevokeTrigger::Health(notice) => revoke_health_notice(accounts, config, notice, ledger, deadline).await,
     }?;
     // A decision not to act is a case too; an acting one was recorded as it ran.
-    if let (Some(ledger), Outcome::Skipped) = (ledger, report.outcome) {
-        ledger.close(&mut report).await;
-    }
+    cases::record_skip(ledger, &mut report).await;
     notify::notify(accounts.home(), config, &mut report).await;
     Ok(report)
 }
@@ -215,9 +213,7 @@ pub async fn revoke_request(
         Some(skip) => empty_report(config, request).skipped(skip),
         None => revoke(accounts, config, request, &protected, ledger, deadline).await?,
     };
-    if let (Some(ledger), Outcome::Skipped) = (ledger, report.outcome) {
-        ledger.close(&mut report).await;
-    }
+    cases::record_skip(ledger, &mut report).await;
     Ok(report)
 }
 
