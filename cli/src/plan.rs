@@ -86,8 +86,15 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "Instance" => Err("a GuardDuty finding about an instance that is the TARGET goes to close-open-ports only for port probes and SSH/RDP brute force".into()),
                 "AccessKey" => Ok(Route::RevokeCredentials),
-                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:EC2/") => {
+                // The primary function; an EC2 sequence naming a shared instance profile also
+                // reaches revoke-credentials (infra_check.py's ALSO_DELIVERED).
+                "AttackSequence"
+                    if ["AttackSequence:EC2/", "AttackSequence:EKS/"].iter().any(|p| text(detail, &["type"]).starts_with(p)) =>
+                {
                     Ok(Route::QuarantineInstance)
+                }
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:IAM/") => {
+                    Ok(Route::RevokeCredentials)
                 }
                 other => Err(format!("no function handles GuardDuty findings about resource type {other:?}")),
             }

@@ -259,6 +259,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
           resource: { resourceType: ['AttackSequence'] },
         },
       },
+      // An attack sequence in an ECS or EKS cluster: the EC2 nodes it names are quarantined (its
+      // tasks go to quarantine-task; the cluster and its workloads are named in the report).
+      GuardDutyAttackSequenceClusterNodes: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:ECS/' }, { prefix: 'AttackSequence:EKS/' }],
+          resource: { resourceType: ['AttackSequence'] },
+          service: {
+            detection: { sequence: { resources: { resourceType: ['EC2_INSTANCE', 'AUTOSCALING_AUTO_SCALING_GROUP'] } } },
+          },
+        },
+      },
       // The same GuardDuty EC2 findings through Security Hub (often from member accounts), not yet
       // worked: the update Firebreak writes back is re-published as an import, and skipped here.
       SecurityHubGuardDutyInstanceFinding: {
@@ -312,6 +325,28 @@ export const FUNCTIONS: FirebreakFunction[] = [
         source: ['aws.guardduty'],
         detailType: ['GuardDuty Finding'],
         detail: { resource: { resourceType: ['AccessKey'] } },
+      },
+      // Extended Threat Detection: an attack sequence of compromised IAM credentials or S3 data
+      // names its access keys and actors; revoke them all, in one case.
+      GuardDutyAttackSequenceCredentials: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:IAM/' }, { prefix: 'AttackSequence:S3/' }],
+          resource: { resourceType: ['AttackSequence'] },
+        },
+      },
+      // A sequence across instances or containers that names access keys or the instance profile
+      // its instances share: that profile role's sessions are revoked (the instances themselves go
+      // to quarantine-instance).
+      GuardDutyAttackSequenceSharedCredentials: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:EC2/' }, { prefix: 'AttackSequence:ECS/' }, { prefix: 'AttackSequence:EKS/' }],
+          resource: { resourceType: ['AttackSequence'] },
+          service: { detection: { sequence: { resources: { resourceType: ['ACCESS_KEY', 'IAM_INSTANCE_PROFILE'] } } } },
+        },
       },
       HealthCredentialsExposed: {
         source: ['aws.health'],
@@ -372,6 +407,12 @@ export const FUNCTIONS: FirebreakFunction[] = [
         sid: 'ReadRoles',
         actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:GetRolePolicy'],
         resources: [iamArn('role/*')],
+      }),
+      // An attack sequence names an instance profile shared by its instances: its role.
+      new iam.PolicyStatement({
+        sid: 'ReadInstanceProfiles',
+        actions: ['iam:GetInstanceProfile'],
+        resources: [iamArn('instance-profile/*')],
       }),
       // Disable keys (never delete them: evidence), attach the session-revocation policy, and
       // remove the console password when configured to.

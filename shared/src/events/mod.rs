@@ -3,6 +3,7 @@
 //! Parsing never calls AWS: a malformed, spoofed or unsupported event is rejected here with an
 //! [`EventError`] before any client is touched.
 
+pub mod actor;
 pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod guardduty;
