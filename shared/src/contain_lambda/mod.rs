@@ -80,6 +80,7 @@ pub async fn contain_lambda(
     let common = &config.common;
     let ledger = Ledger::of(accounts.home(), common.cases_table.as_deref(), crate::events::guardduty::SOURCE);
     let ledger = ledger.as_ref();
+    finding.about_lambda()?;
     // Sample findings name placeholder functions: skipped before their names are checked.
     if let Some(skip) = triage(common, finding) {
         let name = finding.resource.lambda_details.as_ref().and_then(|d| d.function_name.clone());

@@ -55,16 +55,23 @@ pub struct LambdaFunction {
 }
 
 impl GuardDutyFinding {
+    /// Refuses a finding about anything but a Lambda function (checked before triage: another
+    /// function's finding is misrouted, whatever its severity).
+    pub fn about_lambda(&self) -> Result<(), EventError> {
+        if self.resource.resource_type == "Lambda" {
+            return Ok(());
+        }
+        Err(EventError::UnsupportedFinding {
+            finding_type: self.finding_type.clone(),
+            resource_type: self.resource.resource_type.clone(),
+            why: "this function handles findings about Lambda functions (resource type Lambda)",
+        })
+    }
+
     /// The Lambda function of a Lambda Protection finding, checked: its ARN must name the
     /// finding's own account and Region, and agree with its name.
     pub fn lambda_function(&self) -> Result<LambdaFunction, EventError> {
-        if self.resource.resource_type != "Lambda" {
-            return Err(EventError::UnsupportedFinding {
-                finding_type: self.finding_type.clone(),
-                resource_type: self.resource.resource_type.clone(),
-                why: "this function handles findings about Lambda functions (resource type Lambda)",
-            });
-        }
+        self.about_lambda()?;
         let details = self
             .resource
             .lambda_details
