@@ -20,6 +20,7 @@ pub enum Route {
     AuditPosture,
     AbuseReport,
     Release,
+    ContainLambda,
 }
 
 impl Route {
@@ -31,6 +32,7 @@ impl Route {
             Self::AuditPosture => "audit-posture",
             Self::AbuseReport => "abuse-report",
             Self::Release => "release",
+            Self::ContainLambda => "contain-lambda",
         }
     }
 }
@@ -86,6 +88,7 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "Instance" => Err("a GuardDuty finding about an instance that is the TARGET goes to close-open-ports only for port probes and SSH/RDP brute force".into()),
                 "AccessKey" => Ok(Route::RevokeCredentials),
+                "Lambda" => Ok(Route::ContainLambda),
                 // The primary function; an EC2 sequence naming a shared instance profile also
                 // reaches revoke-credentials (infra_check.py's ALSO_DELIVERED).
                 "AttackSequence"
@@ -217,6 +220,11 @@ pub async fn plan(path: &Path) -> Result<()> {
             let mut f = audit_posture::Function::from_env().await?;
             f.config.common = read_only(&f.config.common);
             audit_posture::handle(&f, lambda_event(event)).await
+        }
+        Route::ContainLambda => {
+            let mut f = contain_lambda::Function::from_env().await?;
+            f.config.common = read_only(&f.config.common);
+            contain_lambda::handle(&f, lambda_event(event)).await
         }
         Route::Release => {
             // A release reads its case from the ledger (a dry run writes nothing to it).

@@ -12,6 +12,7 @@ pub mod attempts;
 pub mod aws;
 pub mod case;
 pub mod cases;
+pub mod contain_lambda;
 pub mod deadline;
 pub mod engine;
 pub mod events;

@@ -454,6 +454,62 @@ export const FUNCTIONS: FirebreakFunction[] = [
     ],
   },
   {
+    name: 'contain-lambda',
+    description: 'GuardDuty Lambda Protection finding -> reserved concurrency 0 (previous recorded), role sessions revoked, report.',
+    rules: {
+      GuardDutyLambdaFinding: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: { resource: { resourceType: ['Lambda'] } },
+      },
+    },
+    environment: {
+      ...ACCOUNTS_ENVIRONMENT,
+      FIREBREAK_DRY_RUN: 'DryRun',
+      FIREBREAK_MIN_SEVERITY: 'MinSeverity',
+      FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
+      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
+    },
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'ReadFunctions',
+        actions: ['lambda:GetFunction', 'lambda:GetFunctionConcurrency'],
+        resources: [arn('lambda', 'function:*')],
+      }),
+      // Reserved concurrency 0 stops every invocation; nothing is deleted.
+      new iam.PolicyStatement({
+        sid: 'StopFunctions',
+        actions: ['lambda:PutFunctionConcurrency'],
+        resources: [arn('lambda', 'function:*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnFunctions',
+        actions: ['lambda:TagResource'],
+        resources: [arn('lambda', 'function:*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRoles',
+        actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:GetRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RevokeRoleSessions',
+        actions: ['iam:PutRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      // The code never revokes a /firebreak/ role; this makes IAM refuse it too.
+      new iam.PolicyStatement({
+        sid: 'NeverTouchFirebreakRoles',
+        effect: iam.Effect.DENY,
+        actions: ['iam:PutRolePolicy'],
+        resources: [iamArn('role/firebreak/*')],
+      }),
+    ],
+    deniedOnExemptResources: ['lambda:PutFunctionConcurrency', 'lambda:TagResource', 'iam:PutRolePolicy'],
+  },
+  {
     name: 'close-open-ports',
     description: 'GuardDuty probe/brute-force finding, security group change or schedule -> revoke world-open admin ports, report.',
     rules: {
@@ -719,6 +775,23 @@ export const FUNCTIONS: FirebreakFunction[] = [
         resources: [iamArn('user/*'), iamArn('role/*')],
         conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
       }),
+      // A contained Lambda function: its reserved concurrency as before the case, tagged released.
+      new iam.PolicyStatement({
+        sid: 'RestoreFunctionConcurrency',
+        actions: [
+          'lambda:GetFunction',
+          'lambda:GetFunctionConcurrency',
+          'lambda:PutFunctionConcurrency',
+          'lambda:DeleteFunctionConcurrency',
+        ],
+        resources: [arn('lambda', 'function:*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnFunctions',
+        actions: ['lambda:TagResource'],
+        resources: [arn('lambda', 'function:*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
       // No Firebreak role (path /firebreak/) loses a policy, is re-tagged or is handed to an
       // instance through a forged case.
       new iam.PolicyStatement({
@@ -744,6 +817,9 @@ export const FUNCTIONS: FirebreakFunction[] = [
       'iam:UpdateAccessKey',
       'iam:TagUser',
       'iam:TagRole',
+      'lambda:PutFunctionConcurrency',
+      'lambda:DeleteFunctionConcurrency',
+      'lambda:TagResource',
     ],
   },
 ];

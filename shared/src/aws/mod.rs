@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod guardduty;
 pub mod iam;
 pub mod isolation;
+pub mod lambda;
 pub mod metrics;
 pub mod organizations;
 pub mod security_groups;
@@ -38,6 +39,7 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub organizations: aws_sdk_organizations::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -69,6 +71,7 @@ impl Clients {
             cloudtrail: client!(aws_sdk_cloudtrail, config),
             organizations: client!(aws_sdk_organizations, config),
             dynamodb: client!(aws_sdk_dynamodb, config),
+            lambda: client!(aws_sdk_lambda, config),
         }
     }
 

@@ -47,6 +47,9 @@ pub struct Resource {
     pub instance_details: Option<InstanceDetails>,
     #[serde(default)]
     pub access_key_details: Option<AccessKeyDetails>,
+    /// Lambda Protection findings (see `lambda`).
+    #[serde(default)]
+    pub lambda_details: Option<super::lambda::LambdaDetails>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -8,6 +8,7 @@ pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod guardduty;
 pub mod health;
+pub mod lambda;
 pub mod ocsf;
 pub mod schedule;
 pub mod securityhub;

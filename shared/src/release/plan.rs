@@ -159,7 +159,7 @@ fn instance_steps(
 }
 
 /// Who released which case, when: the case tags stay beside them as evidence.
-fn released_tags(choices: &Choices) -> Vec<(String, String)> {
+pub(super) fn released_tags(choices: &Choices) -> Vec<(String, String)> {
     vec![
         (tags::RELEASED_AT.to_string(), choices.now.clone()),
         (tags::RELEASED_BY.to_string(), choices.released_by.chars().take(tags::MAX_VALUE_LEN).collect()),
