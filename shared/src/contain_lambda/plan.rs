@@ -196,7 +196,9 @@ pub fn decide(
         (tags::FINDING_ID.to_string(), truncate(&request.signal.id)),
         (tags::FINDING_TYPE.to_string(), truncate(&request.signal.kind)),
     ];
-    if tags::open_case(&facts.tags).is_some() {
+    // A later signal joining an open case does not overwrite the first one's finding tags; the
+    // same signal redelivered after a crash completes them.
+    if tags::open_case(&facts.tags).is_some_and(|open| *open != case_id_for(&request.signal.id)) {
         wanted.retain(|(k, _)| k == tags::CASE);
     }
     let missing: Vec<(String, String)> = wanted.into_iter().filter(|(k, v)| facts.tags.get(k) != Some(v)).collect();
