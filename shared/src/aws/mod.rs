@@ -7,6 +7,7 @@ pub mod alarms;
 pub mod cases;
 pub mod cloudtrail;
 pub mod ec2;
+pub mod ecs;
 pub mod fleet;
 pub mod guardduty;
 pub mod iam;
@@ -38,6 +39,7 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub organizations: aws_sdk_organizations::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -69,6 +71,7 @@ impl Clients {
             cloudtrail: client!(aws_sdk_cloudtrail, config),
             organizations: client!(aws_sdk_organizations, config),
             dynamodb: client!(aws_sdk_dynamodb, config),
+            ecs: client!(aws_sdk_ecs, config),
         }
     }
 

@@ -5,9 +5,11 @@
 
 pub mod cloudtrail;
 pub mod cloudwatch;
+pub mod ecs;
 pub mod guardduty;
 pub mod health;
 pub mod ocsf;
+pub mod runtime;
 pub mod schedule;
 pub mod securityhub;
 pub mod sequence;
