@@ -20,6 +20,7 @@ pub enum Route {
     AuditPosture,
     AbuseReport,
     Release,
+    QuarantineTask,
 }
 
 impl Route {
@@ -31,6 +32,7 @@ impl Route {
             Self::AuditPosture => "audit-posture",
             Self::AbuseReport => "abuse-report",
             Self::Release => "release",
+            Self::QuarantineTask => "quarantine-task",
         }
     }
 }
@@ -88,6 +90,11 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 "AccessKey" => Ok(Route::RevokeCredentials),
                 "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:EC2/") => {
                     Ok(Route::QuarantineInstance)
+                }
+                // Runtime Monitoring on ECS, and ECS attack sequences: the task's ENI is isolated.
+                "ECSCluster" | "Container" => Ok(Route::QuarantineTask),
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:ECS/") => {
+                    Ok(Route::QuarantineTask)
                 }
                 other => Err(format!("no function handles GuardDuty findings about resource type {other:?}")),
             }
@@ -210,6 +217,11 @@ pub async fn plan(path: &Path) -> Result<()> {
             let mut f = audit_posture::Function::from_env().await?;
             f.config.common = read_only(&f.config.common);
             audit_posture::handle(&f, lambda_event(event)).await
+        }
+        Route::QuarantineTask => {
+            let mut f = quarantine_task::Function::from_env().await?;
+            f.config.quarantine.common = read_only(&f.config.quarantine.common);
+            quarantine_task::handle(&f, lambda_event(event)).await
         }
         Route::Release => {
             // A release reads its case from the ledger (a dry run writes nothing to it).
