@@ -4,11 +4,18 @@
 use super::action::{not_isolable_advice, TaskAction};
 use crate::aws::{ecs, AwsError, Clients};
 use crate::engine::{Acted, Execute, Progress};
-use crate::quarantine::execute::Executor as QuarantineExecutor;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::aws::isolation::IsolationGroupIds;
+use crate::quarantine::execute::{ensure_groups, isolate_network_interface};
+use crate::quarantine::Action as NetworkAction;
 
 pub struct Executor<'a> {
     pub clients: &'a Clients,
-    pub network: QuarantineExecutor<'a>,
+    pub isolation_group_name: &'a str,
+    /// The isolation groups of each VPC: read before the plan, or found or created by Prepare.
+    pub group_ids: Mutex<BTreeMap<String, IsolationGroupIds>>,
 }
 
 impl Execute<TaskAction> for Executor<'_> {
@@ -17,7 +24,13 @@ impl Execute<TaskAction> for Executor<'_> {
     async fn execute(&self, action: &TaskAction, progress: Progress) -> Result<Acted, AwsError> {
         let client = &self.clients.ecs;
         match action {
-            TaskAction::Network(action) => self.network.execute(action, progress).await,
+            TaskAction::Network(NetworkAction::EnsureIsolationGroups { vpc_id, with_untracking }) => {
+                ensure_groups(&self.clients.ec2, self.isolation_group_name, &self.group_ids, vpc_id, *with_untracking)
+                    .await
+            }
+            TaskAction::Network(action) => {
+                isolate_network_interface(&self.clients.ec2, &self.group_ids, action, progress).await
+            }
             TaskAction::IsolateWithoutInterface { network_mode, .. } => Err(AwsError {
                 action: "DescribeTasks",
                 code: "NoNetworkInterface".into(),

@@ -35,7 +35,6 @@ use crate::deadline::Deadline;
 use crate::engine::report::{log_step, millis, timestamp};
 use crate::engine::{Decision, FunctionError, Report, StepOutcome, StepReport};
 use crate::events::{EventError, GuardDutyFinding};
-use crate::quarantine::execute::Executor as QuarantineExecutor;
 use crate::respond::{Response, Unresolved};
 
 pub const FUNCTION: &str = "quarantine-task";
@@ -182,10 +181,7 @@ pub async fn isolate(
             Some((vpc.clone(), ids))
         })
         .collect();
-    let executor = execute::Executor {
-        clients,
-        network: QuarantineExecutor { clients, config: &config.quarantine, group_ids: Mutex::new(known) },
-    };
+    let executor = execute::Executor { clients, isolation_group_name: group_name, group_ids: Mutex::new(known) };
     report.duration_ms = millis(clock.elapsed());
     cases::run_recorded(ledger, &plan, &executor, deadline, &mut report).await;
     Ok(report)
