@@ -21,6 +21,7 @@ pub enum Route {
     AbuseReport,
     Release,
     ContainLambda,
+    QuarantineTask,
 }
 
 impl Route {
@@ -33,6 +34,7 @@ impl Route {
             Self::AbuseReport => "abuse-report",
             Self::Release => "release",
             Self::ContainLambda => "contain-lambda",
+            Self::QuarantineTask => "quarantine-task",
         }
     }
 }
@@ -98,6 +100,11 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:IAM/") => {
                     Ok(Route::RevokeCredentials)
+                }
+                // Runtime Monitoring on ECS, and ECS attack sequences: the task's ENI is isolated.
+                "ECSCluster" | "Container" => Ok(Route::QuarantineTask),
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:ECS/") => {
+                    Ok(Route::QuarantineTask)
                 }
                 other => Err(format!("no function handles GuardDuty findings about resource type {other:?}")),
             }
@@ -225,6 +232,11 @@ pub async fn plan(path: &Path) -> Result<()> {
             let mut f = contain_lambda::Function::from_env().await?;
             f.config.common = read_only(&f.config.common);
             contain_lambda::handle(&f, lambda_event(event)).await
+        }
+        Route::QuarantineTask => {
+            let mut f = quarantine_task::Function::from_env().await?;
+            f.config.quarantine.common = read_only(&f.config.quarantine.common);
+            quarantine_task::handle(&f, lambda_event(event)).await
         }
         Route::Release => {
             // A release reads its case from the ledger (a dry run writes nothing to it).

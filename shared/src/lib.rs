@@ -27,6 +27,7 @@ pub mod release;
 pub mod respond;
 pub mod revoke;
 pub mod tags;
+pub mod task;
 
 pub use aws::Clients;
 pub use engine::Report;

@@ -7,6 +7,7 @@ pub mod alarms;
 pub mod cases;
 pub mod cloudtrail;
 pub mod ec2;
+pub mod ecs;
 pub mod fleet;
 pub mod guardduty;
 pub mod iam;
@@ -40,6 +41,7 @@ pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -72,6 +74,7 @@ impl Clients {
             organizations: client!(aws_sdk_organizations, config),
             dynamodb: client!(aws_sdk_dynamodb, config),
             lambda: client!(aws_sdk_lambda, config),
+            ecs: client!(aws_sdk_ecs, config),
         }
     }
 

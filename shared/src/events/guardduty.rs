@@ -50,6 +50,9 @@ pub struct Resource {
     /// Lambda Protection findings (see `lambda`).
     #[serde(default)]
     pub lambda_details: Option<super::lambda::LambdaDetails>,
+    /// Runtime Monitoring on ECS: the cluster, and the task under `taskDetails` (see `ecs`).
+    #[serde(default)]
+    pub ecs_cluster_details: Option<super::ecs::EcsClusterDetails>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -118,6 +121,9 @@ pub struct Service {
     /// Attack sequences list their resources here (see `sequence`).
     #[serde(default)]
     pub detection: Option<super::sequence::Detection>,
+    /// Runtime Monitoring: the process that did it (see `runtime`).
+    #[serde(default)]
+    pub runtime_details: Option<super::runtime::RuntimeDetails>,
 }
 
 /// Whose side the resource was on. ACTOR: it did the bad thing (compromised). TARGET: it was

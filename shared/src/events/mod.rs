@@ -6,10 +6,12 @@
 pub mod actor;
 pub mod cloudtrail;
 pub mod cloudwatch;
+pub mod ecs;
 pub mod guardduty;
 pub mod health;
 pub mod lambda;
 pub mod ocsf;
+pub mod runtime;
 pub mod schedule;
 pub mod securityhub;
 pub mod sequence;
