@@ -20,6 +20,7 @@ pub enum Route {
     AuditPosture,
     AbuseReport,
     Release,
+    ContainBucket,
 }
 
 impl Route {
@@ -31,6 +32,7 @@ impl Route {
             Self::AuditPosture => "audit-posture",
             Self::AbuseReport => "abuse-report",
             Self::Release => "release",
+            Self::ContainBucket => "contain-bucket",
         }
     }
 }
@@ -86,6 +88,10 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "Instance" => Err("a GuardDuty finding about an instance that is the TARGET goes to close-open-ports only for port probes and SSH/RDP brute force".into()),
                 "AccessKey" => Ok(Route::RevokeCredentials),
+                "S3Bucket" => Ok(Route::ContainBucket),
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:S3/") => {
+                    Ok(Route::ContainBucket)
+                }
                 "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:EC2/") => {
                     Ok(Route::QuarantineInstance)
                 }
@@ -210,6 +216,11 @@ pub async fn plan(path: &Path) -> Result<()> {
             let mut f = audit_posture::Function::from_env().await?;
             f.config.common = read_only(&f.config.common);
             audit_posture::handle(&f, lambda_event(event)).await
+        }
+        Route::ContainBucket => {
+            let mut f = contain_bucket::Function::from_env().await?;
+            f.config.common = read_only(&f.config.common);
+            contain_bucket::handle(&f, lambda_event(event)).await
         }
         Route::Release => {
             // A release reads its case from the ledger (a dry run writes nothing to it).

@@ -146,7 +146,7 @@ impl GuardDutyFinding {
 
     /// A resource of another account or region than the finding would be acted on with the
     /// finding's account's clients: never.
-    fn check_place(&self, resource: &SequenceResource) -> Result<(), EventError> {
+    pub(crate) fn check_place(&self, resource: &SequenceResource) -> Result<(), EventError> {
         if resource.account_id.as_ref().is_some_and(|a| *a != self.account_id) {
             return Err(invalid(
                 "sequence.resources[].accountId",

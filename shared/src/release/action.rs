@@ -7,12 +7,17 @@
 //!    the ENIs, so the group's health check sees a reachable instance), and, when asked, the
 //!    credentials (Firebreak's deny policies removed, the disabled keys active again).
 //! 3. **Mark** — the instance tagged released (who, when).
+//!
+//! A contained bucket's public access block goes back in Reconnect and Firebreak's statement
+//! leaves its policy in Restore (S3 refuses a public policy while the block is on).
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::aws::fleet::TargetRegistration;
+use crate::aws::s3::PublicAccessBlock;
+use crate::bucket::Bucket;
 use crate::engine;
 use crate::exposure::IngressRule;
 use crate::revoke::Principal;
@@ -48,6 +53,9 @@ pub enum ReleaseAction {
     ActivateAccessKey { user_name: String, access_key_id: String },
     TagReleased { instance_id: String, tags: Vec<(String, String)> },
     TagPrincipalReleased { principal: Principal, tags: Vec<(String, String)> },
+    RestorePublicAccessBlock { bucket: Bucket, before: Option<PublicAccessBlock> },
+    RestoreBucketPolicy { bucket: Bucket, recorded: Option<String> },
+    TagBucketReleased { bucket: Bucket, tags: Vec<(String, String)> },
 }
 
 impl engine::Action for ReleaseAction {
@@ -67,6 +75,9 @@ impl engine::Action for ReleaseAction {
             Self::ActivateAccessKey { .. } => "activate_access_key",
             Self::TagReleased { .. } => "tag_released",
             Self::TagPrincipalReleased { .. } => "tag_principal_released",
+            Self::RestorePublicAccessBlock { .. } => "restore_public_access_block",
+            Self::RestoreBucketPolicy { .. } => "restore_bucket_policy",
+            Self::TagBucketReleased { .. } => "tag_bucket_released",
         }
     }
 
@@ -81,6 +92,10 @@ impl engine::Action for ReleaseAction {
             | Self::RemovePolicy { .. }
             | Self::ActivateAccessKey { .. } => Phase::Restore,
             Self::TagReleased { .. } | Self::TagPrincipalReleased { .. } => Phase::Mark,
+            // The block first: with BlockPublicPolicy on, S3 refuses a policy that is public.
+            Self::RestorePublicAccessBlock { .. } => Phase::Reconnect,
+            Self::RestoreBucketPolicy { .. } => Phase::Restore,
+            Self::TagBucketReleased { .. } => Phase::Mark,
         }
     }
 
@@ -97,6 +112,9 @@ impl engine::Action for ReleaseAction {
                 principal.to_string()
             }
             Self::ActivateAccessKey { access_key_id, .. } => access_key_id.clone(),
+            Self::RestorePublicAccessBlock { bucket, .. }
+            | Self::RestoreBucketPolicy { bucket, .. }
+            | Self::TagBucketReleased { bucket, .. } => bucket.arn.clone(),
         }
     }
 
@@ -145,6 +163,18 @@ impl fmt::Display for ReleaseAction {
             Self::TagPrincipalReleased { principal, tags } => write!(
                 f,
                 "tag {principal} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            Self::RestorePublicAccessBlock { bucket, before } => match before {
+                Some(block) => write!(f, "put the public access block of {bucket} back to {}", block.record()),
+                None => write!(f, "delete the public access block of {bucket}: it had none before the case"),
+            },
+            Self::RestoreBucketPolicy { bucket, .. } => {
+                write!(f, "take Firebreak's statement out of the policy of {bucket} (the policy before the case)")
+            }
+            Self::TagBucketReleased { bucket, tags } => write!(
+                f,
+                "tag bucket {bucket} with {}",
                 tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
             ),
         }
