@@ -95,7 +95,7 @@ pub async fn contain_bucket(
             let account = accounts.clients_for_signal(&signal, &case_id).await?;
             let partition = partition_of(&finding.region);
             let buckets: Vec<Bucket> = trigger.buckets.iter().map(|b| Bucket::new(partition, b)).collect();
-            let facts = observe(&account.clients.s3, &buckets).await?;
+            let facts = observe::observe(&account.clients.s3, &buckets).await?;
             let exempt = exempt_principals(accounts, config, &account, partition).await?;
             let now = timestamp(SystemTime::now());
             let choices = Choices {
@@ -105,7 +105,7 @@ pub async fn contain_bucket(
                 now: &now,
                 exempt_principals: &exempt,
             };
-            match decide(&facts, common, &choices) {
+            match plan::decide(&facts, common, &choices) {
                 Decision::Skip(skip) => Err(skip),
                 Decision::Act(plan) => Ok((plan, account)),
             }

@@ -20,7 +20,7 @@ pub struct BucketTrigger {
     pub finding: Box<GuardDutyFinding>,
     pub buckets: Vec<String>,
     /// Sequence resources left to other functions (principals, keys...): reported, not acted on.
-    pub left: Vec<(String, String)>,
+    pub left: Left,
 }
 
 impl BucketTrigger {
@@ -55,8 +55,11 @@ impl BucketTrigger {
     }
 }
 
+/// What a finding names that is not a bucket: (uid, why), reported, not acted on.
+pub type Left = Vec<(String, String)>;
+
 /// The buckets a finding names, deduplicated, in order.
-pub fn buckets_of(finding: &GuardDutyFinding) -> Result<(Vec<String>, Vec<(String, String)>), EventError> {
+pub fn buckets_of(finding: &GuardDutyFinding) -> Result<(Vec<String>, Left), EventError> {
     let unsupported = |why| EventError::UnsupportedFinding {
         finding_type: finding.finding_type.clone(),
         resource_type: finding.resource.resource_type.clone(),

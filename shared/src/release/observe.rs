@@ -54,6 +54,6 @@ pub async fn observe(clients: &Clients, case: &Case, isolation_group_name: &str)
             autoscaling_group: group?,
         });
     }
-    let buckets = crate::bucket::observe(&clients.s3, &crate::bucket::release::buckets_of(case)).await?;
+    let buckets = crate::bucket::observe::observe(&clients.s3, &crate::bucket::release::buckets_of(case)).await?;
     Ok(ReleaseFacts { recorded: case.recorded(), instances, buckets })
 }
