@@ -60,6 +60,7 @@ fn every_function_names_its_errors() {
         let abuse = abuse_report::Function::from_env().await.expect("abuse-report starts");
         let release = release::Function::from_env().await.expect("release starts");
         let lambda = contain_lambda::Function::from_env().await.expect("contain-lambda starts");
+        let bucket = contain_bucket::Function::from_env().await.expect("contain-bucket starts");
 
         for event in malformed() {
             let e = || lambda_event(event.clone());
@@ -75,6 +76,7 @@ fn every_function_names_its_errors() {
             readable("abuse-report", &event, abuse_report::handle(&abuse, e()).await, "InvalidEvent");
             readable("release", &event, release::handle(&release, e()).await, "InvalidEvent");
             readable("contain-lambda", &event, contain_lambda::handle(&lambda, e()).await, "InvalidEvent");
+            readable("contain-bucket", &event, contain_bucket::handle(&bucket, e()).await, "InvalidEvent");
         }
 
         // A well-formed release without a ledger to read the case from.

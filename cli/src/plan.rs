@@ -22,6 +22,7 @@ pub enum Route {
     Release,
     ContainLambda,
     QuarantineTask,
+    ContainBucket,
 }
 
 impl Route {
@@ -35,6 +36,7 @@ impl Route {
             Self::Release => "release",
             Self::ContainLambda => "contain-lambda",
             Self::QuarantineTask => "quarantine-task",
+            Self::ContainBucket => "contain-bucket",
         }
     }
 }
@@ -90,6 +92,10 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "Instance" => Err("a GuardDuty finding about an instance that is the TARGET goes to close-open-ports only for port probes and SSH/RDP brute force".into()),
                 "AccessKey" => Ok(Route::RevokeCredentials),
+                "S3Bucket" => Ok(Route::ContainBucket),
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:S3/") => {
+                    Ok(Route::ContainBucket)
+                }
                 "Lambda" => Ok(Route::ContainLambda),
                 // The primary function; an EC2 sequence naming a shared instance profile also
                 // reaches revoke-credentials (infra_check.py's ALSO_DELIVERED).
@@ -237,6 +243,11 @@ pub async fn plan(path: &Path) -> Result<()> {
             let mut f = quarantine_task::Function::from_env().await?;
             f.config.quarantine.common = read_only(&f.config.quarantine.common);
             quarantine_task::handle(&f, lambda_event(event)).await
+        }
+        Route::ContainBucket => {
+            let mut f = contain_bucket::Function::from_env().await?;
+            f.config.common = read_only(&f.config.common);
+            contain_bucket::handle(&f, lambda_event(event)).await
         }
         Route::Release => {
             // A release reads its case from the ledger (a dry run writes nothing to it).

@@ -439,6 +439,8 @@ def delivered_by_schedule(event: dict, rule_names: list[str]) -> bool:
 # and the instance profile they share (revoke-credentials).
 ALSO_DELIVERED: dict[str, set[str]] = {
     "quarantine-instance/guardduty-attack-sequence-ec2-instance-group.json": {"revoke-credentials"},
+    # A data compromise: its buckets (contain-bucket) and the principals that took the data.
+    "contain-bucket/guardduty-attack-sequence-s3-compromised-data.json": {"revoke-credentials"},
 }
 
 

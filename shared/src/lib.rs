@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod attempts;
 pub mod aws;
+pub mod bucket;
 pub mod case;
 pub mod cases;
 pub mod contain_lambda;

@@ -128,7 +128,32 @@ fn operation(request: &Request) -> String {
     if let Some(target) = request.header("x-amz-target") {
         return target.rsplit('.').next().unwrap_or(target).to_string();
     }
+    if let Some(operation) = s3_operation(request) {
+        return operation.to_string();
+    }
     request.head.first().cloned().unwrap_or_default()
+}
+
+/// The S3 bucket-configuration operations Firebreak calls (REST: the method and the
+/// subresource of the request line), so faults can be aimed at them by name.
+fn s3_operation(request: &Request) -> Option<&'static str> {
+    let line = request.head.first()?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next()?, parts.next()?);
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let has = |sub: &str| query.split('&').any(|kv| kv == sub || kv.starts_with(&format!("{sub}=")));
+    let subresource = ["policy", "publicAccessBlock", "tagging"].into_iter().find(|s| has(s))?;
+    Some(match (method, subresource) {
+        ("GET", "policy") => "GetBucketPolicy",
+        ("PUT", "policy") => "PutBucketPolicy",
+        ("DELETE", "policy") => "DeleteBucketPolicy",
+        ("GET", "publicAccessBlock") => "GetPublicAccessBlock",
+        ("PUT", "publicAccessBlock") => "PutPublicAccessBlock",
+        ("DELETE", "publicAccessBlock") => "DeletePublicAccessBlock",
+        ("GET", "tagging") => "GetBucketTagging",
+        ("PUT", "tagging") => "PutBucketTagging",
+        _ => return None,
+    })
 }
 
 fn is_ec2(request: &Request) -> bool {
@@ -210,6 +235,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             Decision::Fault(Fault::Throttle) => {
                 let (status, code) = if is_ec2(&request) {
                     (503, "RequestLimitExceeded")
+                } else if s3_operation(&request).is_some() {
+                    (503, "SlowDown")
                 } else if is_query(&request) {
                     (400, "Throttling")
                 } else {
@@ -239,7 +266,9 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
 }
 
 fn error_response(request: &Request, status: u16, code: &str, message: &str) -> Vec<u8> {
-    let (content_type, body) = if is_ec2(request) {
+    let (content_type, body) = if s3_operation(request).is_some() {
+        ("application/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>injected</RequestId></Error>"))
+    } else if is_ec2(request) {
         ("text/xml", format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>"))
     } else if is_query(request) {
         ("text/xml", format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"))

@@ -454,6 +454,53 @@ export const FUNCTIONS: FirebreakFunction[] = [
     ],
   },
   {
+    name: 'contain-bucket',
+    description: 'GuardDuty S3 finding or S3 attack sequence -> bucket policy deny merged in, public access blocked, report.',
+    rules: {
+      // S3 Protection findings about buckets (exfiltration, anomalous deletes, discovery...).
+      GuardDutyS3Bucket: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: { resource: { resourceType: ['S3Bucket'] } },
+      },
+      // Extended Threat Detection: a data compromise sequence; its buckets are in
+      // service.detection.sequence.resources (its principals go to revoke-credentials).
+      GuardDutyAttackSequenceS3: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:S3/' }],
+          resource: { resourceType: ['AttackSequence'] },
+        },
+      },
+    },
+    environment: {
+      FIREBREAK_DRY_RUN: 'DryRun',
+      FIREBREAK_MIN_SEVERITY: 'MinSeverity',
+      FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
+      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
+      FIREBREAK_S3_BREAKGLASS_ROLES: 'S3BreakglassRoles',
+      ...ACCOUNTS_ENVIRONMENT,
+    },
+    statements: [
+      // Buckets only (bucket ARNs, no object): nothing here reads or deletes an object. S3
+      // bucket actions take no aws:ResourceTag condition: the code reads each bucket's tags and
+      // never touches one carrying the exemption key.
+      new iam.PolicyStatement({
+        sid: 'ReadBuckets',
+        actions: ['s3:GetBucketTagging', 's3:GetBucketPolicy', 's3:GetBucketPublicAccessBlock'],
+        resources: [`arn:${Aws.PARTITION}:s3:::*`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ContainBuckets',
+        actions: ['s3:PutBucketTagging', 's3:PutBucketPolicy', 's3:PutBucketPublicAccessBlock'],
+        resources: [`arn:${Aws.PARTITION}:s3:::*`],
+      }),
+    ],
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
+    deniedOnExemptResources: [],
+  },
+  {
     name: 'contain-lambda',
     description: 'GuardDuty Lambda Protection finding -> reserved concurrency 0 (previous recorded), role sessions revoked, report.',
     rules: {
@@ -750,6 +797,18 @@ export const FUNCTIONS: FirebreakFunction[] = [
         sid: 'RegisterInTargetGroups',
         actions: ['elasticloadbalancing:RegisterTargets'],
         resources: [arn('elasticloadbalancing', 'targetgroup/*/*')],
+      }),
+      // A contained bucket: its public access block and policy back as the case recorded them
+      // (Firebreak's statement taken out), the bucket tagged released. No object.
+      new iam.PolicyStatement({
+        sid: 'ReadContainedBuckets',
+        actions: ['s3:GetBucketTagging', 's3:GetBucketPolicy', 's3:GetBucketPublicAccessBlock'],
+        resources: [`arn:${Aws.PARTITION}:s3:::*`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RestoreContainedBuckets',
+        actions: ['s3:PutBucketPublicAccessBlock', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy', 's3:PutBucketTagging'],
+        resources: [`arn:${Aws.PARTITION}:s3:::*`],
       }),
       new iam.PolicyStatement({
         sid: 'AttachToAutoScalingGroups',

@@ -58,6 +58,10 @@ export class FirebreakStack extends Stack {
         description: 'FIREBREAK_PROTECTED_PRINCIPALS (revoke-credentials). Comma-separated user/role names or ARNs never revoked.',
       }),
       QuarantineSourceInstance: flag(this, 'QuarantineSourceInstance', 'true', 'FIREBREAK_QUARANTINE_SOURCE_INSTANCE (revoke-credentials). Quarantine the instance whose role credentials were exfiltrated.'),
+      S3BreakglassRoles: new CfnParameter(this, 'S3BreakglassRoles', {
+        type: 'String', default: '',
+        description: "FIREBREAK_S3_BREAKGLASS_ROLES (contain-bucket). Comma-separated IAM role ARNs the containment statement of a bucket policy still lets through (responders); Firebreak's own roles always are.",
+      }),
       AdminPorts: new CfnParameter(this, 'AdminPorts', {
         type: 'String', default: '22,3389,3306,5432,1433,6379,9200,27017', allowedPattern: '^[0-9]{1,5}( *, *[0-9]{1,5})*$',
         description: 'FIREBREAK_ADMIN_PORTS (close-open-ports, audit-posture). Ports that must not be open to the internet.',

@@ -15,6 +15,7 @@ pub mod isolation;
 pub mod lambda;
 pub mod metrics;
 pub mod organizations;
+pub mod s3;
 pub mod security_groups;
 pub mod securityhub;
 pub mod snapshots;
@@ -42,6 +43,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -75,6 +77,7 @@ impl Clients {
             dynamodb: client!(aws_sdk_dynamodb, config),
             lambda: client!(aws_sdk_lambda, config),
             ecs: client!(aws_sdk_ecs, config),
+            s3: s3_client(config),
         }
     }
 
@@ -83,6 +86,19 @@ impl Clients {
     pub async fn from_env() -> Self {
         Self::new(&aws_config::load_defaults(BehaviorVersion::latest()).await)
     }
+}
+
+/// S3 with Firebreak's retry policy; path-style addressing when an endpoint is set (an emulator
+/// serves no bucket subdomains).
+fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .retry_config(crate::attempts::retry_config())
+            .timeout_config(crate::attempts::timeout_config())
+            .interceptor(crate::attempts::RetryRecorder)
+            .build(),
+    )
 }
 
 /// A failed AWS call: which action, AWS's error code when there is one, and the message.

@@ -53,6 +53,22 @@ pub struct Resource {
     /// Runtime Monitoring on ECS: the cluster, and the task under `taskDetails` (see `ecs`).
     #[serde(default)]
     pub ecs_cluster_details: Option<super::ecs::EcsClusterDetails>,
+    /// S3 Protection findings (`resourceType` `S3Bucket`): the buckets involved (API `S3BucketDetail`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub s3_bucket_details: Vec<S3BucketDetail>,
+}
+
+/// One bucket of an S3 Protection finding; only what Firebreak reads (API `S3BucketDetail`:
+/// `arn`, `name`, `type` — `Source`/`Destination` —, `createdAt`, `owner`, `tags`, …).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3BucketDetail {
+    #[serde(default)]
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub bucket_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -7,12 +7,17 @@
 //!    the ENIs, so the group's health check sees a reachable instance), and, when asked, the
 //!    credentials (Firebreak's deny policies removed, the disabled keys active again).
 //! 3. **Mark** — the instance tagged released (who, when).
+//!
+//! A contained bucket's public access block goes back in Reconnect and Firebreak's statement
+//! leaves its policy in Restore (S3 refuses a public policy while the block is on).
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::aws::fleet::TargetRegistration;
+use crate::aws::s3::PublicAccessBlock;
+use crate::bucket::Bucket;
 use crate::engine;
 use crate::exposure::IngressRule;
 use crate::revoke::Principal;
@@ -88,6 +93,18 @@ pub enum ReleaseAction {
         function_arn: String,
         tags: Vec<(String, String)>,
     },
+    RestorePublicAccessBlock {
+        bucket: Bucket,
+        before: Option<PublicAccessBlock>,
+    },
+    RestoreBucketPolicy {
+        bucket: Bucket,
+        recorded: Option<String>,
+    },
+    TagBucketReleased {
+        bucket: Bucket,
+        tags: Vec<(String, String)>,
+    },
 }
 
 impl engine::Action for ReleaseAction {
@@ -109,6 +126,9 @@ impl engine::Action for ReleaseAction {
             Self::TagPrincipalReleased { .. } => "tag_principal_released",
             Self::RestoreFunctionConcurrency { .. } => "restore_function_concurrency",
             Self::TagFunctionReleased { .. } => "tag_function_released",
+            Self::RestorePublicAccessBlock { .. } => "restore_public_access_block",
+            Self::RestoreBucketPolicy { .. } => "restore_bucket_policy",
+            Self::TagBucketReleased { .. } => "tag_bucket_released",
         }
     }
 
@@ -125,6 +145,10 @@ impl engine::Action for ReleaseAction {
             Self::RestoreFunctionConcurrency { .. } => Phase::Restore,
             Self::TagReleased { .. } | Self::TagPrincipalReleased { .. } => Phase::Mark,
             Self::TagFunctionReleased { .. } => Phase::Mark,
+            // The block first: with BlockPublicPolicy on, S3 refuses a policy that is public.
+            Self::RestorePublicAccessBlock { .. } => Phase::Reconnect,
+            Self::RestoreBucketPolicy { .. } => Phase::Restore,
+            Self::TagBucketReleased { .. } => Phase::Mark,
         }
     }
 
@@ -143,6 +167,9 @@ impl engine::Action for ReleaseAction {
             Self::ActivateAccessKey { access_key_id, .. } => access_key_id.clone(),
             Self::RestoreFunctionConcurrency { function_name, .. } => format!("function/{function_name}"),
             Self::TagFunctionReleased { function_arn, .. } => function_arn.clone(),
+            Self::RestorePublicAccessBlock { bucket, .. }
+            | Self::RestoreBucketPolicy { bucket, .. }
+            | Self::TagBucketReleased { bucket, .. } => bucket.arn.clone(),
         }
     }
 
@@ -202,6 +229,18 @@ impl fmt::Display for ReleaseAction {
             Self::TagFunctionReleased { function_arn, tags } => write!(
                 f,
                 "tag {function_arn} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            Self::RestorePublicAccessBlock { bucket, before } => match before {
+                Some(block) => write!(f, "put the public access block of {bucket} back to {}", block.record()),
+                None => write!(f, "delete the public access block of {bucket}: it had none before the case"),
+            },
+            Self::RestoreBucketPolicy { bucket, .. } => {
+                write!(f, "take Firebreak's statement out of the policy of {bucket} (the policy before the case)")
+            }
+            Self::TagBucketReleased { bucket, tags } => write!(
+                f,
+                "tag bucket {bucket} with {}",
                 tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
             ),
         }

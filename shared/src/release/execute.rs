@@ -1,7 +1,8 @@
 //! How each release action is carried out, through the EC2, ELB, Auto Scaling and IAM wrappers.
 
 use super::action::ReleaseAction;
-use crate::aws::{ec2, fleet, iam, isolation, lambda, security_groups, AwsError, Clients};
+use crate::aws::{ec2, fleet, iam, isolation, lambda, s3, security_groups, AwsError, Clients};
+use crate::bucket::release as bucket;
 use crate::engine::{Acted, Execute, Progress};
 use crate::revoke::Principal;
 
@@ -84,6 +85,19 @@ impl Execute<ReleaseAction> for Executor<'_> {
                     Principal::User(name) => iam::tag_user(&self.clients.iam, name, tags).await?,
                     Principal::Role(name) => iam::tag_role(&self.clients.iam, name, tags).await?,
                 }
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+            }
+            ReleaseAction::RestorePublicAccessBlock { bucket, before } => {
+                Ok(Acted::done(bucket::restore_public_access_block(&self.clients.s3, &bucket.name, *before).await?))
+            }
+            ReleaseAction::RestoreBucketPolicy { bucket, recorded } => {
+                Ok(match bucket::restore_policy(&self.clients.s3, &bucket.name, recorded.as_deref()).await? {
+                    Some(detail) => Acted::done(detail),
+                    None => Acted::already_done("Firebreak's statement is gone already"),
+                })
+            }
+            ReleaseAction::TagBucketReleased { bucket, tags } => {
+                s3::merge_bucket_tags(&self.clients.s3, &bucket.name, tags).await?;
                 Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
             }
         }

@@ -67,5 +67,6 @@ pub async fn observe(clients: &Clients, case: &Case, isolation_group_name: &str)
             groups.into_values().flat_map(|g| [g.isolation, g.untracking]).flatten().map(|g| g.group_id).collect();
         interfaces.push((eni, ours));
     }
-    Ok(ReleaseFacts { recorded: case.recorded(), instances, interfaces })
+    let buckets = crate::bucket::observe::observe(&clients.s3, &crate::bucket::release::buckets_of(case)).await?;
+    Ok(ReleaseFacts { recorded: case.recorded(), instances, interfaces, buckets })
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use super::action::ReleaseAction;
 use crate::aws::ec2::InterfaceFacts;
 use crate::aws::fleet::TargetRegistration;
+use crate::bucket::release::plan_release;
+use crate::bucket::BucketFacts;
 use crate::engine::{Plan, Planned};
 use crate::exposure::IngressRule;
 use crate::policy;
@@ -22,6 +24,8 @@ pub struct ReleaseFacts {
     /// ENIs the case isolated that belong to none of its instances (an ECS task's), as they are
     /// now, with Firebreak's groups of their VPC.
     pub interfaces: Vec<(InterfaceFacts, Vec<String>)>,
+    /// The buckets the case contained, as they are now.
+    pub buckets: Vec<BucketFacts>,
 }
 
 /// One instance the case touched, as it is now.
@@ -78,6 +82,9 @@ pub fn decide(case_id: &str, facts: &ReleaseFacts, choices: &Choices) -> Plan<Re
             steps.push(Planned::act(ReleaseAction::ReauthorizeIngress { group_id: resource.clone(), rules }));
         }
         steps.extend(credential_steps(resource, record, choices));
+    }
+    for bucket in &facts.buckets {
+        steps.extend(bucket_steps(bucket, facts.recorded.get(&bucket.bucket.arn), choices));
     }
     Plan { title: format!("release case {case_id}"), case_id: case_id.to_string(), steps }
 }
@@ -171,6 +178,30 @@ fn restore_interface_step(
     })
 }
 
+fn bucket_steps(
+    bucket: &BucketFacts,
+    ledger: Option<&BTreeMap<String, String>>,
+    choices: &Choices,
+) -> Vec<Planned<ReleaseAction>> {
+    let name = bucket.bucket.clone();
+    let tag = ReleaseAction::TagBucketReleased { bucket: name.clone(), tags: released_tags(choices) };
+    if !bucket.exists {
+        return vec![Planned::skip(tag, "the bucket is gone: nothing to put back")];
+    }
+    let release = plan_release(bucket, ledger);
+    let block =
+        ReleaseAction::RestorePublicAccessBlock { bucket: name.clone(), before: release.public_access_block.flatten() };
+    let policy = ReleaseAction::RestoreBucketPolicy { bucket: name, recorded: release.recorded_policy };
+    vec![
+        match (release.public_access_block, release.why_not_block) {
+            (Some(_), _) => Planned::act(block),
+            (None, why) => Planned::skip(block, why.unwrap_or_default()),
+        },
+        Planned::unless(policy, !release.policy, || "Firebreak's statement is not in the policy".into()),
+        Planned::act(tag),
+    ]
+}
+
 /// Who released which case, when: the case tags stay beside them as evidence.
 pub(super) fn released_tags(choices: &Choices) -> Vec<(String, String)> {
     vec![
@@ -252,6 +283,7 @@ mod tests {
     #[test]
     fn isolated_enis_go_back_and_a_human_change_wins() {
         let facts = ReleaseFacts {
+            buckets: Vec::new(),
             recorded: BTreeMap::new(),
             interfaces: Vec::new(),
             instances: vec![instance(vec![
@@ -292,7 +324,7 @@ mod tests {
                 BTreeMap::from([(REVOKED_INGRESS_TAG.to_string(), "tcp 22-22 0.0.0.0/0".to_string())]),
             ),
         ]);
-        let facts = ReleaseFacts { recorded, instances: Vec::new(), interfaces: Vec::new() };
+        let facts = ReleaseFacts { recorded, instances: Vec::new(), interfaces: Vec::new(), buckets: Vec::new() };
         let kept = decide("fb-1", &facts, &choices(false));
         let credentials =
             |s: &&Planned<ReleaseAction>| matches!(s.action.name(), "remove_policy" | "activate_access_key");
@@ -316,6 +348,7 @@ mod tests {
             recorded: BTreeMap::new(),
             instances: vec![InstanceNow::gone("i-1")],
             interfaces: Vec::new(),
+            buckets: Vec::new(),
         };
         let plan = decide("fb-1", &facts, &choices(false));
         assert_eq!(plan.steps.len(), 1);
