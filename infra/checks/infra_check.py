@@ -439,6 +439,9 @@ def delivered_by_schedule(event: dict, rule_names: list[str]) -> bool:
 # and the instance profile they share (revoke-credentials).
 ALSO_DELIVERED: dict[str, set[str]] = {
     "quarantine-instance/guardduty-attack-sequence-ec2-instance-group.json": {"revoke-credentials"},
+    # An ECS sequence names its tasks (quarantine-task) and the access key used from them
+    # (revoke-credentials).
+    "quarantine-task/guardduty-attack-sequence-ecs-compromised-cluster.json": {"revoke-credentials"},
 }
 
 
