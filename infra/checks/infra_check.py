@@ -441,6 +441,9 @@ ALSO_DELIVERED: dict[str, set[str]] = {
     "quarantine-instance/guardduty-attack-sequence-ec2-instance-group.json": {"revoke-credentials"},
     # A data compromise: its buckets (contain-bucket) and the principals that took the data.
     "contain-bucket/guardduty-attack-sequence-s3-compromised-data.json": {"revoke-credentials"},
+    # An ECS sequence names its tasks (quarantine-task) and the access key used from them
+    # (revoke-credentials).
+    "quarantine-task/guardduty-attack-sequence-ecs-compromised-cluster.json": {"revoke-credentials"},
 }
 
 

@@ -318,6 +318,94 @@ export const FUNCTIONS: FirebreakFunction[] = [
     deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
   },
   {
+    name: 'quarantine-task',
+    description: 'GuardDuty Runtime Monitoring finding on an ECS task or an ECS attack sequence -> each task\'s ENI isolated, task protected and tagged, report.',
+    rules: {
+      // Runtime Monitoring on ECS (EC2 or Fargate): the finding names the task. Only those that
+      // name it (anything else would be an error and a retried event).
+      GuardDutyRuntimeTaskFinding: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          resource: {
+            resourceType: ['ECSCluster', 'Container'],
+            ecsClusterDetails: { taskDetails: { arn: [{ exists: true }] } },
+          },
+        },
+      },
+      // Extended Threat Detection in an ECS cluster: every ECS_TASK it names (its EC2 nodes go to
+      // quarantine-instance, its access keys to revoke-credentials).
+      GuardDutyAttackSequenceEcsTasks: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:ECS/' }],
+          resource: { resourceType: ['AttackSequence'] },
+          service: { detection: { sequence: { resources: { resourceType: ['ECS_TASK'] } } } },
+        },
+      },
+    },
+    // The quarantine's settings (TaskConfig embeds QuarantineConfig: StopInstance and Snapshot are
+    // read, and change nothing for a task), and its own.
+    environment: { ...QUARANTINE_ENVIRONMENT, ...ACCOUNTS_ENVIRONMENT, FIREBREAK_STOP_TASK: 'StopTask' },
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
+    statements: [
+      // Describe calls and DescribeTaskDefinition support no resource-level permissions.
+      new iam.PolicyStatement({
+        sid: 'Read',
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ecs:DescribeTaskDefinition'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTasks',
+        actions: ['ecs:DescribeTasks', 'ecs:GetTaskProtection'],
+        resources: [arn('ecs', 'task/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadClusters',
+        actions: ['ecs:DescribeClusters'],
+        resources: [arn('ecs', 'cluster/*')],
+      }),
+      // The task's ENI goes through the quarantine's isolation groups, as an instance's does.
+      ...QUARANTINE_STATEMENTS('Read').filter((s) =>
+        ['CreateIsolationGroupsOnlyTaggedAsFirebreaks', 'CreateIsolationGroupsInAnyVpc', 'ChangeRulesOfFirebreakGroupsOnly', 'MoveInterfacesIntoIsolation']
+          .includes(s.sid ?? '')),
+      // The ENI's original groups (recorded before the move), the groups' names and roles.
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnly',
+        actions: ['ec2:CreateTags'],
+        resources: [ec2('network-interface/*'), ec2('security-group/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*', 'Name'] } },
+      }),
+      // Scale-in protection (a service would replace and stop the task), the case's tags, and a
+      // stop only when StopTask is "true".
+      new iam.PolicyStatement({
+        sid: 'ContainTasks',
+        actions: ['ecs:UpdateTaskProtection', 'ecs:StopTask'],
+        resources: [arn('ecs', 'task/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnTasks',
+        actions: ['ecs:TagResource'],
+        resources: [arn('ecs', 'task/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
+    ],
+    // A cluster's exemption tag is checked by the code only: IAM sees the task's tags, not its cluster's.
+    deniedOnExemptResources: [
+      'ec2:CreateSecurityGroup',
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:AuthorizeSecurityGroupEgress',
+      'ec2:RevokeSecurityGroupIngress',
+      'ec2:RevokeSecurityGroupEgress',
+      'ec2:ModifyNetworkInterfaceAttribute',
+      'ec2:CreateTags',
+      'ecs:UpdateTaskProtection',
+      'ecs:TagResource',
+      'ecs:StopTask',
+    ],
+  },
+  {
     name: 'revoke-credentials',
     description: 'GuardDuty access-key finding or AWS Health credential exposure -> disable keys, revoke sessions, report.',
     rules: {

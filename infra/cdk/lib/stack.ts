@@ -49,6 +49,7 @@ export class FirebreakStack extends Stack {
       }),
       StopInstance: flag(this, 'StopInstance', 'false', 'FIREBREAK_STOP_INSTANCE. Stop the instance after its volumes are snapshotted (loses memory).'),
       Snapshot: flag(this, 'Snapshot', 'true', 'FIREBREAK_SNAPSHOT. Snapshot every EBS volume of a quarantined instance.'),
+      StopTask: flag(this, 'StopTask', 'false', 'FIREBREAK_STOP_TASK (quarantine-task). Stop the ECS task once it is isolated and tagged (its memory and processes, the evidence, are lost).'),
       ActOnSampleFindings: flag(this, 'ActOnSampleFindings', 'false', "FIREBREAK_ACT_ON_SAMPLE_FINDINGS. Act on GuardDuty's generated sample findings."),
       CutTrackedConnections: flag(this, 'CutTrackedConnections', 'true', 'FIREBREAK_CUT_TRACKED_CONNECTIONS. Pass interfaces through an all-traffic group so established connections end.'),
       DeactivateAllKeys: flag(this, 'DeactivateAllKeys', 'false', 'FIREBREAK_DEACTIVATE_ALL_KEYS (revoke-credentials). Disable every active key of the user, not only the named one.'),

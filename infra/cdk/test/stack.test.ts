@@ -243,7 +243,7 @@ test('the case ledger: keyed by case_id, on demand, point-in-time recovery, encr
 test('every function is told the ledger; only those that open cases may use it, on the table only', () => {
   const template = synth();
   const [table] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
-  const writers = ['quarantine-instance', 'revoke-credentials', 'close-open-ports', 'abuse-report', 'release', 'contain-lambda', 'contain-bucket'];
+  const writers = ['quarantine-instance', 'revoke-credentials', 'close-open-ports', 'abuse-report', 'release', 'contain-lambda', 'contain-bucket', 'quarantine-task'];
   for (const spec of FUNCTIONS) {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
