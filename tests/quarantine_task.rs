@@ -252,7 +252,7 @@ async fn a_dry_run_exempt_cluster_and_sample_finding_change_nothing() {
 
     for t in [&task, &exempt] {
         assert_eq!(bench.eni(&t.eni_id).await.0, vec![t.app_group.clone()], "{} untouched", t.task_arn);
-        assert!(bench.task_tags(&t.task_arn).await.get(tags::CASE).is_none());
+        assert!(!bench.task_tags(&t.task_arn).await.contains_key(tags::CASE));
         assert!(bench.scenario.groups_named(&t.vpc_id, "firebreak-isolation").await.is_empty());
     }
 }

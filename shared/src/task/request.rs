@@ -20,8 +20,11 @@ pub struct TaskRequest {
     pub process: Option<ProcessSummary>,
 }
 
+/// What a finding names that leads to no task: (entity, why).
+pub type Left = Vec<(String, String)>;
+
 /// The requests for every task a finding names, and what it names that leads to none (and why).
-pub fn requests(finding: &GuardDutyFinding) -> Result<(Vec<TaskRequest>, Vec<(String, String)>), EventError> {
+pub fn requests(finding: &GuardDutyFinding) -> Result<(Vec<TaskRequest>, Left), EventError> {
     let found = finding.ecs_tasks()?;
     let signal = finding.signal();
     let process = finding.runtime_process();
