@@ -322,3 +322,23 @@ async fn handler_rejects_a_malformed_event_and_acts_on_a_real_one() {
     assert_eq!(report["outcome"], "contained", "{report:#}");
     assert_eq!(report["reports"][0]["resource"], instance.instance_id.as_str());
 }
+
+/// Runtime Monitoring (no `resourceRole`): the instance is quarantined like an ACTOR, and the
+/// process GuardDuty saw, with its lineage, is in the report.
+#[tokio::test]
+async fn a_runtime_monitoring_reverse_shell_quarantines_the_instance_and_names_the_process() {
+    let (_moto, scenario, instance) = setup(Setup::bare()).await;
+    let event = scenario.guardduty_event("quarantine-instance/guardduty-runtime-reverse-shell-ec2.json", &instance);
+    let report = run(&scenario, &QuarantineConfig::default(), &event).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Contained, "{report:#?}");
+    let view = scenario.view(&instance.instance_id, None).await;
+    let isolation = scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await;
+    for (eni, groups) in &view.interface_groups {
+        assert_eq!(groups, &vec![isolation[0].0.clone()], "{eni} isolated");
+    }
+    assert_eq!(view.snapshots.len(), instance.volume_ids.len(), "evidence kept");
+    let process = report.process.as_ref().expect("the process is reported");
+    assert_eq!(process.name.as_deref(), Some("bash"));
+    assert_eq!(process.pid, Some(31415));
+    assert_eq!(process.lineage.len(), 2, "{process:#?}");
+}
