@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod attempts;
 pub mod aws;
+pub mod canary;
 pub mod case;
 pub mod cases;
 pub mod deadline;
@@ -23,6 +24,7 @@ pub mod ports;
 pub mod posture;
 pub mod quarantine;
 pub mod release;
+pub mod replay;
 pub mod respond;
 pub mod revoke;
 pub mod tags;
