@@ -166,3 +166,30 @@ async fn a_missing_rule_fails_its_check() {
     assert!(rules[1].1.contains("no rule firebreak-gone"), "{rules:?}");
     assert_eq!(outcome_of(&report, "await_reports")[0].0, StepOutcome::Done, "the report still arrived");
 }
+
+/// The detector check on moto's own GuardDuty (CreateDetector, ListDetectors, GetDetector are
+/// implemented): an enabled detector passes, a suspended one fails; moto has no
+/// CreateSampleFindings, so there the sample step fails with the call named.
+#[tokio::test]
+async fn the_detector_check_reads_motos_guardduty() {
+    let world = world(RuleState::Enabled).await;
+    let clients = world.moto.clients().await;
+    let detector = clients.guardduty.create_detector().enable(true).send().await.expect("CreateDetector");
+    let detector = detector.detector_id().unwrap().to_string();
+    let accounts = firebreak_tests::home_only(clients.clone());
+    let event = ScheduledEvent::from_event(&sample_event("audit-posture/schedule-daily.json")).unwrap();
+
+    let report = canary::run_canary(&accounts, &world.home, &world.config, &event, Deadline::NONE).await.unwrap();
+    let checked = outcome_of(&report, "check_guardduty_detector");
+    assert_eq!(checked, vec![(StepOutcome::Done, format!("detector {detector} enabled").as_str())], "{report:#?}");
+    let sample = outcome_of(&report, "create_sample_finding");
+    assert!(sample[0].0 == StepOutcome::Failed && sample[0].1.contains("CreateSampleFindings"), "{sample:?}");
+
+    clients.guardduty.update_detector().detector_id(&detector).enable(false).send().await.expect("UpdateDetector");
+    let report = canary::run_canary(&accounts, &world.home, &world.config, &event, Deadline::NONE).await.unwrap();
+    let checked = outcome_of(&report, "check_guardduty_detector");
+    assert!(
+        checked[0].0 == StepOutcome::Failed && checked[0].1.contains("no enabled GuardDuty detector"),
+        "{checked:?}"
+    );
+}
