@@ -1,6 +1,6 @@
 //! What a failed invocation tells Lambda (and so the failure destination and every alarm on the
 //! function): an `errorType` a person can read and an `errorMessage` of a sentence or two — for
-//! each of the six functions, built from the environment exactly as on Lambda.
+//! each function, built from the environment exactly as on Lambda.
 
 use firebreak::engine::FunctionError;
 use firebreak_tests::{sample_event, Moto};
@@ -59,6 +59,7 @@ fn every_function_names_its_errors() {
         let posture = audit_posture::Function::from_env().await.expect("audit-posture starts");
         let abuse = abuse_report::Function::from_env().await.expect("abuse-report starts");
         let release = release::Function::from_env().await.expect("release starts");
+        let lambda = contain_lambda::Function::from_env().await.expect("contain-lambda starts");
 
         for event in malformed() {
             let e = || lambda_event(event.clone());
@@ -73,6 +74,7 @@ fn every_function_names_its_errors() {
             readable("audit-posture", &event, audit_posture::handle(&posture, e()).await, "InvalidEvent");
             readable("abuse-report", &event, abuse_report::handle(&abuse, e()).await, "InvalidEvent");
             readable("release", &event, release::handle(&release, e()).await, "InvalidEvent");
+            readable("contain-lambda", &event, contain_lambda::handle(&lambda, e()).await, "InvalidEvent");
         }
 
         // A well-formed release without a ledger to read the case from.

@@ -20,6 +20,8 @@ pub enum Route {
     AuditPosture,
     AbuseReport,
     Release,
+    ContainLambda,
+    QuarantineTask,
 }
 
 impl Route {
@@ -31,6 +33,8 @@ impl Route {
             Self::AuditPosture => "audit-posture",
             Self::AbuseReport => "abuse-report",
             Self::Release => "release",
+            Self::ContainLambda => "contain-lambda",
+            Self::QuarantineTask => "quarantine-task",
         }
     }
 }
@@ -86,8 +90,21 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 }
                 "Instance" => Err("a GuardDuty finding about an instance that is the TARGET goes to close-open-ports only for port probes and SSH/RDP brute force".into()),
                 "AccessKey" => Ok(Route::RevokeCredentials),
-                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:EC2/") => {
+                "Lambda" => Ok(Route::ContainLambda),
+                // The primary function; an EC2 sequence naming a shared instance profile also
+                // reaches revoke-credentials (infra_check.py's ALSO_DELIVERED).
+                "AttackSequence"
+                    if ["AttackSequence:EC2/", "AttackSequence:EKS/"].iter().any(|p| text(detail, &["type"]).starts_with(p)) =>
+                {
                     Ok(Route::QuarantineInstance)
+                }
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:IAM/") => {
+                    Ok(Route::RevokeCredentials)
+                }
+                // Runtime Monitoring on ECS, and ECS attack sequences: the task's ENI is isolated.
+                "ECSCluster" | "Container" => Ok(Route::QuarantineTask),
+                "AttackSequence" if text(detail, &["type"]).starts_with("AttackSequence:ECS/") => {
+                    Ok(Route::QuarantineTask)
                 }
                 other => Err(format!("no function handles GuardDuty findings about resource type {other:?}")),
             }
@@ -210,6 +227,16 @@ pub async fn plan(path: &Path) -> Result<()> {
             let mut f = audit_posture::Function::from_env().await?;
             f.config.common = read_only(&f.config.common);
             audit_posture::handle(&f, lambda_event(event)).await
+        }
+        Route::ContainLambda => {
+            let mut f = contain_lambda::Function::from_env().await?;
+            f.config.common = read_only(&f.config.common);
+            contain_lambda::handle(&f, lambda_event(event)).await
+        }
+        Route::QuarantineTask => {
+            let mut f = quarantine_task::Function::from_env().await?;
+            f.config.quarantine.common = read_only(&f.config.quarantine.common);
+            quarantine_task::handle(&f, lambda_event(event)).await
         }
         Route::Release => {
             // A release reads its case from the ledger (a dry run writes nothing to it).

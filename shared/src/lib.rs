@@ -13,6 +13,7 @@ pub mod aws;
 pub mod canary;
 pub mod case;
 pub mod cases;
+pub mod contain_lambda;
 pub mod deadline;
 pub mod engine;
 pub mod events;
@@ -28,6 +29,7 @@ pub mod replay;
 pub mod respond;
 pub mod revoke;
 pub mod tags;
+pub mod task;
 
 pub use aws::Clients;
 pub use engine::Report;

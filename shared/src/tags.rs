@@ -28,6 +28,10 @@ pub const TARGET_GROUPS: &str = "firebreak:target-groups";
 /// (`user/<name>`, `role/<name>`), so a release with credentials undoes exactly those.
 pub const DISABLED_ACCESS_KEY_PREFIX: &str = "firebreak:disabled-access-key:";
 pub const POLICY_PREFIX: &str = "firebreak:policy:";
+/// On a contained Lambda function (and in the case): its reserved concurrency before the case,
+/// a number, or `none` when it had no reservation, so a release can put it back.
+pub const RESERVED_CONCURRENCY_BEFORE: &str = "firebreak:reserved-concurrency-before";
+pub const NO_RESERVED_CONCURRENCY: &str = "none";
 
 /// On a released instance or principal: when, by whom, and which case was released. The case
 /// tags stay (evidence); a resource whose case was released opens a new case when next hit.

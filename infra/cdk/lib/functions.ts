@@ -263,6 +263,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
           resource: { resourceType: ['AttackSequence'] },
         },
       },
+      // An attack sequence in an ECS or EKS cluster: the EC2 nodes it names are quarantined (its
+      // tasks go to quarantine-task; the cluster and its workloads are named in the report).
+      GuardDutyAttackSequenceClusterNodes: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:ECS/' }, { prefix: 'AttackSequence:EKS/' }],
+          resource: { resourceType: ['AttackSequence'] },
+          service: {
+            detection: { sequence: { resources: { resourceType: ['EC2_INSTANCE', 'AUTOSCALING_AUTO_SCALING_GROUP'] } } },
+          },
+        },
+      },
       // The same GuardDuty EC2 findings through Security Hub (often from member accounts), not yet
       // worked: the update Firebreak writes back is re-published as an import, and skipped here.
       SecurityHubGuardDutyInstanceFinding: {
@@ -316,6 +329,28 @@ export const FUNCTIONS: FirebreakFunction[] = [
         source: ['aws.guardduty'],
         detailType: ['GuardDuty Finding'],
         detail: { resource: { resourceType: ['AccessKey'] } },
+      },
+      // Extended Threat Detection: an attack sequence of compromised IAM credentials or S3 data
+      // names its access keys and actors; revoke them all, in one case.
+      GuardDutyAttackSequenceCredentials: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:IAM/' }, { prefix: 'AttackSequence:S3/' }],
+          resource: { resourceType: ['AttackSequence'] },
+        },
+      },
+      // A sequence across instances or containers that names access keys or the instance profile
+      // its instances share: that profile role's sessions are revoked (the instances themselves go
+      // to quarantine-instance).
+      GuardDutyAttackSequenceSharedCredentials: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: {
+          type: [{ prefix: 'AttackSequence:EC2/' }, { prefix: 'AttackSequence:ECS/' }, { prefix: 'AttackSequence:EKS/' }],
+          resource: { resourceType: ['AttackSequence'] },
+          service: { detection: { sequence: { resources: { resourceType: ['ACCESS_KEY', 'IAM_INSTANCE_PROFILE'] } } } },
+        },
       },
       HealthCredentialsExposed: {
         source: ['aws.health'],
@@ -377,6 +412,12 @@ export const FUNCTIONS: FirebreakFunction[] = [
         actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:GetRolePolicy'],
         resources: [iamArn('role/*')],
       }),
+      // An attack sequence names an instance profile shared by its instances: its role.
+      new iam.PolicyStatement({
+        sid: 'ReadInstanceProfiles',
+        actions: ['iam:GetInstanceProfile'],
+        resources: [iamArn('instance-profile/*')],
+      }),
       // Disable keys (never delete them: evidence), attach the session-revocation policy, and
       // remove the console password when configured to.
       new iam.PolicyStatement({
@@ -415,6 +456,62 @@ export const FUNCTIONS: FirebreakFunction[] = [
       'iam:PutRolePolicy',
       'iam:TagRole',
     ],
+  },
+  {
+    name: 'contain-lambda',
+    description: 'GuardDuty Lambda Protection finding -> reserved concurrency 0 (previous recorded), role sessions revoked, report.',
+    rules: {
+      GuardDutyLambdaFinding: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: { resource: { resourceType: ['Lambda'] } },
+      },
+    },
+    environment: {
+      ...ACCOUNTS_ENVIRONMENT,
+      FIREBREAK_DRY_RUN: 'DryRun',
+      FIREBREAK_MIN_SEVERITY: 'MinSeverity',
+      FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
+      FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
+    },
+    homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'ReadFunctions',
+        actions: ['lambda:GetFunction', 'lambda:GetFunctionConcurrency'],
+        resources: [arn('lambda', 'function:*')],
+      }),
+      // Reserved concurrency 0 stops every invocation; nothing is deleted.
+      new iam.PolicyStatement({
+        sid: 'StopFunctions',
+        actions: ['lambda:PutFunctionConcurrency'],
+        resources: [arn('lambda', 'function:*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnFunctions',
+        actions: ['lambda:TagResource'],
+        resources: [arn('lambda', 'function:*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRoles',
+        actions: ['iam:GetRole', 'iam:ListRoleTags', 'iam:GetRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RevokeRoleSessions',
+        actions: ['iam:PutRolePolicy'],
+        resources: [iamArn('role/*')],
+      }),
+      // The code never revokes a /firebreak/ role; this makes IAM refuse it too.
+      new iam.PolicyStatement({
+        sid: 'NeverTouchFirebreakRoles',
+        effect: iam.Effect.DENY,
+        actions: ['iam:PutRolePolicy'],
+        resources: [iamArn('role/firebreak/*')],
+      }),
+    ],
+    deniedOnExemptResources: ['lambda:PutFunctionConcurrency', 'lambda:TagResource', 'iam:PutRolePolicy'],
   },
   {
     name: 'close-open-ports',
@@ -682,6 +779,23 @@ export const FUNCTIONS: FirebreakFunction[] = [
         resources: [iamArn('user/*'), iamArn('role/*')],
         conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
       }),
+      // A contained Lambda function: its reserved concurrency as before the case, tagged released.
+      new iam.PolicyStatement({
+        sid: 'RestoreFunctionConcurrency',
+        actions: [
+          'lambda:GetFunction',
+          'lambda:GetFunctionConcurrency',
+          'lambda:PutFunctionConcurrency',
+          'lambda:DeleteFunctionConcurrency',
+        ],
+        resources: [arn('lambda', 'function:*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnFunctions',
+        actions: ['lambda:TagResource'],
+        resources: [arn('lambda', 'function:*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
+      }),
       // No Firebreak role (path /firebreak/) loses a policy, is re-tagged or is handed to an
       // instance through a forged case.
       new iam.PolicyStatement({
@@ -707,6 +821,9 @@ export const FUNCTIONS: FirebreakFunction[] = [
       'iam:UpdateAccessKey',
       'iam:TagUser',
       'iam:TagRole',
+      'lambda:PutFunctionConcurrency',
+      'lambda:DeleteFunctionConcurrency',
+      'lambda:TagResource',
     ],
   },
   {

@@ -249,7 +249,7 @@ test('the case ledger: keyed by case_id, on demand, point-in-time recovery, encr
 test('every function is told the ledger; only those that open cases may use it, on the table only', () => {
   const template = synth();
   const [table] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
-  const writers = ['quarantine-instance', 'revoke-credentials', 'close-open-ports', 'abuse-report', 'release'];
+  const writers = ['quarantine-instance', 'revoke-credentials', 'close-open-ports', 'abuse-report', 'release', 'contain-lambda'];
   for (const spec of FUNCTIONS) {
     // The canary reads no common setting, so it is not told the ledger.
     if (spec.name !== 'canary') {

@@ -78,8 +78,11 @@ pub async fn describe_interfaces(ec2: &Client, instance_id: &str) -> Result<Vec<
         .send()
         .await
         .aws("DescribeNetworkInterfaces")?;
-    let mut interfaces: Vec<InterfaceFacts> = response
-        .network_interfaces()
+    Ok(interface_facts(response.network_interfaces()))
+}
+
+fn interface_facts(interfaces: &[aws_sdk_ec2::types::NetworkInterface]) -> Vec<InterfaceFacts> {
+    let mut interfaces: Vec<InterfaceFacts> = interfaces
         .iter()
         .filter_map(|eni| {
             Some(InterfaceFacts {
@@ -91,7 +94,22 @@ pub async fn describe_interfaces(ec2: &Client, instance_id: &str) -> Result<Vec<
         })
         .collect();
     interfaces.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(interfaces)
+    interfaces
+}
+
+/// ENIs by id (an ECS task's, a case's), with their groups and tags; an id EC2 does not know is
+/// left out, not an error.
+pub async fn describe_interfaces_by_id(ec2: &Client, eni_ids: &[String]) -> Result<Vec<InterfaceFacts>, AwsError> {
+    if eni_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let response = ec2
+        .describe_network_interfaces()
+        .filters(filter("network-interface-id", eni_ids))
+        .send()
+        .await
+        .aws("DescribeNetworkInterfaces")?;
+    Ok(interface_facts(response.network_interfaces()))
 }
 
 /// Termination protection on, and shutdown from inside the instance stops rather than terminates.

@@ -153,6 +153,14 @@ pub async fn tag_user(iam: &Client, user_name: &str, pairs: &[(String, String)])
     Ok(())
 }
 
+/// The roles of an instance profile (at most one), or `None` when there is no such profile.
+pub async fn instance_profile_roles(iam: &Client, profile_name: &str) -> Result<Option<Vec<String>>, AwsError> {
+    let out = absent_is_none(
+        iam.get_instance_profile().instance_profile_name(profile_name).send().await.aws("GetInstanceProfile"),
+    )?;
+    Ok(out.and_then(|o| o.instance_profile().map(|p| p.roles().iter().map(|r| r.role_name().to_string()).collect())))
+}
+
 /// The role's ARN, or `None` when there is no such role.
 pub async fn find_role_arn(iam: &Client, role_name: &str) -> Result<Option<String>, AwsError> {
     let out = absent_is_none(iam.get_role().role_name(role_name).send().await.aws("GetRole"))?;

@@ -7,12 +7,14 @@ pub mod alarms;
 pub mod cases;
 pub mod cloudtrail;
 pub mod ec2;
+pub mod ecs;
 pub mod event_rules;
 pub mod failed_events;
 pub mod fleet;
 pub mod guardduty;
 pub mod iam;
 pub mod isolation;
+pub mod lambda;
 pub mod log_events;
 pub mod metrics;
 pub mod organizations;
@@ -41,6 +43,8 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub organizations: aws_sdk_organizations::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -72,6 +76,8 @@ impl Clients {
             cloudtrail: client!(aws_sdk_cloudtrail, config),
             organizations: client!(aws_sdk_organizations, config),
             dynamodb: client!(aws_sdk_dynamodb, config),
+            lambda: client!(aws_sdk_lambda, config),
+            ecs: client!(aws_sdk_ecs, config),
         }
     }
 

@@ -44,6 +44,9 @@ pub struct Entry {
     /// Set when steps or plan lines were left out: how many, and that the report has them all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summarised: Option<String>,
+    /// Runtime Monitoring: the process the finding names (bounded by `ProcessSummary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::events::runtime::ProcessSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +83,7 @@ impl Entry {
             plan: Vec::new(),
             steps: Vec::new(),
             summarised: None,
+            process: report.process.clone(),
         }
     }
 

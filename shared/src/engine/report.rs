@@ -186,6 +186,9 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     pub started_at: String,
     pub duration_ms: u64,
+    /// Runtime Monitoring: the process the finding names, and its lineage (bounded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<crate::events::runtime::ProcessSummary>,
 }
 
 impl Report {
@@ -202,6 +205,7 @@ impl Report {
             steps: Vec::new(),
             started_at: timestamp(SystemTime::now()),
             duration_ms: 0,
+            process: None,
         }
     }
 

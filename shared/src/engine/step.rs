@@ -61,6 +61,11 @@ impl<A> Planned<A> {
         Self { action, skip: Some(why.into()) }
     }
 
+    /// The same step with its action wrapped (a capability reusing another's steps).
+    pub fn map<B>(self, wrap: impl FnOnce(A) -> B) -> Planned<B> {
+        Planned { action: wrap(self.action), skip: self.skip }
+    }
+
     /// Skipped with `why` when `skip` holds.
     pub fn unless(action: A, skip: bool, why: impl FnOnce() -> String) -> Self {
         Self { action, skip: skip.then(why) }

@@ -47,6 +47,12 @@ pub struct Resource {
     pub instance_details: Option<InstanceDetails>,
     #[serde(default)]
     pub access_key_details: Option<AccessKeyDetails>,
+    /// Lambda Protection findings (see `lambda`).
+    #[serde(default)]
+    pub lambda_details: Option<super::lambda::LambdaDetails>,
+    /// Runtime Monitoring on ECS: the cluster, and the task under `taskDetails` (see `ecs`).
+    #[serde(default)]
+    pub ecs_cluster_details: Option<super::ecs::EcsClusterDetails>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -115,6 +121,9 @@ pub struct Service {
     /// Attack sequences list their resources here (see `sequence`).
     #[serde(default)]
     pub detection: Option<super::sequence::Detection>,
+    /// Runtime Monitoring: the process that did it (see `runtime`).
+    #[serde(default)]
+    pub runtime_details: Option<super::runtime::RuntimeDetails>,
 }
 
 /// Whose side the resource was on. ACTOR: it did the bad thing (compromised). TARGET: it was

@@ -3,11 +3,15 @@
 //! Parsing never calls AWS: a malformed, spoofed or unsupported event is rejected here with an
 //! [`EventError`] before any client is touched.
 
+pub mod actor;
 pub mod cloudtrail;
 pub mod cloudwatch;
+pub mod ecs;
 pub mod guardduty;
 pub mod health;
+pub mod lambda;
 pub mod ocsf;
+pub mod runtime;
 pub mod schedule;
 pub mod securityhub;
 pub mod sequence;

@@ -18,8 +18,9 @@ use super::{arn_account_region, validate_instance_id, EventError, GuardDutyFindi
 
 /// `resource.resourceType` of an attack sequence.
 pub const RESOURCE_TYPE: &str = "AttackSequence";
-/// The sequence types whose resources are EC2 instances (CompromisedInstanceGroup today).
-pub const EC2_TYPE_PREFIX: &str = "AttackSequence:EC2/";
+/// The sequence types that may name EC2 instances: an instance group, and the nodes (container
+/// instances) of an ECS or EKS cluster.
+pub const INSTANCE_TYPE_PREFIXES: [&str; 3] = ["AttackSequence:EC2/", "AttackSequence:ECS/", "AttackSequence:EKS/"];
 /// More instances than one invocation can contain before its deadline, and more than any real
 /// sequence names (GuardDuty caps a group's list at 25): a hostile or broken event, refused whole
 /// rather than half-contained at random.
@@ -43,6 +44,9 @@ pub struct Sequence {
     pub description: Option<String>,
     #[serde(default)]
     pub resources: Vec<SequenceResource>,
+    /// Who acted: the credentials revoke-credentials revokes for IAM and S3 sequences.
+    #[serde(default)]
+    pub actors: Vec<super::actor::Actor>,
 }
 
 /// One `ResourceV2`. Only `uid` and `resourceType` are required by the API.
@@ -73,16 +77,16 @@ impl GuardDutyFinding {
         self.resource.resource_type == RESOURCE_TYPE
     }
 
-    /// Every EC2 instance an `AttackSequence:EC2/...` finding names: `EC2_INSTANCE` resources and
+    /// Every EC2 instance an `AttackSequence:EC2/...` (or ECS/EKS: its nodes) finding names: `EC2_INSTANCE` resources and
     /// the `ec2InstanceUids` of its Auto Scaling groups, deduplicated. Refused whole when any is
     /// of another account or region than the finding (the clients are the finding's), of the wrong
     /// shape, or when there are more than [`MAX_SEQUENCE_INSTANCES`].
     pub fn sequence_instances(&self) -> Result<SequenceInstances, EventError> {
-        if !self.is_attack_sequence() || !self.finding_type.starts_with(EC2_TYPE_PREFIX) {
+        if !self.is_attack_sequence() || !INSTANCE_TYPE_PREFIXES.iter().any(|p| self.finding_type.starts_with(p)) {
             return Err(EventError::UnsupportedFinding {
                 finding_type: self.finding_type.clone(),
                 resource_type: self.resource.resource_type.clone(),
-                why: "quarantine-instance handles attack sequences of type AttackSequence:EC2/...",
+                why: "quarantine-instance handles attack sequences of type AttackSequence:EC2/, ECS/ or EKS/...",
             });
         }
         let resources = self
@@ -146,7 +150,7 @@ impl GuardDutyFinding {
 
     /// A resource of another account or region than the finding would be acted on with the
     /// finding's account's clients: never.
-    fn check_place(&self, resource: &SequenceResource) -> Result<(), EventError> {
+    pub(crate) fn check_place(&self, resource: &SequenceResource) -> Result<(), EventError> {
         if resource.account_id.as_ref().is_some_and(|a| *a != self.account_id) {
             return Err(invalid(
                 "sequence.resources[].accountId",

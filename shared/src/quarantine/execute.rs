@@ -24,26 +24,11 @@ pub struct Executor<'a> {
 impl Execute<Action> for Executor<'_> {
     type Error = AwsError;
 
-    async fn execute(&self, action: &Action, mut progress: Progress) -> Result<Acted, AwsError> {
+    async fn execute(&self, action: &Action, progress: Progress) -> Result<Acted, AwsError> {
         let ec2 = &self.clients.ec2;
         match action {
             Action::EnsureIsolationGroups { vpc_id, with_untracking } => {
-                let ids = isolation::ensure_isolation_groups(
-                    ec2,
-                    vpc_id,
-                    &self.config.isolation_group_name,
-                    *with_untracking,
-                )
-                .await?;
-                let detail = format!(
-                    "isolation group {}{}",
-                    ids.isolation,
-                    ids.untracking.as_ref().map(|u| format!(", untracking group {u}")).unwrap_or_default()
-                );
-                if let Ok(mut known) = self.group_ids.lock() {
-                    known.insert(vpc_id.clone(), ids);
-                }
-                Ok(Acted::done(detail))
+                ensure_groups(ec2, &self.config.isolation_group_name, &self.group_ids, vpc_id, *with_untracking).await
             }
             Action::DetachFromAutoScalingGroup { group_name, instance_id } => {
                 let record = [(tags::AUTOSCALING_GROUP.to_string(), group_name.clone())];
@@ -74,34 +59,8 @@ impl Execute<Action> for Executor<'_> {
                     Acted::already_done("already protected").recording(recorded)
                 })
             }
-            Action::IsolateNetworkInterface {
-                eni_id,
-                vpc_id,
-                original_group_ids,
-                current_group_ids,
-                record_original_groups,
-                via_untracking_group,
-            } => {
-                let known = self.group_ids.lock().ok().and_then(|known| known.get(vpc_id).cloned());
-                let ids = known.ok_or_else(|| AwsError {
-                    action: "ModifyNetworkInterfaceAttribute",
-                    code: "NoIsolationGroup".into(),
-                    message: format!("no isolation group is available in {vpc_id}"),
-                })?;
-                let ids = IsolationGroupIds {
-                    isolation: ids.isolation,
-                    untracking: if *via_untracking_group { ids.untracking } else { None },
-                };
-                let record = record_original_groups.then_some(original_group_ids.as_slice());
-                let moving = || progress.sent();
-                isolation::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
-                Ok(Acted::done(format!(
-                    "moved from [{}] to {}{}",
-                    original_group_ids.join(", "),
-                    ids.isolation,
-                    ids.untracking.map(|u| format!(" through {u}")).unwrap_or_default()
-                ))
-                .recording(tags::list_tags(tags::ORIGINAL_GROUPS, original_group_ids)))
+            Action::IsolateNetworkInterface { .. } => {
+                isolate_network_interface(ec2, &self.group_ids, action, progress).await
             }
             Action::SnapshotVolumes { instance_id, tags, .. } => {
                 Ok(match snapshots::snapshot_volumes(ec2, instance_id, tags).await? {
@@ -158,4 +117,70 @@ impl Execute<Action> for Executor<'_> {
             }
         }
     }
+}
+
+/// The isolation groups of a VPC, found or created, remembered for the moves that follow. Shared
+/// with every capability that isolates an ENI (quarantine-task).
+pub async fn ensure_groups(
+    ec2: &aws_sdk_ec2::Client,
+    isolation_group_name: &str,
+    group_ids: &Mutex<BTreeMap<String, IsolationGroupIds>>,
+    vpc_id: &str,
+    with_untracking: bool,
+) -> Result<Acted, AwsError> {
+    let ids = isolation::ensure_isolation_groups(ec2, vpc_id, isolation_group_name, with_untracking).await?;
+    let detail = format!(
+        "isolation group {}{}",
+        ids.isolation,
+        ids.untracking.as_ref().map(|u| format!(", untracking group {u}")).unwrap_or_default()
+    );
+    if let Ok(mut known) = group_ids.lock() {
+        known.insert(vpc_id.to_string(), ids);
+    }
+    Ok(Acted::done(detail))
+}
+
+/// One ENI into its VPC's isolation group, its original groups recorded (an
+/// `Action::IsolateNetworkInterface`; any other action is refused).
+pub async fn isolate_network_interface(
+    ec2: &aws_sdk_ec2::Client,
+    group_ids: &Mutex<BTreeMap<String, IsolationGroupIds>>,
+    action: &Action,
+    mut progress: Progress,
+) -> Result<Acted, AwsError> {
+    let Action::IsolateNetworkInterface {
+        eni_id,
+        vpc_id,
+        original_group_ids,
+        current_group_ids,
+        record_original_groups,
+        via_untracking_group,
+    } = action
+    else {
+        return Err(AwsError {
+            action: "ModifyNetworkInterfaceAttribute",
+            code: "NotAnIsolation".into(),
+            message: format!("not an ENI isolation: {action}"),
+        });
+    };
+    let known = group_ids.lock().ok().and_then(|known| known.get(vpc_id).cloned());
+    let ids = known.ok_or_else(|| AwsError {
+        action: "ModifyNetworkInterfaceAttribute",
+        code: "NoIsolationGroup".into(),
+        message: format!("no isolation group is available in {vpc_id}"),
+    })?;
+    let ids = IsolationGroupIds {
+        isolation: ids.isolation,
+        untracking: if *via_untracking_group { ids.untracking } else { None },
+    };
+    let record = record_original_groups.then_some(original_group_ids.as_slice());
+    let moving = || progress.sent();
+    isolation::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
+    Ok(Acted::done(format!(
+        "moved from [{}] to {}{}",
+        original_group_ids.join(", "),
+        ids.isolation,
+        ids.untracking.map(|u| format!(" through {u}")).unwrap_or_default()
+    ))
+    .recording(tags::list_tags(tags::ORIGINAL_GROUPS, original_group_ids)))
 }

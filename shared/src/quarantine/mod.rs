@@ -32,6 +32,7 @@ use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::{log_step, millis, timestamp};
 use crate::engine::{Decision, FunctionError, Report, StepOutcome, StepReport};
+use crate::events::runtime::ProcessSummary;
 use crate::events::{EventError, GuardDutyFinding};
 
 pub const FUNCTION: &str = "quarantine-instance";
@@ -89,9 +90,23 @@ pub async fn quarantine(
     ledger: Option<&Ledger>,
     deadline: Deadline,
 ) -> Result<Report, QuarantineError> {
+    quarantine_with(clients, config, request, None, ledger, deadline).await
+}
+
+/// [`quarantine`], with the process a Runtime Monitoring finding names, which goes into the
+/// report and every entry of the case.
+pub async fn quarantine_with(
+    clients: &Clients,
+    config: &QuarantineConfig,
+    request: &QuarantineRequest,
+    process: Option<ProcessSummary>,
+    ledger: Option<&Ledger>,
+    deadline: Deadline,
+) -> Result<Report, QuarantineError> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut report = empty_report(request, config);
+    report.process = process;
     let (observed, read_retries) = recording_retries(deadline.run(Box::pin(observe(clients, config, request)))).await;
     let observed = observed.ok_or(QuarantineError::DeadlineBeforeRead)??;
     let plan = match decide(request, &observed.facts, &observed.groups, config, &timestamp(started)) {

@@ -58,26 +58,10 @@ pub fn decide(
     let instance_id = facts.instance_id.clone();
     let mut steps = Vec::new();
 
-    let firebreak_groups: Vec<&str> = groups
-        .values()
-        .flat_map(|g| [g.isolation.as_ref(), g.untracking.as_ref()])
-        .flatten()
-        .map(|g| g.group_id.as_str())
-        .collect();
     let mut vpcs: Vec<&str> = facts.network_interfaces.iter().map(|eni| eni.vpc_id.as_str()).collect();
     vpcs.sort();
     vpcs.dedup();
-    for vpc_id in vpcs {
-        let found = groups.get(vpc_id).cloned().unwrap_or_default();
-        let ready = |g: &Option<FoundGroup>| g.as_ref().is_some_and(|g| g.ready);
-        let action = Action::EnsureIsolationGroups {
-            vpc_id: vpc_id.to_string(),
-            with_untracking: config.cut_tracked_connections,
-        };
-        let skip = (ready(&found.isolation) && (!config.cut_tracked_connections || ready(&found.untracking)))
-            .then(|| "the groups exist and are intact".to_string());
-        steps.push(Planned { action, skip });
-    }
+    steps.extend(vpcs.into_iter().map(|vpc_id| ensure_groups_step(vpc_id, groups, config)));
 
     steps.push(match &facts.autoscaling_group {
         Some(group_name) => Planned {
@@ -100,25 +84,7 @@ pub fn decide(
     });
 
     for eni in &facts.network_interfaces {
-        let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
-        let already_isolated = isolation_id.is_some_and(|id| eni.group_ids == [id]);
-        let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS).filter(|_| !released);
-        // Interrupted between the first move and its record, an ENI still carries its own groups
-        // beside the untracking group: those are its originals.
-        let own_groups: Vec<String> =
-            eni.group_ids.iter().filter(|g| !firebreak_groups.contains(&g.as_str())).cloned().collect();
-        let record_original_groups = recorded.is_none() && !own_groups.is_empty();
-        steps.push(Planned {
-            action: Action::IsolateNetworkInterface {
-                eni_id: eni.id.clone(),
-                vpc_id: eni.vpc_id.clone(),
-                original_group_ids: recorded.unwrap_or(own_groups),
-                current_group_ids: eni.group_ids.clone(),
-                record_original_groups,
-                via_untracking_group: config.cut_tracked_connections,
-            },
-            skip: already_isolated.then(|| "already in the isolation group".to_string()),
-        });
+        steps.push(isolate_step(eni, groups, config, released));
     }
 
     steps.push(Planned {
@@ -183,4 +149,55 @@ pub fn decide(
     }
 
     Decision::Act(Plan { title: format!("quarantine {instance_id}"), case_id, steps })
+}
+
+/// The step that finds or creates a VPC's isolation (and untracking) group, skipped when both are
+/// intact. Shared by every capability that isolates an ENI (quarantine-task too).
+pub fn ensure_groups_step(
+    vpc_id: &str,
+    groups: &BTreeMap<String, VpcGroups>,
+    config: &QuarantineConfig,
+) -> Planned<Action> {
+    let found = groups.get(vpc_id).cloned().unwrap_or_default();
+    let ready = |g: &Option<FoundGroup>| g.as_ref().is_some_and(|g| g.ready);
+    let action =
+        Action::EnsureIsolationGroups { vpc_id: vpc_id.to_string(), with_untracking: config.cut_tracked_connections };
+    let skip = (ready(&found.isolation) && (!config.cut_tracked_connections || ready(&found.untracking)))
+        .then(|| "the groups exist and are intact".to_string());
+    Planned { action, skip }
+}
+
+/// The step that moves one ENI into its VPC's isolation group, recording its original groups
+/// first unless an earlier run did (`released`: the ENI's record belongs to a released case).
+pub fn isolate_step(
+    eni: &InterfaceFacts,
+    groups: &BTreeMap<String, VpcGroups>,
+    config: &QuarantineConfig,
+    released: bool,
+) -> Planned<Action> {
+    let firebreak_groups: Vec<&str> = groups
+        .values()
+        .flat_map(|g| [g.isolation.as_ref(), g.untracking.as_ref()])
+        .flatten()
+        .map(|g| g.group_id.as_str())
+        .collect();
+    let isolation_id = groups.get(&eni.vpc_id).and_then(|g| g.isolation.as_ref()).map(|g| g.group_id.as_str());
+    let already_isolated = isolation_id.is_some_and(|id| eni.group_ids == [id]);
+    let recorded = tags::read_list(&eni.tags, tags::ORIGINAL_GROUPS).filter(|_| !released);
+    // Interrupted between the first move and its record, an ENI still carries its own groups
+    // beside the untracking group: those are its originals.
+    let own_groups: Vec<String> =
+        eni.group_ids.iter().filter(|g| !firebreak_groups.contains(&g.as_str())).cloned().collect();
+    let record_original_groups = recorded.is_none() && !own_groups.is_empty();
+    Planned {
+        action: Action::IsolateNetworkInterface {
+            eni_id: eni.id.clone(),
+            vpc_id: eni.vpc_id.clone(),
+            original_group_ids: recorded.unwrap_or(own_groups),
+            current_group_ids: eni.group_ids.clone(),
+            record_original_groups,
+            via_untracking_group: config.cut_tracked_connections,
+        },
+        skip: already_isolated.then(|| "already in the isolation group".to_string()),
+    }
 }

@@ -38,16 +38,56 @@ impl engine::Phase for Phase {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ReleaseAction {
-    RestoreInterfaceGroups { eni_id: String, group_ids: Vec<String> },
-    AssociateInstanceProfile { instance_id: String, profile_arn: String },
-    RegisterInTargetGroups { instance_id: String, registrations: Vec<TargetRegistration> },
-    ReauthorizeIngress { group_id: String, rules: Vec<IngressRule> },
-    RestoreTerminationSettings { instance_id: String, protected: bool, shutdown_behavior: String },
-    AttachToAutoScalingGroup { instance_id: String, group_name: String },
-    RemovePolicy { principal: Principal, policy_name: String },
-    ActivateAccessKey { user_name: String, access_key_id: String },
-    TagReleased { instance_id: String, tags: Vec<(String, String)> },
-    TagPrincipalReleased { principal: Principal, tags: Vec<(String, String)> },
+    RestoreInterfaceGroups {
+        eni_id: String,
+        group_ids: Vec<String>,
+    },
+    AssociateInstanceProfile {
+        instance_id: String,
+        profile_arn: String,
+    },
+    RegisterInTargetGroups {
+        instance_id: String,
+        registrations: Vec<TargetRegistration>,
+    },
+    ReauthorizeIngress {
+        group_id: String,
+        rules: Vec<IngressRule>,
+    },
+    RestoreTerminationSettings {
+        instance_id: String,
+        protected: bool,
+        shutdown_behavior: String,
+    },
+    AttachToAutoScalingGroup {
+        instance_id: String,
+        group_name: String,
+    },
+    RemovePolicy {
+        principal: Principal,
+        policy_name: String,
+    },
+    ActivateAccessKey {
+        user_name: String,
+        access_key_id: String,
+    },
+    TagReleased {
+        instance_id: String,
+        tags: Vec<(String, String)>,
+    },
+    TagPrincipalReleased {
+        principal: Principal,
+        tags: Vec<(String, String)>,
+    },
+    /// A contained Lambda function: `reserved` as before the case, `None` no reservation.
+    RestoreFunctionConcurrency {
+        function_name: String,
+        reserved: Option<i32>,
+    },
+    TagFunctionReleased {
+        function_arn: String,
+        tags: Vec<(String, String)>,
+    },
 }
 
 impl engine::Action for ReleaseAction {
@@ -67,6 +107,8 @@ impl engine::Action for ReleaseAction {
             Self::ActivateAccessKey { .. } => "activate_access_key",
             Self::TagReleased { .. } => "tag_released",
             Self::TagPrincipalReleased { .. } => "tag_principal_released",
+            Self::RestoreFunctionConcurrency { .. } => "restore_function_concurrency",
+            Self::TagFunctionReleased { .. } => "tag_function_released",
         }
     }
 
@@ -80,7 +122,9 @@ impl engine::Action for ReleaseAction {
             | Self::AttachToAutoScalingGroup { .. }
             | Self::RemovePolicy { .. }
             | Self::ActivateAccessKey { .. } => Phase::Restore,
+            Self::RestoreFunctionConcurrency { .. } => Phase::Restore,
             Self::TagReleased { .. } | Self::TagPrincipalReleased { .. } => Phase::Mark,
+            Self::TagFunctionReleased { .. } => Phase::Mark,
         }
     }
 
@@ -97,6 +141,8 @@ impl engine::Action for ReleaseAction {
                 principal.to_string()
             }
             Self::ActivateAccessKey { access_key_id, .. } => access_key_id.clone(),
+            Self::RestoreFunctionConcurrency { function_name, .. } => format!("function/{function_name}"),
+            Self::TagFunctionReleased { function_arn, .. } => function_arn.clone(),
         }
     }
 
@@ -145,6 +191,17 @@ impl fmt::Display for ReleaseAction {
             Self::TagPrincipalReleased { principal, tags } => write!(
                 f,
                 "tag {principal} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            Self::RestoreFunctionConcurrency { function_name, reserved: Some(n) } => {
+                write!(f, "reserve concurrency {n} for {function_name} again, as before the case")
+            }
+            Self::RestoreFunctionConcurrency { function_name, reserved: None } => {
+                write!(f, "delete the reservation of {function_name}: unreserved, as before the case")
+            }
+            Self::TagFunctionReleased { function_arn, tags } => write!(
+                f,
+                "tag {function_arn} with {}",
                 tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
             ),
         }

@@ -1,7 +1,7 @@
 //! How each release action is carried out, through the EC2, ELB, Auto Scaling and IAM wrappers.
 
 use super::action::ReleaseAction;
-use crate::aws::{ec2, fleet, iam, isolation, security_groups, AwsError, Clients};
+use crate::aws::{ec2, fleet, iam, isolation, lambda, security_groups, AwsError, Clients};
 use crate::engine::{Acted, Execute, Progress};
 use crate::revoke::Principal;
 
@@ -66,6 +66,17 @@ impl Execute<ReleaseAction> for Executor<'_> {
             }
             ReleaseAction::TagReleased { instance_id, tags } => {
                 ec2::create_tags(ec2_client, instance_id, tags).await?;
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+            }
+            ReleaseAction::RestoreFunctionConcurrency { function_name, reserved } => {
+                match reserved {
+                    Some(n) => lambda::put_function_concurrency(&self.clients.lambda, function_name, *n).await?,
+                    None => lambda::delete_function_concurrency(&self.clients.lambda, function_name).await?,
+                }
+                Ok(Acted::done(action.to_string()))
+            }
+            ReleaseAction::TagFunctionReleased { function_arn, tags } => {
+                lambda::tag_function(&self.clients.lambda, function_arn, tags).await?;
                 Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
             }
             ReleaseAction::TagPrincipalReleased { principal, tags } => {

@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod execute;
+pub mod lambda;
 pub mod observe;
 pub mod plan;
 pub mod request;
@@ -127,7 +128,9 @@ pub async fn release_case(
         released_by: request.requested_by.clone(),
         now: now.clone(),
     };
-    let plan = decide(&case.case_id, &facts, &choices);
+    let mut plan = decide(&case.case_id, &facts, &choices);
+    let functions = lambda::observe(&account.clients, &case).await?;
+    plan.steps.extend(lambda::steps(&functions, &choices));
 
     let mut report = Report::new(FUNCTION, signal, &case.resource, config.common.dry_run);
     report.case_id = Some(case.case_id.clone());

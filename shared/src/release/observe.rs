@@ -54,5 +54,18 @@ pub async fn observe(clients: &Clients, case: &Case, isolation_group_name: &str)
             autoscaling_group: group?,
         });
     }
-    Ok(ReleaseFacts { recorded: case.recorded(), instances })
+    // ENIs recorded apart from any instance (an ECS task's): read by id.
+    let known: Vec<&str> = instances.iter().flat_map(|i| i.interfaces.iter().map(|e| e.id.as_str())).collect();
+    let loose: Vec<String> =
+        case.recorded().into_keys().filter(|r| r.starts_with("eni-") && !known.contains(&r.as_str())).collect();
+    let mut interfaces = Vec::new();
+    for eni in ec2::describe_interfaces_by_id(&clients.ec2, &loose).await? {
+        let groups =
+            isolation::find_isolation_groups(&clients.ec2, std::slice::from_ref(&eni.vpc_id), isolation_group_name)
+                .await?;
+        let ours =
+            groups.into_values().flat_map(|g| [g.isolation, g.untracking]).flatten().map(|g| g.group_id).collect();
+        interfaces.push((eni, ours));
+    }
+    Ok(ReleaseFacts { recorded: case.recorded(), instances, interfaces })
 }

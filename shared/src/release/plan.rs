@@ -19,6 +19,9 @@ pub struct ReleaseFacts {
     /// What the case's steps recorded, per resource (from the ledger).
     pub recorded: BTreeMap<String, BTreeMap<String, String>>,
     pub instances: Vec<InstanceNow>,
+    /// ENIs the case isolated that belong to none of its instances (an ECS task's), as they are
+    /// now, with Firebreak's groups of their VPC.
+    pub interfaces: Vec<(InterfaceFacts, Vec<String>)>,
 }
 
 /// One instance the case touched, as it is now.
@@ -66,6 +69,9 @@ pub fn decide(case_id: &str, facts: &ReleaseFacts, choices: &Choices) -> Plan<Re
     for instance in &facts.instances {
         steps.extend(instance_steps(instance, facts.recorded.get(&instance.instance_id), &facts.recorded, choices));
     }
+    for (eni, ours) in &facts.interfaces {
+        steps.extend(restore_interface_step(eni, ours, facts.recorded.get(&eni.id)));
+    }
     for (resource, record) in &facts.recorded {
         if let Some(rules) = tags::read_list(record, REVOKED_INGRESS_TAG) {
             let rules: Vec<IngressRule> = rules.iter().filter_map(|r| IngressRule::from_record(r)).collect();
@@ -102,25 +108,8 @@ fn instance_steps(
     }
     let mut steps = Vec::new();
     for eni in &instance.interfaces {
-        let Some(original) = list(recorded.get(&eni.id), &eni.tags, tags::ORIGINAL_GROUPS) else {
-            continue;
-        };
         let ours = instance.firebreak_groups.get(&eni.vpc_id).cloned().unwrap_or_default();
-        let isolated = !eni.group_ids.is_empty() && eni.group_ids.iter().all(|g| ours.contains(g));
-        let action = ReleaseAction::RestoreInterfaceGroups { eni_id: eni.id.clone(), group_ids: original.clone() };
-        steps.push(if eni.group_ids == original {
-            Planned::skip(action, "already in its original groups")
-        } else if !isolated {
-            Planned::skip(
-                action,
-                format!(
-                    "now in [{}], not Firebreak's isolation group: changed since the case, left as it is",
-                    eni.group_ids.join(", ")
-                ),
-            )
-        } else {
-            Planned::act(action)
-        });
+        steps.extend(restore_interface_step(eni, &ours, recorded.get(&eni.id)));
     }
     if let Some(profile_arn) = value(ledger, &instance.tags, tags::INSTANCE_PROFILE) {
         let action =
@@ -158,8 +147,32 @@ fn instance_steps(
     steps
 }
 
+/// An ENI the case recorded goes back to its groups, unless it left Firebreak's groups since.
+fn restore_interface_step(
+    eni: &InterfaceFacts,
+    ours: &[String],
+    ledger: Option<&BTreeMap<String, String>>,
+) -> Option<Planned<ReleaseAction>> {
+    let original = list(ledger, &eni.tags, tags::ORIGINAL_GROUPS)?;
+    let isolated = !eni.group_ids.is_empty() && eni.group_ids.iter().all(|g| ours.contains(g));
+    let action = ReleaseAction::RestoreInterfaceGroups { eni_id: eni.id.clone(), group_ids: original.clone() };
+    Some(if eni.group_ids == original {
+        Planned::skip(action, "already in its original groups")
+    } else if !isolated {
+        Planned::skip(
+            action,
+            format!(
+                "now in [{}], not Firebreak's isolation group: changed since the case, left as it is",
+                eni.group_ids.join(", ")
+            ),
+        )
+    } else {
+        Planned::act(action)
+    })
+}
+
 /// Who released which case, when: the case tags stay beside them as evidence.
-fn released_tags(choices: &Choices) -> Vec<(String, String)> {
+pub(super) fn released_tags(choices: &Choices) -> Vec<(String, String)> {
     vec![
         (tags::RELEASED_AT.to_string(), choices.now.clone()),
         (tags::RELEASED_BY.to_string(), choices.released_by.chars().take(tags::MAX_VALUE_LEN).collect()),
@@ -240,6 +253,7 @@ mod tests {
     fn isolated_enis_go_back_and_a_human_change_wins() {
         let facts = ReleaseFacts {
             recorded: BTreeMap::new(),
+            interfaces: Vec::new(),
             instances: vec![instance(vec![
                 eni("eni-a", &["sg-iso"], Some("sg-web,sg-ssh")),
                 eni("eni-b", &["sg-other"], Some("sg-db")),
@@ -278,7 +292,7 @@ mod tests {
                 BTreeMap::from([(REVOKED_INGRESS_TAG.to_string(), "tcp 22-22 0.0.0.0/0".to_string())]),
             ),
         ]);
-        let facts = ReleaseFacts { recorded, instances: Vec::new() };
+        let facts = ReleaseFacts { recorded, instances: Vec::new(), interfaces: Vec::new() };
         let kept = decide("fb-1", &facts, &choices(false));
         let credentials =
             |s: &&Planned<ReleaseAction>| matches!(s.action.name(), "remove_policy" | "activate_access_key");
@@ -298,7 +312,11 @@ mod tests {
 
     #[test]
     fn a_terminated_instance_is_reported_not_touched() {
-        let facts = ReleaseFacts { recorded: BTreeMap::new(), instances: vec![InstanceNow::gone("i-1")] };
+        let facts = ReleaseFacts {
+            recorded: BTreeMap::new(),
+            instances: vec![InstanceNow::gone("i-1")],
+            interfaces: Vec::new(),
+        };
         let plan = decide("fb-1", &facts, &choices(false));
         assert_eq!(plan.steps.len(), 1);
         assert!(plan.steps[0].skip.as_deref().unwrap().contains("not found"));

@@ -48,7 +48,7 @@ pub struct Unresolved {
 }
 
 impl Response {
-    pub(super) fn new(function: &'static str, signal: Signal) -> Self {
+    pub(crate) fn new(function: &'static str, signal: Signal) -> Self {
         Self {
             function,
             signal,
@@ -109,18 +109,19 @@ impl Response {
                 .collect(),
             started_at: self.started_at.clone(),
             duration_ms: self.duration_ms,
+            process: self.reports.iter().find_map(|r| r.process.clone()),
         }
     }
 
     /// Records a target that could not be acted on at all.
-    pub(super) fn error(&mut self, error: FunctionError) {
+    pub(crate) fn error(&mut self, error: FunctionError) {
         self.error_kind.get_or_insert(error.kind);
         self.errors.push(error.message);
     }
 
     /// The outcome is the worst of the reports' (a target that could not be acted on fails it);
     /// the case and the reason are the reports' own.
-    pub(super) fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let worst = self.reports.iter().fold(Outcome::Skipped, |worst, r| worst.worst(r.outcome));
         self.outcome = if self.errors.is_empty() { worst } else { Outcome::Failed };
         if self.case_id.is_none() {

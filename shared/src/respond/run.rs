@@ -127,15 +127,18 @@ async fn quarantine_target(
     let config = &settings.quarantine;
     let request = &target.request;
     let ledger = Ledger::of(accounts.home(), config.common.cases_table.as_deref(), &request.signal.source);
+    let process = target.finding.as_ref().and_then(GuardDutyFinding::runtime_process);
     if let Some(finding) = &target.finding {
         if let Some(skip) = quarantine::triage(finding, config)? {
             let mut report =
                 Report::new(quarantine::FUNCTION, request.signal.clone(), &request.instance_id, config.common.dry_run)
                     .skipped(skip);
+            report.process = process;
             cases::record_skip(ledger.as_ref(), &mut report).await;
             return Ok(report);
         }
     }
     let account = accounts.clients_for_signal(&request.signal, &case_id_for(&request.signal.id)).await?;
-    Ok(Box::pin(quarantine::quarantine(&account.clients, config, request, ledger.as_ref(), deadline)).await?)
+    Ok(Box::pin(quarantine::quarantine_with(&account.clients, config, request, process, ledger.as_ref(), deadline))
+        .await?)
 }

@@ -38,23 +38,13 @@ impl Execute<RevokeAction> for Executor<'_> {
                 iam::delete_login_profile(iam_client, user_name).await?;
                 Ok(Acted::done(format!("console password of {user_name} deleted")))
             }
-            RevokeAction::RevokeSessions { principal } => {
-                // Taken now, after the Disable phase: no session minted from a disabled key survives.
-                let cutoff = policy::cutoff_at(DateTime::from(SystemTime::now()));
-                let document = PolicyDocument::revoke_sessions_issued_before(&cutoff).to_json();
-                let on = match principal {
-                    Principal::User(name) => {
-                        iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?;
-                        format!("user/{name}")
-                    }
-                    Principal::Role(name) => {
-                        iam::put_role_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?;
-                        format!("role/{name}")
-                    }
-                };
-                let record = [(format!("{}{}", tags::POLICY_PREFIX, policy::REVOKE_SESSIONS_POLICY), on.clone())];
-                Ok(Acted::done(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY))
-                    .recording_on(&on, record))
+            RevokeAction::RevokeSessions { principal: Principal::User(name) } => {
+                let (cutoff, document) = sessions_policy();
+                iam::put_user_policy(iam_client, name, policy::REVOKE_SESSIONS_POLICY, &document).await?;
+                Ok(sessions_revoked(&format!("user/{name}"), &cutoff))
+            }
+            RevokeAction::RevokeSessions { principal: Principal::Role(name) } => {
+                revoke_role_sessions(iam_client, name).await
             }
             RevokeAction::DenyInstanceCredentials { role_name, instance_id, instance_arn } => {
                 let name = format!("{}{instance_id}", policy::DENY_INSTANCE_POLICY_PREFIX);
@@ -89,4 +79,26 @@ impl Execute<RevokeAction> for Executor<'_> {
             }
         }
     }
+}
+
+/// The session-revoking policy with its cutoff: now, rounded up. Taken when the step runs, after
+/// the Disable phase: no session minted from a disabled key survives.
+fn sessions_policy() -> (String, String) {
+    let cutoff = policy::cutoff_at(DateTime::from(SystemTime::now()));
+    let document = PolicyDocument::revoke_sessions_issued_before(&cutoff).to_json();
+    (cutoff, document)
+}
+
+/// The step's result, with the policy recorded on the principal for a release.
+fn sessions_revoked(on: &str, cutoff: &str) -> Acted {
+    let record = [(format!("{}{}", tags::POLICY_PREFIX, policy::REVOKE_SESSIONS_POLICY), on.to_string())];
+    Acted::done(format!("{} denies credentials issued before {cutoff}", policy::REVOKE_SESSIONS_POLICY))
+        .recording_on(on, record)
+}
+
+/// Revokes a role's sessions: also contain-lambda's step on a function's execution role.
+pub async fn revoke_role_sessions(iam_client: &aws_sdk_iam::Client, role_name: &str) -> Result<Acted, AwsError> {
+    let (cutoff, document) = sessions_policy();
+    iam::put_role_policy(iam_client, role_name, policy::REVOKE_SESSIONS_POLICY, &document).await?;
+    Ok(sessions_revoked(&format!("role/{role_name}"), &cutoff))
 }

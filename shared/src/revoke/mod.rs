@@ -36,6 +36,7 @@ pub mod observe;
 pub mod plan;
 pub mod principal;
 pub mod request;
+pub mod sequence;
 pub mod triage;
 
 use std::time::{Instant, SystemTime};
@@ -60,7 +61,7 @@ use crate::case::case_id_for;
 use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
-use crate::engine::{self, Decision, FunctionError, Report};
+use crate::engine::{self, Decision, FunctionError, Report, Signal};
 use crate::events::{EventError, GuardDutyFinding, HealthEvent, SecurityHubEvent};
 
 pub const FUNCTION: &str = "revoke-credentials";
@@ -140,6 +141,9 @@ async fn revoke_finding(
         let user = finding.resource.access_key_details.as_ref().and_then(|d| d.user_name.clone()).unwrap_or_default();
         return Ok(Report::new(FUNCTION, finding.signal(), user, common.dry_run).skipped(RevokeSkip::Triage(skip)));
     }
+    if finding.is_attack_sequence() {
+        return revoke_sequence(accounts, config, finding, ledger, deadline).await;
+    }
     let request = RevokeRequest::from_finding(finding)?;
     accounts.check_delivery(&request.signal).await?;
     // Severity and principal type need no identity; reading it first would cost an STS call.
@@ -151,6 +155,74 @@ async fn revoke_finding(
         return Ok(empty_report(config, &request).skipped(skip));
     }
     revoke(accounts, config, &request, &protected, ledger, deadline).await
+}
+
+/// An attack sequence: every credential it names is revoked under the sequence's signal, so all
+/// share one case; what it names that cannot be revoked here is reported beside them.
+async fn revoke_sequence(
+    accounts: &Accounts,
+    config: &RevokeConfig,
+    finding: &GuardDutyFinding,
+    ledger: Option<&Ledger>,
+    deadline: Deadline,
+) -> Result<Report, RevokeError> {
+    let found = sequence::sequence_credentials(finding)?;
+    let signal = Signal { time: finding.updated_at.clone(), ..finding.signal() };
+    accounts.check_delivery(&signal).await?;
+    let dry_run = config.quarantine.common.dry_run;
+    let left = |entity: String, why: String| {
+        let why = format!("{entity}: {why}");
+        Report::new(FUNCTION, signal.clone(), entity, dry_run).skipped(why)
+    };
+    let mut reports: Vec<Report> = found.left.into_iter().map(|(entity, why)| left(entity, why)).collect();
+    if found.credentials.is_empty() {
+        reports.push(left(finding.finding_type.clone(), "the attack sequence names no credentials to revoke".into()));
+        return merge(reports).ok_or_else(|| EventError::Malformed("an empty sequence".into()).into());
+    }
+    let protected = Protected::of(accounts, config).await?;
+    let iam_client = &accounts.clients_for_signal(&signal, &case_id_for(&signal.id)).await?.clients.iam;
+    for credential in found.credentials {
+        let targets = match credential {
+            sequence::Credential::Named(target) => vec![target],
+            sequence::Credential::AccessKey(access_key_id) => {
+                match iam::access_key_owner(iam_client, &access_key_id).await? {
+                    Some(user_name) => vec![Target::User { user_name, access_key_id: Some(access_key_id) }],
+                    None => {
+                        reports.push(left(access_key_id, "no IAM user of the account owns this key (a temporary key: its user or role is revoked if the sequence names it)".into()));
+                        continue;
+                    }
+                }
+            }
+            sequence::Credential::InstanceProfile(profile) => {
+                match iam::instance_profile_roles(iam_client, &profile).await? {
+                    Some(roles) if !roles.is_empty() => {
+                        roles.into_iter().map(|role_name| Target::RoleSessions { role_name }).collect()
+                    }
+                    _ => {
+                        reports.push(left(
+                            format!("instance-profile/{profile}"),
+                            "no such instance profile, or it has no role".into(),
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        for target in targets {
+            let request = RevokeRequest { signal: signal.clone(), target };
+            reports.push(match triage(Some(finding), &request, config, &protected) {
+                Some(skip) => empty_report(config, &request).skipped(skip),
+                None => match revoke(accounts, config, &request, &protected, ledger, deadline).await {
+                    // One principal gone since the sequence was seen does not stop the others.
+                    Err(e @ (RevokeError::UserNotFound { .. } | RevokeError::RoleNotFound { .. })) => {
+                        empty_report(config, &request).skipped(e)
+                    }
+                    other => other?,
+                },
+            });
+        }
+    }
+    merge(reports).ok_or_else(|| EventError::Malformed("an empty sequence".into()).into())
 }
 
 /// Each finding of the action becomes the GuardDuty finding it came from and is revoked as such.

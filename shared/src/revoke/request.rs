@@ -95,10 +95,13 @@ fn ocsf_access_key_finding(v2: &OcsfEvent) -> Result<GuardDutyFinding, EventErro
 }
 
 fn validate_finding(finding: &GuardDutyFinding) -> Result<(), EventError> {
-    if !finding.is_sample() {
-        RevokeRequest::from_finding(finding)?;
+    if finding.is_sample() {
+        Ok(())
+    } else if finding.is_attack_sequence() {
+        super::sequence::sequence_credentials(finding).map(drop)
+    } else {
+        RevokeRequest::from_finding(finding).map(drop)
     }
-    Ok(())
 }
 
 /// What to revoke, from a validated signal.

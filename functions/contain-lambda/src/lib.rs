@@ -1,0 +1,30 @@
+//! contain-lambda: a GuardDuty Lambda Protection finding in; the function stopped (reserved
+//! concurrency 0, the previous value recorded), its execution role's sessions revoked, the
+//! function tagged with the case, a report out.
+
+use firebreak::accounts::Accounts;
+use firebreak::contain_lambda::{self, ContainLambdaConfig};
+use firebreak::deadline::Deadline;
+use firebreak::engine::FunctionError;
+use firebreak::events::GuardDutyFinding;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+/// Built once per cold start: configuration, and clients per account and region.
+pub struct Function {
+    pub accounts: Accounts,
+    pub config: ContainLambdaConfig,
+}
+
+impl Function {
+    pub async fn from_env() -> Result<Self, FunctionError> {
+        Ok(Self { config: ContainLambdaConfig::from_env()?, accounts: Accounts::from_env().await? })
+    }
+}
+
+pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
+    let deadline = Deadline::from_lambda(event.context.deadline());
+    function.accounts.invoked_as(&event.context.invoked_function_arn);
+    let finding = GuardDutyFinding::from_event(&event.payload)?;
+    contain_lambda::contain_lambda(&function.accounts, &function.config, &finding, deadline).await?.into_result()
+}
