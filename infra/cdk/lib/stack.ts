@@ -137,9 +137,33 @@ export class FirebreakStack extends Stack {
       reason: 'This queue is itself the dead-letter destination of the functions (Lambda on-failure destination).',
     });
 
+    // The alert topic's key: a customer managed key, because CloudWatch alarms cannot publish to a
+    // topic under the AWS managed aws/sns key (its policy cannot grant cloudwatch.amazonaws.com the
+    // key). Used only through SNS: by the alarms, and by this account's /firebreak/ roles.
+    const alertKey = new kms.Key(this, 'AlertKey', {
+      description: 'Firebreak alert topic (CloudWatch alarms and the functions publish through SNS)',
+      enableKeyRotation: true,
+    });
+    alertKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmsPublishToTheTopic',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+    }));
+    alertKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'FirebreakRolesPublishThroughSns',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'kms:CallerAccount': this.account, 'kms:ViaService': `sns.${this.region}.amazonaws.com` },
+        ArnLike: { 'aws:PrincipalArn': `arn:${this.partition}:iam::${this.account}:role/firebreak/*` },
+      },
+    }));
     const alerts = new sns.Topic(this, 'AlertTopic', {
       displayName: 'Firebreak',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+      masterKey: alertKey,
       enforceSSL: true,
     });
     const email = new sns.Subscription(this, 'AlertSubscription', {

@@ -46,6 +46,28 @@ test('the failure queue holding one message raises an alarm on the alert topic',
   assert.ok(described('AWS/SQS').every((d) => d.includes('firebreak replay')));
 });
 
+test('the alert topic is under a customer managed key CloudWatch alarms may use (aws/sns cannot be granted)', () => {
+  const [key] = Object.keys(template.findResources('AWS::KMS::Key'));
+  template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+  template.hasResourceProperties('AWS::KMS::Key', {
+    EnableKeyRotation: true,
+    KeyPolicy: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Sid: 'AlarmsPublishToTheTopic',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        }),
+        Match.objectLike({
+          Sid: 'FirebreakRolesPublishThroughSns',
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Condition: Match.objectLike({ ArnLike: Match.anyValue() }),
+        }),
+      ]),
+    },
+  });
+});
+
 test("every function's Errors and Throttles raise an alarm", () => {
   for (const spec of FUNCTIONS) {
     for (const metric of ['Errors', 'Throttles']) {
