@@ -12,6 +12,7 @@ mod plan;
 mod progress;
 mod release;
 mod render;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +92,20 @@ enum Command {
         /// Why (recorded in the case).
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        #[command(flatten)]
+        mode: ModeArgs,
+    },
+    /// Re-send the failure queue's events to their functions; a message is deleted once its event succeeded.
+    Replay {
+        /// The failure queue's URL [default: $FIREBREAK_FAILED_EVENTS_QUEUE_URL].
+        #[arg(long, value_name = "URL")]
+        queue: Option<String>,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+        /// What was done, as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         mode: ModeArgs,
     },
@@ -184,6 +199,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Revoke { who, account, mode } => {
             act::revoke(&session().await?, who.who()?, account, mode.into()).await
         }
+        Command::Replay { queue, max, json, mode } => replay::replay(queue, max, mode.into(), json).await,
         Command::Release { case_id, credentials, reason, mode } => {
             release::release(&session().await?, &case_id, credentials, reason, mode.into()).await
         }

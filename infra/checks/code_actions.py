@@ -41,7 +41,11 @@ from functools import cache, cached_property
 from pathlib import Path
 
 # The IAM service prefix of an SDK crate, where it is not the crate name without `aws-sdk-`.
-IAM_PREFIX_OF_CRATE = {"aws-sdk-elasticloadbalancingv2": "elasticloadbalancing"}
+IAM_PREFIX_OF_CRATE = {
+    "aws-sdk-elasticloadbalancingv2": "elasticloadbalancing",
+    "aws-sdk-eventbridge": "events",
+    "aws-sdk-cloudwatchlogs": "logs",
+}
 
 # API operations whose IAM action differs from their name, or that need more than their own action.
 # Keyed by "prefix:Operation"; the value is the complete list of IAM actions the call needs.

@@ -70,6 +70,9 @@ HOME_ACCOUNT_ACTIONS = {
     "dynamodb:GetItem",
     "dynamodb:UpdateItem",
     "dynamodb:Scan",
+    # The canary reads the rules and quarantine-instance's log group of this stack.
+    "events:DescribeRule",
+    "logs:FilterLogEvents",
 }
 # The case ledger's settings (docs/cases.md), the same in SAM and CDK: property -> required value.
 CASES_TABLE_PROPERTIES = {
@@ -218,6 +221,10 @@ def ref_id(value) -> str | None:
         if "Fn::GetAtt" in value:
             target = value["Fn::GetAtt"]
             return target[0] if isinstance(target, list) else target.split(".")[0]
+        # A list of the stack's resources (the canary's rule names), joined.
+        if "Fn::Join" in value and isinstance(value["Fn::Join"][1], list):
+            ids = [ref_id(part) for part in value["Fn::Join"][1]]
+            return ids[0] if ids and all(ids) else None
     return None
 
 

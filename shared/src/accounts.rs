@@ -22,6 +22,8 @@ use crate::events::{validate_account_id, validate_region};
 pub const MEMBER_ROLE_NAME: &str = "FIREBREAK_MEMBER_ROLE_NAME";
 pub const EXTERNAL_ID: &str = "FIREBREAK_EXTERNAL_ID";
 pub const ALLOWED_ACCOUNTS: &str = "FIREBREAK_ALLOWED_ACCOUNTS";
+/// "true": a run over every account (audit-posture, the canary) covers Organizations' active accounts.
+pub const AUDIT_ORGANIZATION: &str = "FIREBREAK_AUDIT_ORGANIZATION";
 
 /// Credentials are renewed this long before they expire, so that no step runs on expiring ones.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(10 * 60);
@@ -183,6 +185,27 @@ impl Accounts {
                 guard.get_or_insert_with(|| account.to_string());
             }
         }
+    }
+
+    /// Every account a run over all of them covers (audit-posture, the canary): the function's
+    /// own first, then Organizations' active accounts (`organization`) or the allow-list; with
+    /// both, only the listed accounts that are also allowed. With where the list came from.
+    pub async fn all_to_act_in(
+        &self,
+        organization: bool,
+    ) -> Result<(Vec<String>, &'static str), crate::engine::FunctionError> {
+        let own = self.own_account_id().await?;
+        let allowed = self.config.allowed_accounts.clone();
+        let (listed, from): (BTreeSet<String>, _) = if organization {
+            let active = crate::aws::organizations::active_accounts(&self.home.organizations).await?;
+            let active = active.into_iter().filter(|a| allowed.as_ref().is_none_or(|allowed| allowed.contains(a)));
+            (active.collect(), "organizations")
+        } else {
+            (allowed.unwrap_or_default(), "allow-list")
+        };
+        let mut all = vec![own.clone()];
+        all.extend(listed.into_iter().filter(|a| *a != own));
+        Ok((all, from))
     }
 
     /// The account the function runs in (STS GetCallerIdentity, asked once per container).

@@ -35,16 +35,40 @@ pub fn timeout_config() -> TimeoutConfig {
 }
 
 tokio::task_local! {
-    static RETRIES: Arc<Mutex<Vec<String>>>;
+    static RETRIES: Arc<Mutex<Recorded>>;
+}
+
+/// What a piece of work had to retry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// `"DescribeInstances (attempt 2)"` entries, in the order they happened.
+    pub retries: Vec<String>,
+    /// Attempts AWS answered with a throttling error (429, `Throttling`, `RequestLimitExceeded`, ...).
+    pub throttled: u32,
 }
 
 /// Runs `work`, returning its output and the AWS operations it had to retry, as
 /// `"DescribeInstances (attempt 2)"` entries in the order they happened.
 pub async fn recording_retries<F: std::future::Future>(work: F) -> (F::Output, Vec<String>) {
-    let log = Arc::new(Mutex::new(Vec::new()));
+    let (output, recorded) = recording_attempts(work).await;
+    (output, recorded.retries)
+}
+
+/// Runs `work`, returning its output, its retries and how many of its attempts were throttled.
+pub async fn recording_attempts<F: std::future::Future>(work: F) -> (F::Output, Recorded) {
+    let log = Arc::new(Mutex::new(Recorded::default()));
     let output = RETRIES.scope(log.clone(), work).await;
-    let retries = log.lock().map(|l| l.clone()).unwrap_or_default();
-    (output, retries)
+    let recorded = log.lock().map(|l| l.clone()).unwrap_or_default();
+    (output, recorded)
+}
+
+/// The error codes AWS services answer throttling with (EC2, query, JSON and S3 protocols).
+const THROTTLING: [&str; 5] = ["Throttl", "RequestLimitExceeded", "TooManyRequests", "SlowDown", "RequestThrottled"];
+
+/// Whether a response is a throttling error: status 429, or an error status naming a throttling code.
+pub fn is_throttling(status: u16, body: &[u8]) -> bool {
+    let body = String::from_utf8_lossy(body);
+    status == 429 || (status >= 400 && THROTTLING.iter().any(|code| body.contains(code)))
 }
 
 /// Added to every client: notes each attempt after the first in the current step's record.
@@ -68,7 +92,26 @@ impl Intercept for RetryRecorder {
             // Outside a recorded step (client set-up, tests) there is nobody to tell: that is fine.
             let _ = RETRIES.try_with(|log| {
                 if let Ok(mut log) = log.lock() {
-                    log.push(format!("{operation} (attempt {attempt})"));
+                    log.retries.push(format!("{operation} (attempt {attempt})"));
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The body of a non-streaming response is in memory here: a throttling error is counted.
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_ec2::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let status = response.status().as_u16();
+        if status >= 400 && is_throttling(status, response.body().bytes().unwrap_or_default()) {
+            let _ = RETRIES.try_with(|log| {
+                if let Ok(mut log) = log.lock() {
+                    log.throttled += 1;
                 }
             });
         }

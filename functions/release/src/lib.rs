@@ -35,7 +35,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     let mut refused = Vec::new();
     for request in &requests {
         match release(request).await {
-            Ok(report) => reports.push(report.to_json()),
+            Ok(report) => reports.push(report.into_json()),
             Err(error) => refused.push(FunctionError::from(error).message),
         }
     }

@@ -19,7 +19,7 @@ export interface FirebreakFunction {
    * Scheduled rules, by construct id. The rule name is fixed: a scheduled event names its rule in
    * `resources`, which is how its samples (and the infra check) tell one schedule from another.
    */
-  readonly schedules?: Record<string, { readonly ruleName: string; readonly expression: string }>;
+  readonly schedules?: Record<string, { readonly ruleName: string; readonly expression: string; readonly enabledBy?: string }>;
   /** Exactly the FIREBREAK_* variables its code reads, each set from the stack Parameter named. */
   readonly environment: Record<string, string>;
   /** Seconds; default 120. */
@@ -45,6 +45,10 @@ export interface HomeResources {
   readonly alertTopicArn: string;
   /** The case ledger (the CasesTable). */
   readonly casesTableArn: string;
+  /** The rules GuardDuty findings reach the functions by (filled as the functions are built). */
+  readonly guardDutyRuleArns: string[];
+  /** quarantine-instance's log group (filled once it is built), where the canary reads reports. */
+  reportsLogGroupArn?: string;
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>` in this stack's account and region. */
@@ -968,5 +972,46 @@ export const FUNCTIONS: FirebreakFunction[] = [
       'lambda:DeleteFunctionConcurrency',
       'lambda:TagResource',
     ],
+  },
+  {
+    name: 'canary',
+    description: 'Daily (Canary "true") -> a GuardDuty sample finding in each account, the detector and rules checked, quarantine-instance\'s report of it awaited.',
+    rules: {},
+    // Off unless Canary is "true": the rule exists, disabled.
+    schedules: { Daily: { ruleName: 'firebreak-canary-daily', expression: 'rate(1 day)', enabledBy: 'Canary' } },
+    timeoutSeconds: 900,
+    environment: {
+      FIREBREAK_CANARY_LOG_GROUP: 'QuarantineInstanceLogGroup',
+      FIREBREAK_CANARY_RULES: 'GuardDutyRules',
+      FIREBREAK_CANARY_WAIT_SECONDS: 'CanaryWaitSeconds',
+      FIREBREAK_AUDIT_ORGANIZATION: 'AuditOrganization',
+      FIREBREAK_MEMBER_ROLE_NAME: 'MemberRoleName',
+      FIREBREAK_EXTERNAL_ID: 'MemberExternalId',
+      FIREBREAK_ALLOWED_ACCOUNTS: 'AllowedAccounts',
+    },
+    statements: [
+      // ListDetectors supports no resource-level permission.
+      new iam.PolicyStatement({ sid: 'ListDetectors', actions: ['guardduty:ListDetectors'], resources: ['*'] }),
+      // A sample finding is marked as a sample: Firebreak skips it, nothing is touched.
+      new iam.PolicyStatement({
+        sid: 'DetectorStateAndSamples',
+        actions: ['guardduty:GetDetector', 'guardduty:CreateSampleFindings'],
+        resources: [arn('guardduty', 'detector/*')],
+      }),
+    ],
+    homeStatements: (home: HomeResources) => [
+      ASSUME_MEMBER_ROLE(home),
+      new iam.PolicyStatement({ sid: 'ReadFirebreakRules', actions: ['events:DescribeRule'], resources: [...home.guardDutyRuleArns] }),
+      // The report of its sample finding: quarantine-instance's metric line.
+      new iam.PolicyStatement({
+        sid: 'ReadQuarantineInstanceReports',
+        actions: ['logs:FilterLogEvents'],
+        resources: [home.reportsLogGroupArn ?? 'quarantine-instance must come before canary'],
+      }),
+    ],
+    organizationStatements: [
+      new iam.PolicyStatement({ sid: 'ListOrganizationAccounts', actions: ['organizations:ListAccounts'], resources: ['*'] }),
+    ],
+    deniedOnExemptResources: [],
   },
 ];

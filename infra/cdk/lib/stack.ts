@@ -16,6 +16,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FirebreakFunction, FUNCTIONS, HomeResources } from './functions';
+import { Built, watch } from './watch';
 
 export interface FirebreakStackProps extends StackProps {
   /**
@@ -119,6 +120,15 @@ export class FirebreakStack extends Stack {
         type: 'String', default: '',
         description: 'Optional e-mail address subscribed to the alert topic (confirm the subscription mail).',
       }),
+      TimeToContainmentThreshold: new CfnParameter(this, 'TimeToContainmentThreshold', {
+        type: 'Number', default: 60, minValue: 1,
+        description: "Seconds from a signal's own time to containment above which an alarm goes to the alert topic (docs/operations.md).",
+      }),
+      Canary: flag(this, 'Canary', 'false', 'Enables the canary\'s daily schedule. "true" = once a day, a GuardDuty sample finding in each account Firebreak may act in, and an alarm unless quarantine-instance reports it (docs/operations.md).'),
+      CanaryWaitSeconds: new CfnParameter(this, 'CanaryWaitSeconds', {
+        type: 'Number', default: 600, minValue: 10, maxValue: 840,
+        description: 'FIREBREAK_CANARY_WAIT_SECONDS (canary). How long the canary waits for the report of its sample finding.',
+      }),
     };
 
     // Where an event goes after Lambda's own retries failed: nothing is dropped silently.
@@ -132,9 +142,33 @@ export class FirebreakStack extends Stack {
       reason: 'This queue is itself the dead-letter destination of the functions (Lambda on-failure destination).',
     });
 
+    // The alert topic's key: a customer managed key, because CloudWatch alarms cannot publish to a
+    // topic under the AWS managed aws/sns key (its policy cannot grant cloudwatch.amazonaws.com the
+    // key). Used only through SNS: by the alarms, and by this account's /firebreak/ roles.
+    const alertKey = new kms.Key(this, 'AlertKey', {
+      description: 'Firebreak alert topic (CloudWatch alarms and the functions publish through SNS)',
+      enableKeyRotation: true,
+    });
+    alertKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmsPublishToTheTopic',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+    }));
+    alertKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'FirebreakRolesPublishThroughSns',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'kms:CallerAccount': this.account, 'kms:ViaService': `sns.${this.region}.amazonaws.com` },
+        ArnLike: { 'aws:PrincipalArn': `arn:${this.partition}:iam::${this.account}:role/firebreak/*` },
+      },
+    }));
     const alerts = new sns.Topic(this, 'AlertTopic', {
       displayName: 'Firebreak',
-      masterKey: kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+      masterKey: alertKey,
       enforceSSL: true,
     });
     const email = new sns.Subscription(this, 'AlertSubscription', {
@@ -148,6 +182,10 @@ export class FirebreakStack extends Stack {
     const auditsOrganization = new CfnCondition(this, 'AuditOrganizationEnabled', {
       expression: Fn.conditionEquals(p.AuditOrganization.valueAsString, 'true'),
     });
+    // A schedule switched on by a Parameter (the canary's): the rule exists, enabled only then.
+    const enabledBy: Record<string, CfnCondition> = {
+      Canary: new CfnCondition(this, 'CanaryEnabled', { expression: Fn.conditionEquals(p.Canary.valueAsString, 'true') }),
+    };
 
     // The case ledger (docs/cases.md): one item per case, every function's deliveries appended to
     // it, what release restores from. Kept when the stack is deleted or the table replaced, and
@@ -180,7 +218,10 @@ export class FirebreakStack extends Stack {
       memberRoleName: p.MemberRoleName.valueAsString,
       alertTopicArn: alerts.topicArn,
       casesTableArn: cases.tableArn,
+      guardDutyRuleArns: [],
     };
+    const guardDutyRuleNames: string[] = [];
+    const built: Built[] = [];
 
     // Each function gets exactly the FIREBREAK_* variables its code reads (checked by the infra check).
     const environmentOf = (spec: FirebreakFunction): Record<string, string> => {
@@ -246,7 +287,7 @@ export class FirebreakStack extends Stack {
         });
       }
 
-      const fn = new lambda.Function(this, `${id}Function`, {
+      const fn: lambda.Function = new lambda.Function(this, `${id}Function`, {
         description: spec.description,
         runtime: lambda.Runtime.PROVIDED_AL2023,
         architecture: lambda.Architecture.ARM_64,
@@ -268,12 +309,27 @@ export class FirebreakStack extends Stack {
       if (guard) fn.node.addDependency(guard);
       Tags.of(fn).add('firebreak:function', spec.name);
 
+      const rules: Built['rules'] = [];
       for (const [ruleId, eventPattern] of Object.entries(spec.rules)) {
-        new events.Rule(this, `${id}${ruleId}`, { eventPattern, targets: [new targets.LambdaFunction(fn)] });
+        const rule = new events.Rule(this, `${id}${ruleId}`, { eventPattern, targets: [new targets.LambdaFunction(fn)] });
+        rules.push({ ruleId, rule });
+        // The rules the canary checks: those GuardDuty findings arrive by.
+        if (eventPattern.source?.includes('aws.guardduty')) {
+          home.guardDutyRuleArns.push(rule.ruleArn);
+          guardDutyRuleNames.push(rule.ruleName);
+          stackResources.GuardDutyRules = Fn.join(',', guardDutyRuleNames);
+        }
       }
-      for (const [ruleId, { ruleName, expression }] of Object.entries(spec.schedules ?? {})) {
-        new events.Rule(this, `${id}${ruleId}`, { ruleName, schedule: events.Schedule.expression(expression), targets: [new targets.LambdaFunction(fn)] });
+      for (const [ruleId, { ruleName, expression, enabledBy: parameter }] of Object.entries(spec.schedules ?? {})) {
+        const rule = new events.Rule(this, `${id}${ruleId}`, { ruleName, schedule: events.Schedule.expression(expression), targets: [new targets.LambdaFunction(fn)] });
+        if (parameter) {
+          (rule.node.defaultChild as events.CfnRule).state = Fn.conditionIf(enabledBy[parameter].logicalId, 'ENABLED', 'DISABLED').toString();
+        }
+        rules.push({ ruleId, rule });
       }
+      stackResources[`${id}LogGroup`] = logGroup.logGroupName;
+      if (spec.name === 'quarantine-instance') home.reportsLogGroupArn = logGroup.logGroupArn;
+      built.push({ spec, fn, logGroup, rules });
 
       // cdk-nag IAM5 (wildcards): each finding acknowledged one by one, with the reason.
       for (const resource of wildcardResources(this, [...spec.statements, ...homeStatements])) {
@@ -295,6 +351,9 @@ export class FirebreakStack extends Stack {
         });
       }
     }
+
+    // Firebreak watches itself: alarms on the alert topic and the dashboard (docs/operations.md).
+    watch(this, { built, failedEvents, alerts, threshold: p.TimeToContainmentThreshold, canaryEnabled: enabledBy.Canary });
   }
 }
 

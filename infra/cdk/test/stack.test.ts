@@ -30,7 +30,8 @@ test('every function runs the Rust binary on provided.al2023 arm64 with reserved
       Handler: 'bootstrap',
       ReservedConcurrentExecutions: { Ref: 'ReservedConcurrency' },
       Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
-      Environment: { Variables: Match.objectLike({ FIREBREAK_DRY_RUN: { Ref: 'DryRun' } }) },
+      // The canary changes nothing and reads no dry-run setting.
+      ...(spec.environment.FIREBREAK_DRY_RUN ? { Environment: { Variables: Match.objectLike({ FIREBREAK_DRY_RUN: { Ref: 'DryRun' } }) } } : {}),
     });
   }
 });
@@ -196,31 +197,36 @@ test('every function assumes only the member role by its name, and publishes onl
   }
 });
 
-test('organizations:ListAccounts: only audit-posture, only when AuditOrganization is "true"', () => {
+test('organizations:ListAccounts: only audit-posture and the canary, only when AuditOrganization is "true"', () => {
   const template = synth();
   template.hasParameter('AuditOrganization', { Type: 'String', Default: 'false', AllowedValues: ['true', 'false'] });
   template.hasCondition('AuditOrganizationEnabled', { 'Fn::Equals': [{ Ref: 'AuditOrganization' }, 'true'] });
-  const [auditRole] = Object.keys(template.findResources('AWS::IAM::Role', {
-    Properties: { Description: Match.stringLikeRegexp('^audit-posture;') },
-  }));
-  // The one grant: a policy of its own, created only under the Condition, on audit-posture's role.
-  const granting = Object.values({
-    ...template.findResources('AWS::IAM::Policy'),
-    ...template.findResources('AWS::IAM::Role'),
-  }).filter((r) => JSON.stringify(r).includes('organizations:'));
-  assert.equal(granting.length, 1);
-  const [policy] = granting;
-  assert.equal(policy.Type, 'AWS::IAM::Policy');
-  assert.equal(policy.Condition, 'AuditOrganizationEnabled');
-  assert.deepEqual(policy.Properties.Roles, [{ Ref: auditRole }]);
-  assert.deepEqual(policy.Properties.PolicyDocument.Statement, [
-    { Sid: 'ListOrganizationAccounts', Effect: 'Allow', Action: 'organizations:ListAccounts', Resource: '*' },
-  ]);
-  // The function is told the same thing the role is.
-  template.hasResourceProperties('AWS::Lambda::Function', {
-    Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: 'audit-posture' }]),
-    Environment: { Variables: Match.objectLike({ FIREBREAK_AUDIT_ORGANIZATION: { Ref: 'AuditOrganization' } }) },
-  });
+  // Both choose their accounts the same way (posture::accounts_to_audit).
+  for (const name of ['audit-posture', 'canary']) {
+    const [role] = Object.keys(template.findResources('AWS::IAM::Role', {
+      Properties: { Description: Match.stringLikeRegexp(`^${name};`) },
+    }));
+    // The one grant: a policy of its own, created only under the Condition, on the function's role.
+    const granting = Object.values({
+      ...template.findResources('AWS::IAM::Policy'),
+      ...template.findResources('AWS::IAM::Role'),
+    }).filter((r) => JSON.stringify(r).includes('organizations:') && JSON.stringify(r).includes(role));
+    assert.equal(granting.length, 1, name);
+    const [policy] = granting;
+    assert.equal(policy.Type, 'AWS::IAM::Policy');
+    assert.equal(policy.Condition, 'AuditOrganizationEnabled');
+    assert.deepEqual(policy.Properties.Roles, [{ Ref: role }]);
+    assert.deepEqual(policy.Properties.PolicyDocument.Statement, [
+      { Sid: 'ListOrganizationAccounts', Effect: 'Allow', Action: 'organizations:ListAccounts', Resource: '*' },
+    ]);
+    // The function is told the same thing the role is.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: name }]),
+      Environment: { Variables: Match.objectLike({ FIREBREAK_AUDIT_ORGANIZATION: { Ref: 'AuditOrganization' } }) },
+    });
+  }
+  const all = Object.values({ ...template.findResources('AWS::IAM::Policy'), ...template.findResources('AWS::IAM::Role') });
+  assert.equal(all.filter((r) => JSON.stringify(r).includes('organizations:')).length, 2, 'no other grant');
 });
 
 test('the case ledger: keyed by case_id, on demand, point-in-time recovery, encrypted, protected and kept', () => {
@@ -245,10 +251,13 @@ test('every function is told the ledger; only those that open cases may use it, 
   const [table] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
   const writers = ['quarantine-instance', 'revoke-credentials', 'close-open-ports', 'abuse-report', 'release', 'contain-lambda', 'contain-bucket', 'quarantine-task'];
   for (const spec of FUNCTIONS) {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
-      Environment: { Variables: Match.objectLike({ FIREBREAK_CASES_TABLE: { Ref: table } }) },
-    });
+    // The canary reads no common setting, so it is not told the ledger.
+    if (spec.name !== 'canary') {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: spec.name }]),
+        Environment: { Variables: Match.objectLike({ FIREBREAK_CASES_TABLE: { Ref: table } }) },
+      });
+    }
     const [role] = Object.values(template.findResources('AWS::IAM::Role', {
       Properties: { Description: Match.stringLikeRegexp(`^${spec.name};`) },
     })) as { Properties: { Policies: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }[] } }[];

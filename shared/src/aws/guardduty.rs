@@ -20,3 +20,14 @@ pub async fn detector_enabled(guardduty: &Client, detector_id: &str) -> Result<b
     let detector = guardduty.get_detector().detector_id(detector_id).send().await.aws("GetDetector")?;
     Ok(detector.status() == Some(&DetectorStatus::Enabled))
 }
+
+/// Asks GuardDuty for sample findings of `types` (marked as samples; Firebreak skips them):
+/// they travel the same way as real ones, through EventBridge to the functions.
+pub async fn create_sample_findings(guardduty: &Client, detector_id: &str, types: &[&str]) -> Result<(), AwsError> {
+    let mut request = guardduty.create_sample_findings().detector_id(detector_id);
+    for finding_type in types {
+        request = request.finding_types(*finding_type);
+    }
+    request.send().await.aws("CreateSampleFindings")?;
+    Ok(())
+}

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod signal;

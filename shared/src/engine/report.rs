@@ -50,6 +50,13 @@ pub struct StepReport {
     /// AWS calls that had to be retried (throttling, 5xx, resets), e.g. `CreateSnapshots (attempt 2)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
+    /// Attempts AWS answered with a throttling error.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub throttled: u32,
+    /// When the step ended (it ran; not set for a step planned, skipped or held back): the
+    /// metrics time containment by it.
+    #[serde(skip)]
+    pub ended_at: Option<SystemTime>,
     /// A failure of this step means the threat is not contained.
     #[serde(skip)]
     pub containment: bool,
@@ -75,11 +82,17 @@ impl StepReport {
             detail: detail.into(),
             duration_ms: 0,
             retries: Vec::new(),
+            throttled: 0,
+            ended_at: None,
             containment: false,
             recorded: BTreeMap::new(),
             recorded_on: None,
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,10 +247,17 @@ impl Report {
     /// Lambda retries the event and, after the retries, the failure destination receives it.
     pub fn into_result(self) -> Result<serde_json::Value, super::FunctionError> {
         if self.outcome == Outcome::Failed {
+            super::metrics::emit(&self);
             Err(super::FunctionError::containment_failed(&self.resource, self.case_id.as_deref(), &self.steps))
         } else {
-            Ok(self.to_json())
+            Ok(self.into_json())
         }
+    }
+
+    /// The finished report as the handler returns it, its metrics written (see [`super::metrics`]).
+    pub fn into_json(self) -> serde_json::Value {
+        super::metrics::emit(&self);
+        self.to_json()
     }
 }
 

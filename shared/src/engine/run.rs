@@ -15,7 +15,7 @@ use futures::future::join_all;
 
 use super::report::{log_step, millis, Outcome, Report, StepOutcome, StepReport};
 use super::step::{Action, Phase, Plan, Planned};
-use crate::attempts::recording_retries;
+use crate::attempts::recording_attempts;
 use crate::deadline::Deadline;
 
 const NOT_STARTED: &str = "not started: the Lambda deadline is near; a retry of the event resumes here";
@@ -179,7 +179,7 @@ async fn run_step<A: Action, X: Execute<A>>(
         return (report_of(step, StepOutcome::Skipped, why.clone()), Vec::new());
     }
     let clock = Instant::now();
-    let (result, retries) = recording_retries(deadline.run(Box::pin(executor.execute(&step.action, progress)))).await;
+    let (result, recorded) = recording_attempts(deadline.run(Box::pin(executor.execute(&step.action, progress)))).await;
     let (mut report, nested) = match result {
         Some(Ok(acted)) => {
             let mut report = report_of(step, acted.outcome, acted.detail);
@@ -190,8 +190,10 @@ async fn run_step<A: Action, X: Execute<A>>(
         Some(Err(e)) => (report_of(step, StepOutcome::Failed, e.to_string()), Vec::new()),
         None => (report_of(step, StepOutcome::Failed, CUT_OFF.to_string()), Vec::new()),
     };
-    report.retries = retries;
+    report.retries = recorded.retries;
+    report.throttled = recorded.throttled;
     report.duration_ms = millis(clock.elapsed());
+    report.ended_at = Some(std::time::SystemTime::now());
     (report, nested)
 }
 

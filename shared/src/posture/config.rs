@@ -7,7 +7,7 @@ pub const ACCESS_KEY_MAX_AGE_DAYS: &str = "FIREBREAK_ACCESS_KEY_MAX_AGE_DAYS";
 pub const ACCESS_KEY_UNUSED_DAYS: &str = "FIREBREAK_ACCESS_KEY_UNUSED_DAYS";
 /// `true`: audit every ACTIVE account Organizations lists (the function must be allowed
 /// `organizations:ListAccounts`); otherwise the function's own account and the allow-list.
-pub const AUDIT_ORGANIZATION: &str = "FIREBREAK_AUDIT_ORGANIZATION";
+pub use crate::accounts::AUDIT_ORGANIZATION;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostureConfig {

@@ -2,7 +2,6 @@
 //! allow-list), and one audit per account through its member role, each account's gaps written
 //! as findings of that account (its Security Hub forwards them to the administrator).
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -10,7 +9,6 @@ use serde_json::Value;
 
 use super::{audit_posture, PostureConfig, PostureReport, FUNCTION};
 use crate::accounts::Accounts;
-use crate::aws::organizations;
 use crate::case::case_id_for;
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
@@ -51,18 +49,7 @@ pub async fn accounts_to_audit(
     accounts: &Accounts,
     config: &PostureConfig,
 ) -> Result<(Vec<String>, &'static str), FunctionError> {
-    let own = accounts.own_account_id().await?;
-    let allowed = accounts.config().allowed_accounts.clone();
-    let (listed, from): (BTreeSet<String>, _) = if config.audit_organization {
-        let active = organizations::active_accounts(&accounts.home().organizations).await?;
-        let active = active.into_iter().filter(|a| allowed.as_ref().is_none_or(|allowed| allowed.contains(a)));
-        (active.collect(), "organizations")
-    } else {
-        (allowed.unwrap_or_default(), "allow-list")
-    };
-    let mut audit = vec![own.clone()];
-    audit.extend(listed.into_iter().filter(|a| *a != own));
-    Ok((audit, from))
+    accounts.all_to_act_in(config.audit_organization).await
 }
 
 /// Audits every account, one after the other under the one deadline (each audit is itself
@@ -103,7 +90,7 @@ pub async fn audit_organization(
             Ok(member) => {
                 let event = ScheduledEvent { account_id: account_id.clone(), ..event.clone() };
                 match Box::pin(audit_posture(&member.clients, config, &event, deadline)).await {
-                    Ok(report) => run.reports.push(report),
+                    Ok(report) => run.reports.push(crate::engine::metrics::emitted(report, |r| &r.report)),
                     Err(error) => run.errors.push(fail(error.into())),
                 }
             }

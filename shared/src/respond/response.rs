@@ -76,6 +76,7 @@ impl Response {
     /// The handler's result: the response, or an error when containment failed or a target could
     /// not be acted on, so that Lambda retries the event and then its failure destination gets it.
     pub fn into_result(self) -> Result<Value, FunctionError> {
+        crate::engine::metrics::emit(&self.as_report());
         if self.outcome != Outcome::Failed {
             return Ok(self.to_json());
         }
@@ -87,6 +88,29 @@ impl Response {
             self.error_kind.unwrap_or("ContainmentFailed"),
             format!("{first} ({} error(s))", self.errors.len().max(1)),
         ))
+    }
+
+    /// The whole response as one report (every instance's steps and the follow-up), for the metrics.
+    pub fn as_report(&self) -> Report {
+        let resources: Vec<&str> = self.reports.iter().map(|r| r.resource.as_str()).collect();
+        Report {
+            function: self.function,
+            case_id: self.case_id.clone(),
+            signal: self.signal.clone(),
+            resource: resources.join(","),
+            dry_run: self.dry_run,
+            outcome: self.outcome,
+            reason: self.reason.clone(),
+            steps: self
+                .reports
+                .iter()
+                .flat_map(|r| r.steps.iter().cloned())
+                .chain(self.follow_up.iter().cloned())
+                .collect(),
+            started_at: self.started_at.clone(),
+            duration_ms: self.duration_ms,
+            process: self.reports.iter().find_map(|r| r.process.clone()),
+        }
     }
 
     /// Records a target that could not be acted on at all.
