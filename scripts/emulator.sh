@@ -11,4 +11,5 @@ if ! cmp -s "$root/requirements-dev.txt" "$stamp" 2>/dev/null || [ ! -x "$venv/b
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/requirements-dev.txt"
   cp "$root/requirements-dev.txt" "$stamp"
 fi
-export FIREBREAK_MOTO_SERVER="$venv/bin/moto_server"
+export FIREBREAK_MOTO_PYTHON="$venv/bin/python"
+export FIREBREAK_MOTO_SERVER="$root/scripts/moto-server"

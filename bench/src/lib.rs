@@ -65,10 +65,9 @@ impl Options {
     /// Defaults for this workspace: the release bootstrap, the venv's Python.
     pub fn for_workspace(root: &Path) -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-        let python = std::env::var_os("FIREBREAK_MOTO_SERVER")
-            .map(PathBuf::from)
-            .and_then(|moto| Some(moto.parent()?.join("python")))
-            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        // The emulator's virtual environment (scripts/emulator.sh exports its Python).
+        let python =
+            std::env::var_os("FIREBREAK_MOTO_PYTHON").map(PathBuf::from).unwrap_or_else(|| root.join(".venv/bin/python"));
         Self {
             iterations: 5,
             bootstrap: target.join("release/quarantine-instance"),
