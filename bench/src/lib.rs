@@ -66,8 +66,9 @@ impl Options {
     pub fn for_workspace(root: &Path) -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
         // The emulator's virtual environment (scripts/emulator.sh exports its Python).
-        let python =
-            std::env::var_os("FIREBREAK_MOTO_PYTHON").map(PathBuf::from).unwrap_or_else(|| root.join(".venv/bin/python"));
+        let python = std::env::var_os("FIREBREAK_MOTO_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
         Self {
             iterations: 5,
             bootstrap: target.join("release/quarantine-instance"),

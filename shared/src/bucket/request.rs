@@ -78,7 +78,7 @@ pub fn buckets_of(finding: &GuardDutyFinding) -> Result<(Vec<String>, Left), Eve
                 (Some(name), Some(arn)) => {
                     let from_arn = bucket_uid(arn, partition)?;
                     if from_arn != *name {
-                        return Err(invalid(
+                        return Err(EventError::invalid(
                             "s3BucketDetails[].arn",
                             arn,
                             "names another bucket than s3BucketDetails[].name",
@@ -137,7 +137,7 @@ pub fn bucket_uid(uid: &str, partition: &str) -> Result<String, EventError> {
         Some(rest) => match rest.split_once(":s3:::") {
             Some((p, name)) if p == partition && !name.contains('/') => name,
             _ => {
-                return Err(invalid(
+                return Err(EventError::invalid(
                     "bucket ARN",
                     uid,
                     "not an S3 bucket ARN of the finding's partition (arn:aws:s3:::name)",
@@ -162,20 +162,20 @@ pub fn validate_bucket_name(name: &str) -> Result<(), EventError> {
     if valid {
         Ok(())
     } else {
-        Err(invalid("bucket name", name, "an S3 bucket name is 3-63 lowercase letters, digits, dots and hyphens"))
+        Err(EventError::invalid(
+            "bucket name",
+            name,
+            "an S3 bucket name is 3-63 lowercase letters, digits, dots and hyphens",
+        ))
     }
-}
-
-fn invalid(field: &'static str, value: &str, why: &'static str) -> EventError {
-    EventError::InvalidField { field, value: value.chars().take(64).collect(), why }
 }
 
 fn too_many(field: &'static str, count: usize) -> EventError {
-    EventError::InvalidField {
+    EventError::too_many(
         field,
-        value: format!("{count} entries"),
-        why: "more than one invocation contains (at most 25 buckets, 200 resources): refused whole",
-    }
+        count,
+        "more than one invocation contains (at most 25 buckets, 200 resources): refused whole",
+    )
 }
 
 #[cfg(test)]

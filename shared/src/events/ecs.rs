@@ -53,10 +53,6 @@ pub struct FindingTasks {
     pub left: Vec<(String, String)>,
 }
 
-fn invalid(field: &'static str, value: &str, why: &'static str) -> EventError {
-    EventError::InvalidField { field, value: value.chars().take(64).collect(), why }
-}
-
 fn is_name(name: &str) -> bool {
     (1..=255).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
@@ -101,7 +97,7 @@ impl GuardDutyFinding {
         found.tasks.sort();
         found.tasks.dedup();
         if found.tasks.len() > MAX_TASKS {
-            return Err(invalid(
+            return Err(EventError::invalid(
                 "ECS tasks named by the finding",
                 &found.tasks.len().to_string(),
                 "more than 50: refused whole",
@@ -122,7 +118,7 @@ impl GuardDutyFinding {
             .map(|s| s.resources.as_slice())
             .unwrap_or_default();
         if resources.len() > MAX_SEQUENCE_RESOURCES {
-            return Err(invalid(
+            return Err(EventError::invalid(
                 "service.detection.sequence.resources",
                 &resources.len().to_string(),
                 "more than 200 resources: refused whole",
@@ -162,14 +158,14 @@ impl GuardDutyFinding {
             None => None,
         };
         let Some((account, region)) = arn_account_region(uid) else {
-            let cluster = cluster.ok_or_else(|| invalid("task", uid, "a task id without its cluster"))?;
+            let cluster = cluster.ok_or_else(|| EventError::invalid("task", uid, "a task id without its cluster"))?;
             if !is_task_id(uid) {
-                return Err(invalid("task", uid, "not an ECS task id or ARN"));
+                return Err(EventError::invalid("task", uid, "not an ECS task id or ARN"));
             }
             return Ok(TaskRef { task_arn: uid.to_string(), cluster });
         };
         if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
-            return Err(invalid("task ARN", uid, "a task of another account or region than the finding's"));
+            return Err(EventError::invalid("task ARN", uid, "a task of another account or region than the finding's"));
         }
         let resource = uid.splitn(6, ':').nth(5).unwrap_or_default();
         let shaped = uid.split(':').nth(2) == Some("ecs");
@@ -177,14 +173,14 @@ impl GuardDutyFinding {
         let (arn_cluster, id) = match parts.as_slice() {
             ["task", cluster, id] if shaped => (Some(cluster.to_string()), *id),
             ["task", id] if shaped => (None, *id),
-            _ => return Err(invalid("task ARN", uid, "not an ECS task ARN")),
+            _ => return Err(EventError::invalid("task ARN", uid, "not an ECS task ARN")),
         };
         if !is_task_id(id) || arn_cluster.as_deref().is_some_and(|c| !is_name(c)) {
-            return Err(invalid("task ARN", uid, "not an ECS task ARN"));
+            return Err(EventError::invalid("task ARN", uid, "not an ECS task ARN"));
         }
         let cluster = arn_cluster
             .or(cluster)
-            .ok_or_else(|| invalid("task ARN", uid, "an old-format task ARN without its cluster"))?;
+            .ok_or_else(|| EventError::invalid("task ARN", uid, "an old-format task ARN without its cluster"))?;
         Ok(TaskRef { task_arn: uid.to_string(), cluster })
     }
 
@@ -194,16 +190,20 @@ impl GuardDutyFinding {
             None => value,
             Some((account, region)) => {
                 if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
-                    return Err(invalid("cluster", value, "a cluster of another account or region than the finding's"));
+                    return Err(EventError::invalid(
+                        "cluster",
+                        value,
+                        "a cluster of another account or region than the finding's",
+                    ));
                 }
                 match value.rsplit_once(":cluster/") {
                     Some((_, name)) if value.split(':').nth(2) == Some("ecs") => name,
-                    _ => return Err(invalid("cluster", value, "not an ECS cluster ARN")),
+                    _ => return Err(EventError::invalid("cluster", value, "not an ECS cluster ARN")),
                 }
             }
         };
         if !is_name(name) {
-            return Err(invalid("cluster", value, "an ECS cluster name is 1-255 letters, digits, - and _"));
+            return Err(EventError::invalid("cluster", value, "an ECS cluster name is 1-255 letters, digits, - and _"));
         }
         Ok(name.to_string())
     }

@@ -45,6 +45,18 @@ pub enum EventError {
     InvalidField { field: &'static str, value: String, why: &'static str },
 }
 
+impl EventError {
+    /// A field whose value is refused; the value is cut to 64 characters for the message.
+    pub fn invalid(field: &'static str, value: &str, why: &'static str) -> Self {
+        Self::InvalidField { field, value: value.chars().take(64).collect(), why }
+    }
+
+    /// A list longer than one invocation handles: refused whole, never half-done at random.
+    pub fn too_many(field: &'static str, count: usize, why: &'static str) -> Self {
+        Self::InvalidField { field, value: format!("{count} entries"), why }
+    }
+}
+
 /// Splits the EventBridge envelope from its `detail` and checks where the event came from.
 pub(crate) fn envelope(
     event: &Value,

@@ -113,14 +113,16 @@ impl GuardDutyFinding {
                     let uids = match uids {
                         None | Some(Value::Null) => &Vec::new(),
                         Some(Value::Array(uids)) => uids,
-                        Some(_) => return Err(invalid("ec2InstanceUids", "not a list", "a list of instance uids")),
+                        Some(_) => {
+                            return Err(EventError::invalid("ec2InstanceUids", "not a list", "a list of instance uids"))
+                        }
                     };
                     if uids.len() > MAX_SEQUENCE_INSTANCES {
                         return Err(too_many("ec2InstanceUids", uids.len()));
                     }
                     for uid in uids {
                         let uid = uid.as_str().ok_or_else(|| {
-                            invalid("ec2InstanceUids[]", &uid.to_string(), "an instance uid is a string")
+                            EventError::invalid("ec2InstanceUids[]", &uid.to_string(), "an instance uid is a string")
                         })?;
                         found.instance_ids.push(self.instance_uid(uid)?);
                     }
@@ -152,14 +154,14 @@ impl GuardDutyFinding {
     /// finding's account's clients: never.
     pub(crate) fn check_place(&self, resource: &SequenceResource) -> Result<(), EventError> {
         if resource.account_id.as_ref().is_some_and(|a| *a != self.account_id) {
-            return Err(invalid(
+            return Err(EventError::invalid(
                 "sequence.resources[].accountId",
                 resource.account_id.as_deref().unwrap_or_default(),
                 "a sequence resource of another account than the finding's",
             ));
         }
         if resource.region.as_ref().is_some_and(|r| *r != self.region) {
-            return Err(invalid(
+            return Err(EventError::invalid(
                 "sequence.resources[].region",
                 resource.region.as_deref().unwrap_or_default(),
                 "a sequence resource of another region than the finding's",
@@ -175,7 +177,7 @@ impl GuardDutyFinding {
             None => uid,
             Some((account, region)) => {
                 if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
-                    return Err(invalid(
+                    return Err(EventError::invalid(
                         "instance uid",
                         uid,
                         "an instance ARN of another account or region than the finding's",
@@ -184,7 +186,7 @@ impl GuardDutyFinding {
                 let service_ok = uid.split(':').nth(2) == Some("ec2");
                 match uid.rsplit_once(":instance/") {
                     Some((_, id)) if service_ok => id,
-                    _ => return Err(invalid("instance uid", uid, "not an EC2 instance ARN")),
+                    _ => return Err(EventError::invalid("instance uid", uid, "not an EC2 instance ARN")),
                 }
             }
         };
@@ -193,14 +195,10 @@ impl GuardDutyFinding {
     }
 }
 
-fn invalid(field: &'static str, value: &str, why: &'static str) -> EventError {
-    EventError::InvalidField { field, value: value.chars().take(64).collect(), why }
-}
-
 fn too_many(field: &'static str, count: usize) -> EventError {
-    EventError::InvalidField {
+    EventError::too_many(
         field,
-        value: format!("{count} entries"),
-        why: "more than one invocation contains (at most 50 instances, 200 resources): refused whole",
-    }
+        count,
+        "more than one invocation contains (at most 50 instances, 200 resources): refused whole",
+    )
 }

@@ -73,7 +73,7 @@ pub async fn quarantine_finding(
     if let Some(skip) = triage(finding, config)? {
         return Ok(empty_report(&request, config).skipped(skip));
     }
-    quarantine(clients, config, &request, None, deadline).await
+    quarantine_with(clients, config, &request, finding.runtime_process(), None, deadline).await
 }
 
 fn empty_report(request: &QuarantineRequest, config: &QuarantineConfig) -> Report {

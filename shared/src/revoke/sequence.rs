@@ -114,11 +114,17 @@ fn instance_profile(finding: &GuardDutyFinding, resource: &SequenceResource) -> 
         None => resource.uid.as_str(),
         Some((account, _)) => {
             if account != Some(finding.account_id.as_str()) {
-                return Err(invalid("instance profile uid", &resource.uid, "a profile of another account"));
+                return Err(EventError::invalid("instance profile uid", &resource.uid, "a profile of another account"));
             }
             match resource.uid.split_once(":instance-profile/") {
                 Some((head, path)) if head.split(':').nth(2) == Some("iam") => path.rsplit('/').next().unwrap_or(path),
-                _ => return Err(invalid("instance profile uid", &resource.uid, "not an IAM instance profile ARN")),
+                _ => {
+                    return Err(EventError::invalid(
+                        "instance profile uid",
+                        &resource.uid,
+                        "not an IAM instance profile ARN",
+                    ))
+                }
             }
         }
     };
@@ -167,7 +173,7 @@ fn actor_target(
 
 fn check_account(finding: &GuardDutyFinding, resource: &SequenceResource) -> Result<(), EventError> {
     match &resource.account_id {
-        Some(account) if *account != finding.account_id => Err(invalid(
+        Some(account) if *account != finding.account_id => Err(EventError::invalid(
             "sequence.resources[].accountId",
             account,
             "a sequence resource of another account than the finding's",
@@ -176,16 +182,12 @@ fn check_account(finding: &GuardDutyFinding, resource: &SequenceResource) -> Res
     }
 }
 
-fn invalid(field: &'static str, value: &str, why: &'static str) -> EventError {
-    EventError::InvalidField { field, value: value.chars().take(64).collect(), why }
-}
-
 fn too_many(field: &'static str, count: usize) -> EventError {
-    EventError::InvalidField {
+    EventError::too_many(
         field,
-        value: format!("{count} entries"),
-        why: "more than one invocation revokes (at most 20 credentials, 200 resources or actors): refused whole",
-    }
+        count,
+        "more than one invocation revokes (at most 20 credentials, 200 resources or actors): refused whole",
+    )
 }
 
 #[cfg(test)]
