@@ -1,15 +1,21 @@
 //! Security Hub (v2) OCSF imports of GuardDuty findings, on a real moto server: they do exactly
-//! what the native GuardDuty event does (same case, same plan), like the ASFF imports.
+//! what the native GuardDuty event does (same case, same plan), like the ASFF imports: EC2
+//! instances, access keys, Lambda functions (concurrency 0) and S3 buckets (deny statement merged,
+//! public access blocked); an import not from GuardDuty, not New or being closed changes nothing.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::StatusType;
 use firebreak::accounts::{Accounts, AccountsConfig};
+use firebreak::bucket::BucketConfig;
+use firebreak::contain_lambda::ContainLambdaConfig;
 use firebreak::engine::{FunctionError, Outcome};
 use firebreak::notify::NotifyConfig;
 use firebreak::respond::Settings;
 use firebreak::revoke::{self, RevokeConfig, RevokeTrigger};
 use firebreak_tests::moto::ACCOUNT_ID;
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
-use firebreak_tests::{sample_event, Moto, Scenario};
+use firebreak_tests::{on_large_stack, sample_event, Moto, Scenario};
 use lambda_runtime::{Context, LambdaEvent};
 use quarantine_instance::Function as QuarantineFunction;
 use serde_json::{json, Value};
@@ -133,4 +139,191 @@ async fn a_v2_import_of_a_guardduty_access_key_finding_disables_the_key() {
     // The EC2 import is quarantine-instance's, not revoke-credentials'.
     let refused = RevokeTrigger::from_event(&sample_event(EC2_V2)).unwrap_err().to_string();
     assert!(refused.contains("quarantine-instance"), "{refused}");
+}
+
+const LAMBDA_NATIVE: &str = "contain-lambda/guardduty-lambda-cryptocurrency.json";
+const LAMBDA_V2: &str = "contain-lambda/securityhub-v2-imported-guardduty-lambda.json";
+const S3_NATIVE: &str = "contain-bucket/guardduty-s3-exfiltration-malicious-ip.json";
+const S3_V2: &str = "contain-bucket/securityhub-v2-imported-guardduty-s3.json";
+
+/// What must leave an import untouched: already worked, another product's, being closed.
+fn refused_variants(path: &str) -> Vec<(&'static str, Value)> {
+    let mut variants = Vec::new();
+    for (label, field, value) in [
+        ("resolved", "status", json!("Resolved")),
+        ("inspector", "metadata", json!({"product": {"name": "Inspector"}})),
+        ("closing", "activity_name", json!("Close")),
+    ] {
+        let mut event = sample_event(path);
+        event["detail"]["findings"][0][field] = value;
+        variants.push((label, event));
+    }
+    variants
+}
+
+/// `thumbnailer` and its execution role, as the Lambda samples name them; reserved concurrency 5.
+async fn deploy_function(moto: &Moto) {
+    let config = moto.sdk_config().await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = "thumbnailer-role";
+    iam.create_role()
+        .role_name(role)
+        .path("/service-role/")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("CreateRole");
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    // The smallest valid zip archive: only the end-of-central-directory record.
+    let mut zip = b"PK\x05\x06".to_vec();
+    zip.extend([0u8; 18]);
+    lambda
+        .create_function()
+        .function_name("thumbnailer")
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(format!("arn:aws:iam::{ACCOUNT_ID}:role/service-role/{role}"))
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_sdk_lambda::primitives::Blob::new(zip)).build(),
+        )
+        .send()
+        .await
+        .expect("CreateFunction");
+    lambda
+        .put_function_concurrency()
+        .function_name("thumbnailer")
+        .reserved_concurrent_executions(5)
+        .send()
+        .await
+        .expect("PutFunctionConcurrency");
+}
+
+/// The function's reserved concurrency, its tags (without timestamps), whether its role has the
+/// session-revoking policy.
+async fn function_state(moto: &Moto) -> (Option<i32>, BTreeMap<String, String>, bool) {
+    let config = moto.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let reserved = lambda.get_function_concurrency().function_name("thumbnailer").send().await.expect("concurrency");
+    let function = lambda.get_function().function_name("thumbnailer").send().await.expect("GetFunction");
+    let mut tags: BTreeMap<String, String> = function.tags().cloned().unwrap_or_default().into_iter().collect();
+    tags.retain(|k, _| !k.ends_with("-at"));
+    let iam = aws_sdk_iam::Client::new(&config);
+    let policy =
+        iam.get_role_policy().role_name("thumbnailer-role").policy_name("firebreak-revoke-older-sessions").send().await;
+    (reserved.reserved_concurrent_executions(), tags, policy.is_ok())
+}
+
+async fn contain_function(moto: &Moto, event: Value) -> Result<Value, FunctionError> {
+    let function = contain_lambda::Function {
+        accounts: firebreak_tests::accounts(moto).await,
+        config: ContainLambdaConfig::default(),
+    };
+    contain_lambda::handle(&function, LambdaEvent::new(event, Context::default())).await
+}
+
+#[tokio::test]
+async fn a_v2_import_of_a_guardduty_lambda_finding_stops_the_function_like_the_native_finding() {
+    let (native_moto, moto) = (Moto::start(), Moto::start());
+    deploy_function(&native_moto).await;
+    deploy_function(&moto).await;
+    let before = function_state(&moto).await;
+    for (label, event) in refused_variants(LAMBDA_V2) {
+        let refused = contain_function(&moto, event).await.expect_err(label);
+        assert_eq!(refused.kind, "InvalidEvent", "{label}: {refused:?}");
+        assert_eq!(function_state(&moto).await, before, "{label} changes nothing");
+    }
+    // The EC2 import is quarantine-instance's.
+    let refused = contain_function(&moto, sample_event(EC2_V2)).await.expect_err("EC2 import");
+    assert!(refused.message.contains("quarantine-instance"), "{refused:?}");
+
+    let native = contain_function(&native_moto, sample_event(LAMBDA_NATIVE)).await.expect("native");
+    let imported = contain_function(&moto, sample_event(LAMBDA_V2)).await.expect("v2 import");
+    assert_eq!(imported["outcome"], "contained", "{imported:#}");
+    assert_eq!(imported["case_id"], native["case_id"], "the same finding is the same case");
+    let after = function_state(&moto).await;
+    assert_eq!(after.0, Some(0), "the function no longer runs");
+    assert_eq!(after.1.get("firebreak:reserved-concurrency-before").map(String::as_str), Some("5"));
+    assert!(after.2, "the execution role's sessions are revoked");
+    assert_eq!(after, function_state(&native_moto).await, "exactly what the native finding does");
+}
+
+/// S3 on an emulator needs path-style addressing (no bucket subdomains).
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+}
+
+const EXPORTS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadForPartner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-customer-exports/*"}]}"#;
+
+/// The policy (parsed), public access block and tags (without timestamps) of the exports bucket.
+async fn bucket_state(moto: &Moto) -> (Option<Value>, Option<[bool; 4]>, BTreeMap<String, String>) {
+    let s3 = s3_client(&moto.sdk_config().await);
+    let bucket = "acme-customer-exports";
+    let policy = s3.get_bucket_policy().bucket(bucket).send().await.ok().and_then(|o| o.policy().map(str::to_string));
+    let block = s3.get_public_access_block().bucket(bucket).send().await.ok().and_then(|o| {
+        let c = o.public_access_block_configuration()?;
+        Some(
+            [c.block_public_acls(), c.ignore_public_acls(), c.block_public_policy(), c.restrict_public_buckets()]
+                .map(|b| b.unwrap_or(false)),
+        )
+    });
+    let tagging = s3.get_bucket_tagging().bucket(bucket).send().await;
+    let mut tags: BTreeMap<String, String> = tagging
+        .map(|o| o.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+        .unwrap_or_default();
+    tags.retain(|k, _| !k.ends_with("-at"));
+    (policy.map(|p| serde_json::from_str(&p).expect("policy")), block, tags)
+}
+
+/// The bucket the S3 samples name, with a partner's policy statement.
+async fn exports_bucket(moto: &Moto) {
+    let s3 = s3_client(&moto.sdk_config().await);
+    s3.create_bucket().bucket("acme-customer-exports").send().await.expect("CreateBucket");
+    s3.put_bucket_policy()
+        .bucket("acme-customer-exports")
+        .policy(EXPORTS_POLICY)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+}
+
+async fn contain_exports(moto: &Moto, event: Value) -> Result<Value, FunctionError> {
+    let config = BucketConfig {
+        own_identity: Some("arn:aws:sts::123456789012:assumed-role/firebreak-contain-bucket/contain-bucket".into()),
+        ..BucketConfig::default()
+    };
+    let function = contain_bucket::Function { accounts: firebreak_tests::accounts(moto).await, config };
+    contain_bucket::handle(&function, LambdaEvent::new(event, Context::default())).await
+}
+
+#[test]
+fn a_v2_import_of_a_guardduty_s3_finding_contains_the_bucket_like_the_native_finding() {
+    on_large_stack(|| async {
+        let (native_moto, moto) = (Moto::start(), Moto::start());
+        exports_bucket(&native_moto).await;
+        exports_bucket(&moto).await;
+        let before = bucket_state(&moto).await;
+        for (label, event) in refused_variants(S3_V2) {
+            let refused = contain_exports(&moto, event).await.expect_err(label);
+            assert_eq!(refused.kind, "InvalidEvent", "{label}: {refused:?}");
+            assert_eq!(bucket_state(&moto).await, before, "{label} changes nothing");
+        }
+
+        let native = contain_exports(&native_moto, sample_event(S3_NATIVE)).await.expect("native");
+        let imported = contain_exports(&moto, sample_event(S3_V2)).await.expect("v2 import");
+        assert_eq!(imported["outcome"], "contained", "{imported:#}");
+        assert_eq!(imported["case_id"], native["case_id"], "the same finding is the same case");
+        let (policy, block, tags) = bucket_state(&moto).await;
+        assert_eq!(block, Some([true; 4]), "public access blocked");
+        let statements = policy.as_ref().and_then(|p| p["Statement"].as_array().cloned()).unwrap_or_default();
+        assert_eq!(statements.len(), 2, "{statements:#?}");
+        assert_eq!(statements[0]["Sid"], "ReadForPartner", "the bucket's own statement is kept");
+        assert_eq!(
+            (statements[1]["Sid"].clone(), statements[1]["Effect"].clone()),
+            (json!("FirebreakContainment"), json!("Deny"))
+        );
+        assert_eq!(tags.get("firebreak:case").map(String::as_str), imported["case_id"].as_str());
+        assert_eq!((policy, block, tags), bucket_state(&native_moto).await, "exactly what the native finding does");
+    });
 }

@@ -137,7 +137,9 @@ pub fn route(event: &Value) -> Result<Route, String> {
             match (guardduty && open, types.contains(&"AWS::EC2::Instance"), types.contains(&"AWS::IAM::AccessKey")) {
                 (true, true, _) => Ok(Route::QuarantineInstance),
                 (true, false, true) => Ok(Route::RevokeCredentials),
-                _ => Err("only new, open GuardDuty findings about an EC2 instance or an access key imported into Security Hub v2 are routed".into()),
+                (true, ..) if types.contains(&"AWS::Lambda::Function") => Ok(Route::ContainLambda),
+                (true, ..) if types.contains(&"AWS::S3::Bucket") => Ok(Route::ContainBucket),
+                _ => Err("only new, open GuardDuty findings about an EC2 instance, an access key, a Lambda function or an S3 bucket imported into Security Hub v2 are routed".into()),
             }
         }
         ("aws.securityhub", "Security Hub Findings - Custom Action") => {

@@ -1,12 +1,12 @@
-//! contain-lambda: a GuardDuty Lambda Protection finding in; the function stopped (reserved
-//! concurrency 0, the previous value recorded), its execution role's sessions revoked, the
-//! function tagged with the case, a report out.
+//! contain-lambda: a GuardDuty Lambda Protection finding (native, or imported into Security Hub
+//! v2) in; the function stopped (reserved concurrency 0, the previous value recorded), its
+//! execution role's sessions revoked, the function tagged with the case, a report out.
 
 use firebreak::accounts::Accounts;
 use firebreak::contain_lambda::{self, ContainLambdaConfig};
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
-use firebreak::events::GuardDutyFinding;
+use firebreak::events::ocsf;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -25,6 +25,6 @@ impl Function {
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
-    let finding = GuardDutyFinding::from_event(&event.payload)?;
+    let finding = ocsf::native_or_imported(&event.payload, "Lambda")?;
     contain_lambda::contain_lambda(&function.accounts, &function.config, &finding, deadline).await?.into_result()
 }

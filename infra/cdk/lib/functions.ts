@@ -565,6 +565,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
           resource: { resourceType: ['AttackSequence'] },
         },
       },
+      // The same through Security Hub (v2), whose findings are OCSF: status New, not being closed.
+      SecurityHubV2GuardDutyS3Finding: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            resources: { type: ['AWS::S3::Bucket'] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
+      },
     },
     environment: {
       FIREBREAK_DRY_RUN: 'DryRun',
@@ -600,6 +613,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
         source: ['aws.guardduty'],
         detailType: ['GuardDuty Finding'],
         detail: { resource: { resourceType: ['Lambda'] } },
+      },
+      // The same through Security Hub (v2), whose findings are OCSF: status New, not being closed.
+      SecurityHubV2GuardDutyLambdaFinding: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            resources: { type: ['AWS::Lambda::Function'] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
       },
     },
     environment: {

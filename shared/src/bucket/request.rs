@@ -26,8 +26,9 @@ pub struct BucketTrigger {
 impl BucketTrigger {
     /// The event as EventBridge delivers it. Sample findings name placeholders and are not
     /// validated: triage skips them before anything is read.
+    /// A Security Hub (v2) import of an S3 Protection finding is taken as the native finding.
     pub fn from_event(event: &Value) -> Result<Self, EventError> {
-        let finding = GuardDutyFinding::from_event(event)?;
+        let finding = crate::events::ocsf::native_or_imported(event, RESOURCE_TYPE)?;
         let (buckets, left) = if finding.is_sample() { (Vec::new(), Vec::new()) } else { buckets_of(&finding)? };
         if !finding.is_sample() && buckets.is_empty() {
             return Err(EventError::UnsupportedFinding {

@@ -38,6 +38,10 @@ pub const MAX_FINDINGS: usize = super::securityhub::MAX_FINDINGS;
 pub const MAX_RESOURCES: usize = 32;
 pub const EC2_INSTANCE: &str = "AWS::EC2::Instance";
 pub const ACCESS_KEY: &str = "AWS::IAM::AccessKey";
+/// Lambda Protection: `uid` the function ARN (or its name).
+pub const LAMBDA_FUNCTION: &str = "AWS::Lambda::Function";
+/// S3 Protection: `uid` the bucket ARN or its name.
+pub const S3_BUCKET: &str = "AWS::S3::Bucket";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OcsfEvent {
@@ -325,9 +329,13 @@ impl OcsfFinding {
         let (instance, key) = (of(EC2_INSTANCE), of(ACCESS_KEY));
         // `UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration...` names the instance too,
         // but is about the credentials: the type's resource part decides when both are named.
-        let about_credentials = finding_type.split_once(':').is_some_and(|(_, rest)| rest.starts_with("IAMUser/"));
+        let about = |kind: &str| finding_type.split_once(':').is_some_and(|(_, rest)| rest.starts_with(kind));
+        let about_credentials = about("IAMUser/");
+        // An S3 or Lambda finding may name the caller's key too; it is about the bucket or function.
+        let elsewhere =
+            (about("S3/") && of(S3_BUCKET).is_some()) || (about("Lambda/") && of(LAMBDA_FUNCTION).is_some());
         let instance_details = instance.map(instance_details).transpose()?;
-        if let Some(key) = key.filter(|_| about_credentials || instance.is_none()) {
+        if let Some(key) = key.filter(|_| about_credentials || (instance.is_none() && !elsewhere)) {
             let user = self.actor.as_ref().and_then(|a| a.user.as_ref());
             let from_uid = key.uid.as_deref().and_then(|uid| uid.rsplit([':', '/']).next()).filter(|id| !id.is_empty());
             let key_id = from_uid.map(str::to_string).or_else(|| user.and_then(|u| u.credential_uid.clone()));
@@ -345,10 +353,27 @@ impl OcsfFinding {
         if let Some(details) = instance_details {
             return Ok(json!({"resourceType": "Instance", "instanceDetails": details}));
         }
+        // The native shapes contain-lambda and contain-bucket read; their parsers validate them.
+        if let Some(function) = of(LAMBDA_FUNCTION) {
+            let uid = function.uid.as_deref().unwrap_or_default();
+            let (name, arn) = match uid.split_once(":function:") {
+                Some((_, rest)) => (rest.split(':').next().unwrap_or_default(), Some(uid)),
+                None => (uid, None),
+            };
+            return Ok(json!({"resourceType": "Lambda", "lambdaDetails": {"functionName": name, "functionArn": arn}}));
+        }
+        let buckets: Vec<Value> = (self.resources.iter().filter(|r| r.resource_type == S3_BUCKET))
+            .map(|r| r.uid.as_deref().unwrap_or_default())
+            .map(|uid| if uid.starts_with("arn:") { json!({"arn": uid}) } else { json!({"name": uid}) })
+            .collect();
+        if !buckets.is_empty() {
+            return Ok(json!({"resourceType": "S3Bucket", "s3BucketDetails": buckets}));
+        }
         Err(EventError::UnsupportedFinding {
             finding_type: finding_type.to_string(),
             resource_type: self.resources.iter().map(|r| r.resource_type.as_str()).collect::<Vec<_>>().join(", "),
-            why: "expected an AWS::EC2::Instance or AWS::IAM::AccessKey resource",
+            why:
+                "expected an AWS::EC2::Instance, AWS::IAM::AccessKey, AWS::Lambda::Function or AWS::S3::Bucket resource",
         })
     }
 }
@@ -360,6 +385,10 @@ fn instance_details(resource: &OcsfResource) -> Result<Value, EventError> {
     validate_instance_id(instance_id)?;
     Ok(json!({"instanceId": instance_id, "networkInterfaces": []}))
 }
+
+#[path = "ocsf_import.rs"]
+mod import;
+pub use import::{imported_guardduty_finding, native_or_imported};
 
 #[cfg(test)]
 #[path = "ocsf_tests.rs"]

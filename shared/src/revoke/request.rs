@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::principal::{validate_access_key_id, validate_iam_name, Principal};
 use crate::engine::Signal;
-use crate::events::ocsf::{self, OcsfEvent};
+use crate::events::ocsf;
 use crate::events::securityhub::{self, CustomAction, SecurityHubEvent, Trigger};
 use crate::events::{health, partition_of, validate_instance_id, EventError, GuardDutyFinding, HealthEvent};
 
@@ -36,7 +36,7 @@ impl RevokeTrigger {
             Some(securityhub::SOURCE)
                 if event.get("detail-type").and_then(Value::as_str) == Some(ocsf::DETAIL_TYPE) =>
             {
-                Ok(Self::Finding(Box::new(ocsf_access_key_finding(&OcsfEvent::from_event(event)?)?)))
+                Ok(Self::Finding(Box::new(ocsf_access_key_finding(event)?)))
             }
             Some(securityhub::SOURCE) => {
                 let action = SecurityHubEvent::from_event(event)?;
@@ -64,32 +64,9 @@ impl RevokeTrigger {
     }
 }
 
-/// A Security Hub (v2) import of a GuardDuty access-key finding, as the native finding: Security
-/// Hub sends one finding per event, and the native finding's id makes the same case. What is not a
-/// new, active GuardDuty access-key finding is refused with the reason (the rule lets none through).
-fn ocsf_access_key_finding(v2: &OcsfEvent) -> Result<GuardDutyFinding, EventError> {
-    let [ocsf] = v2.findings.as_slice() else {
-        return Err(EventError::InvalidField {
-            field: "detail.findings",
-            value: format!("{} findings", v2.findings.len()),
-            why: "Security Hub sends one finding per Findings Imported V2 event",
-        });
-    };
-    let refuse = |why| EventError::UnsupportedFinding {
-        finding_type: ocsf.finding_info.types.join(", "),
-        resource_type: ocsf.resources.iter().map(|r| r.resource_type.as_str()).collect::<Vec<_>>().join(", "),
-        why,
-    };
-    if !ocsf.is_guardduty() {
-        return Err(refuse("only findings that came from GuardDuty are acted on automatically"));
-    }
-    if !ocsf.is_new_and_active() {
-        return Err(refuse("already worked (status not New, or closed)"));
-    }
-    let finding = ocsf.to_guardduty_finding()?;
-    if finding.resource.resource_type != "AccessKey" {
-        return Err(refuse("expected an AWS::IAM::AccessKey resource; EC2 findings go to quarantine-instance"));
-    }
+/// A Security Hub (v2) import of a GuardDuty access-key finding, as the native finding.
+fn ocsf_access_key_finding(event: &Value) -> Result<GuardDutyFinding, EventError> {
+    let finding = ocsf::imported_guardduty_finding(event, "AccessKey")?;
     validate_finding(&finding)?;
     Ok(finding)
 }
