@@ -146,7 +146,7 @@ fn invalid_policies_name_the_line() {
         ),
         (
             &rule(r#"{"name": "g", "match": {"type": ["Backdoor:[EC2]/*"]}, "mode": "contain"}"#),
-            "line 4, column 30: rule 2 \"g\"",
+            "line 4, column 29: rule 2 \"g\"",
             "only * and ?",
         ),
         (
@@ -156,7 +156,7 @@ fn invalid_policies_name_the_line() {
         ),
         (
             &rule(r#"{"name": "s", "match": {"severity": {"min": 8, "max": 4}}, "mode": "contain"}"#),
-            "line 4, column 30",
+            "line 4, column 29",
             "min 8 is above max 4",
         ),
         (
@@ -167,7 +167,7 @@ fn invalid_policies_name_the_line() {
         (&rule(r#"{"name": "t", "mode": "approve", "approve_within": "15m"}"#), "line 4", "needs on_timeout"),
         (
             &rule(r#"{"name": "dup", "match": {"account": ["111111111111"]}, "mode": "observe"}"#),
-            "line 4, column 20: rule 2 \"dup\"",
+            "line 4, column 21: rule 2 \"dup\"",
             "unreachable: rule 1 \"first\" before it has the same match",
         ),
         (&rule(r#"{"name": "first", "mode": "observe"}"#), "line 4", "already rule 1's"),
@@ -192,7 +192,7 @@ fn invalid_policies_name_the_line() {
     let err = Policy::parse(everything, Mode::Contain).unwrap_err().to_string();
     assert!(
         err.starts_with(
-            "line 3, column 30: rule 2 \"later\": unreachable: rule 1 \"all\" before it matches every signal"
+            "line 3, column 19: rule 2 \"later\": unreachable: rule 1 \"all\" before it matches every signal"
         ),
         "{err}"
     );
