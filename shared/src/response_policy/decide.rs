@@ -25,7 +25,9 @@ pub struct PolicyInput {
 impl PolicyInput {
     pub fn new(signal: &Signal, severity: Option<f64>, tags: BTreeMap<String, String>, function: &str) -> Self {
         Self {
-            source: signal.source.clone(),
+            // Some signals qualify their source (`aws.securityhub (imported)`): rules name the
+            // EventBridge source alone.
+            source: signal.source.split(" (").next().unwrap_or_default().to_string(),
             finding_type: signal.kind.clone(),
             severity,
             account: signal.account.clone(),

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::PolicyInput;
 use crate::engine::Signal;
 use crate::events::guardduty::{GuardDutyFinding, SOURCE};
+use crate::respond::InstanceTrigger;
 
 impl PolicyInput {
     pub fn from_event(event: &Value, function: &str) -> Self {
@@ -17,6 +18,15 @@ impl PolicyInput {
         if event.get("source").and_then(Value::as_str) == Some(SOURCE) {
             if let Ok(finding) = GuardDutyFinding::from_event(event) {
                 return Self::new(&finding.signal(), Some(finding.severity), tags, function);
+            }
+        }
+        // Security Hub findings about instances: the GuardDuty type they carry, not the envelope's.
+        if event.get("source").and_then(Value::as_str) == Some("aws.securityhub") {
+            if let Ok(trigger) = InstanceTrigger::from_event(event) {
+                // An OCSF finding's signal is named like the native GuardDuty one; rules see the
+                // source the event came in on.
+                let signal = Signal { source: "aws.securityhub".into(), ..trigger.signal() };
+                return Self::new(&signal, None, tags, function);
             }
         }
         let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);

@@ -71,6 +71,22 @@ fn each_sample_gets_the_documented_rule_and_mode() {
 }
 
 #[test]
+fn security_hub_samples_carry_the_guardduty_type_and_source() {
+    let policy = Policy::parse(
+        r#"{"rules": [{"name": "hub dos", "match": {"source": ["aws.securityhub"], "type": ["Backdoor:EC2/*"]}, "mode": "approve"}]}"#,
+        Mode::Contain,
+    )
+    .expect("valid");
+    for path in [
+        "quarantine-instance/securityhub-imported-guardduty-ec2-dos.json",
+        "quarantine-instance/securityhub-v2-imported-guardduty-ec2-dos.json",
+    ] {
+        let decision = policy.decide(&input(path, |_| {}));
+        assert_eq!(decision.mode, Mode::Approve, "{path}: {}", decision.because);
+    }
+}
+
+#[test]
 fn production_is_approved_within_fifteen_minutes_or_contained() {
     let policy = Policy::parse(EXAMPLE, Mode::Contain).expect("valid");
     let decision = policy.decide(&input("quarantine-instance/guardduty-ec2-dos-actor.json", |i| {
