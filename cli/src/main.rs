@@ -9,6 +9,7 @@ mod cases;
 mod confirm;
 mod error;
 mod plan;
+mod policy;
 mod progress;
 mod release;
 mod render;
@@ -115,6 +116,23 @@ enum Command {
         #[arg(value_name = "EVENT.json")]
         event: PathBuf,
     },
+    /// The response policy, offline (no AWS call).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file, then show the rule and mode each sample event would get.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The folder of sample events, one folder per function.
+        #[arg(long, value_name = "DIR", default_value = "events")]
+        events: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +207,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         // The functions' own configuration and clients: no session of ours.
         Command::Plan { event } => plan::plan(&event).await,
+        Command::Policy { command: PolicyCommand::Check { file, events } } => policy::check(&file, &events),
         Command::Cases { state, account, json } => {
             cases::list(&session().await?, state.as_deref(), account.as_deref(), json).await
         }

@@ -28,6 +28,7 @@ pub mod quarantine;
 pub mod release;
 pub mod replay;
 pub mod respond;
+pub mod response_policy;
 pub mod revoke;
 pub mod tags;
 pub mod task;
