@@ -115,3 +115,22 @@ fn without_position(e: &serde_json::Error) -> String {
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     text.strip_suffix(&suffix).unwrap_or(&text).to_string()
 }
+
+#[cfg(test)]
+mod function_list {
+    /// Every function a policy can name is a crate in functions/ (the canary acts on nothing and
+    /// is the one left out), so a new function cannot be forgotten here.
+    #[test]
+    fn names_every_function_that_acts() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+        let mut crates: Vec<String> = std::fs::read_dir(dir)
+            .expect("functions/")
+            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name != "canary")
+            .collect();
+        crates.sort();
+        let mut listed: Vec<String> = super::FUNCTIONS.iter().map(|f| f.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, crates);
+    }
+}
