@@ -96,13 +96,7 @@ pub fn buckets_of(finding: &GuardDutyFinding) -> Result<(Vec<String>, Left), Eve
             buckets.push(name);
         }
     } else if finding.is_attack_sequence() && finding.finding_type.starts_with(SEQUENCE_TYPE_PREFIX) {
-        let resources = finding
-            .service
-            .detection
-            .as_ref()
-            .and_then(|d| d.sequence.as_ref())
-            .map(|s| s.resources.as_slice())
-            .unwrap_or_default();
+        let resources = finding.sequence_resources();
         if resources.len() > MAX_SEQUENCE_RESOURCES {
             return Err(too_many("service.detection.sequence.resources", resources.len()));
         }

@@ -110,13 +110,7 @@ impl GuardDutyFinding {
     }
 
     fn sequence_tasks(&self) -> Result<FindingTasks, EventError> {
-        let resources = self
-            .service
-            .detection
-            .as_ref()
-            .and_then(|d| d.sequence.as_ref())
-            .map(|s| s.resources.as_slice())
-            .unwrap_or_default();
+        let resources = self.sequence_resources();
         if resources.len() > MAX_SEQUENCE_RESOURCES {
             return Err(EventError::invalid(
                 "service.detection.sequence.resources",

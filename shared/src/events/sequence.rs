@@ -77,6 +77,16 @@ impl GuardDutyFinding {
         self.resource.resource_type == RESOURCE_TYPE
     }
 
+    /// The sequence GuardDuty correlated (`service.detection.sequence`), if any.
+    pub fn sequence(&self) -> Option<&Sequence> {
+        self.service.detection.as_ref().and_then(|d| d.sequence.as_ref())
+    }
+
+    /// The resources the sequence names (none when it names none).
+    pub fn sequence_resources(&self) -> &[SequenceResource] {
+        self.sequence().map(|s| s.resources.as_slice()).unwrap_or_default()
+    }
+
     /// Every EC2 instance an `AttackSequence:EC2/...` (or ECS/EKS: its nodes) finding names: `EC2_INSTANCE` resources and
     /// the `ec2InstanceUids` of its Auto Scaling groups, deduplicated. Refused whole when any is
     /// of another account or region than the finding (the clients are the finding's), of the wrong
@@ -89,13 +99,7 @@ impl GuardDutyFinding {
                 why: "quarantine-instance handles attack sequences of type AttackSequence:EC2/, ECS/ or EKS/...",
             });
         }
-        let resources = self
-            .service
-            .detection
-            .as_ref()
-            .and_then(|d| d.sequence.as_ref())
-            .map(|s| s.resources.as_slice())
-            .unwrap_or_default();
+        let resources = self.sequence_resources();
         if resources.len() > MAX_SEQUENCE_RESOURCES {
             return Err(too_many("service.detection.sequence.resources", resources.len()));
         }

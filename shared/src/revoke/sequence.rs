@@ -52,9 +52,8 @@ pub fn sequence_credentials(finding: &GuardDutyFinding) -> Result<SequenceCreden
             why: "not an attack sequence",
         });
     }
-    let sequence = finding.service.detection.as_ref().and_then(|d| d.sequence.as_ref());
-    let resources = sequence.map(|s| s.resources.as_slice()).unwrap_or_default();
-    let actors = sequence.map(|s| s.actors.as_slice()).unwrap_or_default();
+    let resources = finding.sequence_resources();
+    let actors = finding.sequence().map(|s| s.actors.as_slice()).unwrap_or_default();
     if resources.len() > MAX_SEQUENCE_RESOURCES || actors.len() > MAX_SEQUENCE_RESOURCES {
         return Err(too_many("service.detection.sequence resources or actors", resources.len().max(actors.len())));
     }
