@@ -127,19 +127,27 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 Err("only new, active GuardDuty findings about an EC2 instance imported into Security Hub are routed (to quarantine-instance)".into())
             }
         }
-        // Security Hub v2 (OCSF): the rules match GuardDuty's new, open findings by resource type.
+        // Security Hub v2 (OCSF): the rules match GuardDuty's new, open findings by finding type
+        // (credentials, attack sequences) and resource type; this names the primary function.
         ("aws.securityhub", "Findings Imported V2") => {
             let findings = detail.get("findings").unwrap_or(&Value::Null);
             let guardduty = texts(findings, &["metadata", "product", "name"]).contains(&"GuardDuty");
             let open = texts(findings, &["status"]).contains(&"New")
                 && !texts(findings, &["activity_name"]).contains(&"Close");
             let types = texts(findings, &["resources", "type"]);
+            let finding_types = texts(findings, &["finding_info", "types"]);
+            let typed = |prefix: &str| finding_types.iter().any(|t| t.starts_with(prefix));
+            let credentials = finding_types.iter().any(|t| t.contains("IAMUser"));
             match (guardduty && open, types.contains(&"AWS::EC2::Instance"), types.contains(&"AWS::IAM::AccessKey")) {
-                (true, true, _) => Ok(Route::QuarantineInstance),
-                (true, false, true) => Ok(Route::RevokeCredentials),
-                (true, ..) if types.contains(&"AWS::Lambda::Function") => Ok(Route::ContainLambda),
-                (true, ..) if types.contains(&"AWS::S3::Bucket") => Ok(Route::ContainBucket),
-                _ => Err("only new, open GuardDuty findings about an EC2 instance, an access key, a Lambda function or an S3 bucket imported into Security Hub v2 are routed".into()),
+                (false, ..) => Err("only new, open GuardDuty findings imported into Security Hub v2 are routed".into()),
+                _ if typed("AttackSequence:IAM/") => Ok(Route::RevokeCredentials),
+                _ if typed("AttackSequence:S3/") => Ok(Route::ContainBucket),
+                (_, _, true) if credentials => Ok(Route::RevokeCredentials),
+                (_, true, _) => Ok(Route::QuarantineInstance),
+                _ if types.contains(&"AWS::ECS::Task") => Ok(Route::QuarantineTask),
+                _ if types.contains(&"AWS::Lambda::Function") => Ok(Route::ContainLambda),
+                _ if types.contains(&"AWS::S3::Bucket") => Ok(Route::ContainBucket),
+                _ => Err("only GuardDuty findings about an EC2 instance, an access key, an ECS task, a Lambda function or an S3 bucket, or attack sequences, imported into Security Hub v2 are routed".into()),
             }
         }
         ("aws.securityhub", "Security Hub Findings - Custom Action") => {

@@ -451,6 +451,11 @@ ALSO_DELIVERED: dict[str, set[str]] = {
     # An ECS sequence names its tasks (quarantine-task) and the access key used from them
     # (revoke-credentials).
     "quarantine-task/guardduty-attack-sequence-ecs-compromised-cluster.json": {"revoke-credentials"},
+    # The same through Security Hub (v2): the instances, and the profile they share.
+    "quarantine-instance/securityhub-v2-imported-guardduty-attack-sequence-ec2.json": {"revoke-credentials"},
+    # An instance's role credentials used elsewhere: the credentials are revoked; quarantine-instance
+    # (its rule matches the instance) leaves the finding, reported, as the native routing would.
+    "revoke-credentials/securityhub-v2-imported-guardduty-instance-credential-exfiltration.json": {"quarantine-instance"},
 }
 
 

@@ -25,6 +25,6 @@ impl Function {
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
-    let finding = ocsf::native_or_imported(&event.payload, "Lambda")?;
+    let finding = ocsf::native_or_imported(&event.payload, &["Lambda"])?;
     contain_lambda::contain_lambda(&function.accounts, &function.config, &finding, deadline).await?.into_result()
 }

@@ -348,6 +348,19 @@ export const FUNCTIONS: FirebreakFunction[] = [
           service: { detection: { sequence: { resources: { resourceType: ['ECS_TASK'] } } } },
         },
       },
+      // Runtime Monitoring on ECS and ECS attack sequences through Security Hub (v2): the task.
+      SecurityHubV2GuardDutyEcsTaskFinding: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            resources: { type: ['AWS::ECS::Task'] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
+      },
     },
     // The quarantine's settings (TaskConfig embeds QuarantineConfig: StopInstance and Snapshot are
     // read, and change nothing for a task), and its own.
@@ -446,13 +459,50 @@ export const FUNCTIONS: FirebreakFunction[] = [
         detail: { eventTypeCode: [{ prefix: 'AWS_RISK_CREDENTIALS_' }] },
       },
       // GuardDuty access-key findings through Security Hub (v2, OCSF), status New, not being closed.
+      // Only the IAMUser types (GuardDuty's own AccessKey findings): an S3 or ECS finding naming
+      // the caller's key too is about the bucket or task, as its native resource type says.
       SecurityHubV2GuardDutyAccessKeyFinding: {
         source: ['aws.securityhub'],
         detailType: ['Findings Imported V2'],
         detail: {
           findings: {
             metadata: { product: { name: ['GuardDuty'] } },
+            finding_info: { types: [{ wildcard: '*IAMUser*' }] },
             resources: { type: ['AWS::IAM::AccessKey'] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
+      },
+      // IAM and S3 attack sequences through Security Hub (v2): their keys and actors.
+      SecurityHubV2GuardDutyAttackSequenceCredentials: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            finding_info: { types: [{ prefix: 'AttackSequence:IAM/' }, { prefix: 'AttackSequence:S3/' }] },
+            status: ['New'],
+            activity_name: [{ 'anything-but': 'Close' }],
+          },
+        },
+      },
+      // EC2, ECS and EKS attack sequences through Security Hub (v2) naming keys or a shared
+      // instance profile (their instances go to quarantine-instance).
+      SecurityHubV2GuardDutyAttackSequenceSharedCredentials: {
+        source: ['aws.securityhub'],
+        detailType: ['Findings Imported V2'],
+        detail: {
+          findings: {
+            metadata: { product: { name: ['GuardDuty'] } },
+            finding_info: {
+              types: [
+                { prefix: 'AttackSequence:EC2/' },
+                { prefix: 'AttackSequence:ECS/' },
+                { prefix: 'AttackSequence:EKS/' },
+              ],
+            },
+            resources: { type: ['AWS::IAM::AccessKey', 'AWS::IAM::InstanceProfile'] },
             status: ['New'],
             activity_name: [{ 'anything-but': 'Close' }],
           },

@@ -28,7 +28,8 @@ impl BucketTrigger {
     /// validated: triage skips them before anything is read.
     /// A Security Hub (v2) import of an S3 Protection finding is taken as the native finding.
     pub fn from_event(event: &Value) -> Result<Self, EventError> {
-        let finding = crate::events::ocsf::native_or_imported(event, RESOURCE_TYPE)?;
+        let finding =
+            crate::events::ocsf::native_or_imported(event, &[RESOURCE_TYPE, crate::events::sequence::RESOURCE_TYPE])?;
         let (buckets, left) = if finding.is_sample() { (Vec::new(), Vec::new()) } else { buckets_of(&finding)? };
         if !finding.is_sample() && buckets.is_empty() {
             return Err(EventError::UnsupportedFinding {

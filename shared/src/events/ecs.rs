@@ -12,6 +12,9 @@ use super::{arn_account_region, EventError, GuardDutyFinding};
 
 pub const RUNTIME_RESOURCE_TYPES: [&str; 2] = ["ECSCluster", "Container"];
 pub const SEQUENCE_TYPE_PREFIX: &str = "AttackSequence:ECS/";
+/// Every native `resource.resourceType` quarantine-task reads (a Security Hub import is converted
+/// to one of them first).
+pub const RESOURCE_TYPES: [&str; 3] = ["ECSCluster", "Container", SEQUENCE];
 /// Tasks one invocation isolates: more is a hostile or broken event, refused whole.
 pub const MAX_TASKS: usize = 50;
 

@@ -9,6 +9,7 @@ pub mod cloudwatch;
 pub mod ecs;
 pub mod guardduty;
 pub mod health;
+pub mod imported;
 pub mod lambda;
 pub mod ocsf;
 pub mod runtime;

@@ -24,6 +24,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::imported::{self, ImportedResource};
 use super::securityhub::{guardduty_type_of, SOURCE};
 use super::timestamp::iso_time;
 use super::{
@@ -34,14 +35,17 @@ use super::{
 pub const DETAIL_TYPE: &str = "Findings Imported V2";
 /// Security Hub sends one finding per event; more than a custom action's batch is not real.
 pub const MAX_FINDINGS: usize = super::securityhub::MAX_FINDINGS;
-/// A GuardDuty finding names a handful of resources; a long list is hostile, not a finding.
-pub const MAX_RESOURCES: usize = 32;
+/// A finding names a handful of resources, an attack sequence more; a longer list than a sequence
+/// may name is hostile, not a finding (how many are acted on is bounded again per function).
+pub const MAX_RESOURCES: usize = super::sequence::MAX_SEQUENCE_RESOURCES;
 pub const EC2_INSTANCE: &str = "AWS::EC2::Instance";
 pub const ACCESS_KEY: &str = "AWS::IAM::AccessKey";
 /// Lambda Protection: `uid` the function ARN (or its name).
 pub const LAMBDA_FUNCTION: &str = "AWS::Lambda::Function";
 /// S3 Protection: `uid` the bucket ARN or its name.
 pub const S3_BUCKET: &str = "AWS::S3::Bucket";
+/// Runtime Monitoring on ECS and ECS attack sequences: `uid` the task ARN.
+pub const ECS_TASK: &str = "AWS::ECS::Task";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OcsfEvent {
@@ -292,8 +296,13 @@ impl OcsfFinding {
             why: "expected a GuardDuty type such as Backdoor:EC2/DenialOfService.Tcp",
         })?;
         let region = self.cloud.region.clone().unwrap_or_default();
-        let resource = self.guardduty_resource(&finding_type)?;
-        let role = self.resources.iter().find_map(|r| r.role.as_deref()).map(str::to_ascii_uppercase);
+        let (resource, service) = if imported::is_sequence_type(&finding_type) {
+            let service = imported::sequence_service(&self.finding_info.uid, &self.imported(), self.sequence_actors());
+            (json!({"resourceType": super::sequence::RESOURCE_TYPE}), service)
+        } else {
+            let role = self.resources.iter().find_map(|r| r.role.as_deref()).map(str::to_ascii_uppercase);
+            (self.guardduty_resource(&finding_type)?, json!({"resourceRole": role}))
+        };
         let created = self.finding_info.created_time.as_ref().map(iso_time).transpose()?;
         let updated = self.finding_info.modified_time.as_ref().or(self.time.as_ref()).map(iso_time).transpose()?;
         let detail = json!({
@@ -308,7 +317,7 @@ impl OcsfFinding {
             "createdAt": created,
             "updatedAt": updated,
             "resource": resource,
-            "service": {"resourceRole": role, "additionalInfo": {}},
+            "service": service,
         });
         let delivered_by = self.delivered_by.clone().unwrap_or_else(|| self.cloud.account.uid.clone());
         // The native parser validates the id, account and severity the same way for every source.
@@ -332,8 +341,14 @@ impl OcsfFinding {
         let about = |kind: &str| finding_type.split_once(':').is_some_and(|(_, rest)| rest.starts_with(kind));
         let about_credentials = about("IAMUser/");
         // An S3 or Lambda finding may name the caller's key too; it is about the bucket or function.
-        let elsewhere =
-            (about("S3/") && of(S3_BUCKET).is_some()) || (about("Lambda/") && of(LAMBDA_FUNCTION).is_some());
+        let elsewhere = (about("S3/") && of(S3_BUCKET).is_some())
+            || (about("Lambda/") && of(LAMBDA_FUNCTION).is_some())
+            || of(ECS_TASK).is_some();
+        // Runtime Monitoring on ECS names the task (and maybe its container instance): the task is
+        // what quarantine-task isolates, as the native finding's `ECSCluster` resource says.
+        if let Some(ecs) = imported::ecs_resource(&self.imported()).filter(|_| !about_credentials) {
+            return Ok(ecs);
+        }
         let instance_details = instance.map(instance_details).transpose()?;
         if let Some(key) = key.filter(|_| about_credentials || (instance.is_none() && !elsewhere)) {
             let user = self.actor.as_ref().and_then(|a| a.user.as_ref());
@@ -375,6 +390,28 @@ impl OcsfFinding {
             why:
                 "expected an AWS::EC2::Instance, AWS::IAM::AccessKey, AWS::Lambda::Function or AWS::S3::Bucket resource",
         })
+    }
+}
+
+impl OcsfFinding {
+    fn imported(&self) -> Vec<ImportedResource<'_>> {
+        (self.resources.iter())
+            .map(|r| ImportedResource {
+                kind: &r.resource_type,
+                uid: r.uid.as_deref().unwrap_or_default(),
+                region: r.region.as_deref(),
+            })
+            .collect()
+    }
+
+    /// The finding's actor as a sequence's native `actors[]` (who revoke-credentials revokes).
+    fn sequence_actors(&self) -> Vec<Value> {
+        let user = self.actor.as_ref().and_then(|a| a.user.as_ref());
+        user.map(
+            |u| json!({"user": {"name": u.name, "uid": u.uid, "type": u.user_type, "credentialUid": u.credential_uid}}),
+        )
+        .into_iter()
+        .collect()
     }
 }
 

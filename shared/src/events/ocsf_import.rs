@@ -9,21 +9,22 @@ use crate::events::{EventError, GuardDutyFinding};
 
 /// Where a finding about another resource than the function's goes instead.
 const ROUTED: &str = "about another resource than this function handles (EC2 instances go to quarantine-instance, \
-                      access keys to revoke-credentials, Lambda functions to contain-lambda, S3 buckets to contain-bucket)";
+                      access keys to revoke-credentials, Lambda functions to contain-lambda, S3 buckets to contain-bucket, \
+                      ECS tasks to quarantine-task)";
 
 /// A native GuardDuty event as it is, or a Security Hub (v2) import of one as the native finding.
-pub fn native_or_imported(event: &Value, resource_type: &str) -> Result<GuardDutyFinding, EventError> {
+pub fn native_or_imported(event: &Value, resource_types: &[&str]) -> Result<GuardDutyFinding, EventError> {
     match (event.get("source").and_then(Value::as_str), event.get("detail-type").and_then(Value::as_str)) {
-        (Some(SOURCE), Some(DETAIL_TYPE)) => imported_guardduty_finding(event, resource_type),
+        (Some(SOURCE), Some(DETAIL_TYPE)) => imported_guardduty_finding(event, resource_types),
         _ => GuardDutyFinding::from_event(event),
     }
 }
 
-/// A Security Hub (v2) import as the native finding of `resource_type` (the native
-/// `resource.resourceType`): Security Hub sends one finding per event, and the native id makes the
+/// A Security Hub (v2) import as the native finding of one of `resource_types` (the native
+/// `resource.resourceType`; `AttackSequence` for the functions that contain a sequence's resources): Security Hub sends one finding per event, and the native id makes the
 /// same case. What is not a new, active GuardDuty finding about such a resource is refused with
 /// the reason (the rules let none through).
-pub fn imported_guardduty_finding(event: &Value, resource_type: &str) -> Result<GuardDutyFinding, EventError> {
+pub fn imported_guardduty_finding(event: &Value, resource_types: &[&str]) -> Result<GuardDutyFinding, EventError> {
     let v2 = OcsfEvent::from_event(event)?;
     let [ocsf] = v2.findings.as_slice() else {
         return Err(EventError::InvalidField {
@@ -44,7 +45,7 @@ pub fn imported_guardduty_finding(event: &Value, resource_type: &str) -> Result<
         return Err(refuse("already worked (status not New, or closed)"));
     }
     let finding = ocsf.to_guardduty_finding()?;
-    if finding.resource.resource_type != resource_type {
+    if !resource_types.contains(&finding.resource.resource_type.as_str()) {
         return Err(refuse(ROUTED));
     }
     Ok(finding)

@@ -157,24 +157,24 @@ fn a_member_finding_keeps_who_delivered_it() {
 #[test]
 fn lambda_and_s3_imports_become_the_native_shapes() {
     let lambda = sample("contain-lambda/securityhub-v2-imported-guardduty-lambda.json");
-    let finding = native_or_imported(&lambda, "Lambda").unwrap();
+    let finding = native_or_imported(&lambda, &["Lambda"]).unwrap();
     assert_eq!(finding.finding_type, "CryptoCurrency:Lambda/BitcoinTool.B");
     let function = finding.lambda_function().unwrap();
     assert_eq!(function.function_name, "thumbnailer");
     assert_eq!(function.function_arn, "arn:aws:lambda:us-east-1:123456789012:function:thumbnailer");
     assert_eq!(function.role_arn, None, "read from the function's configuration");
     let s3 = sample("contain-bucket/securityhub-v2-imported-guardduty-s3.json");
-    let finding = native_or_imported(&s3, "S3Bucket").unwrap();
+    let finding = native_or_imported(&s3, &["S3Bucket"]).unwrap();
     assert_eq!(finding.resource.s3_bucket_details[0].arn.as_deref(), Some("arn:aws:s3:::acme-customer-exports"));
     // Routed elsewhere, or not to be acted on: refused with the reason.
-    let refused = native_or_imported(&s3, "Lambda").unwrap_err().to_string();
+    let refused = native_or_imported(&s3, &["Lambda"]).unwrap_err().to_string();
     assert!(refused.contains("contain-bucket"), "{refused}");
     let mut closing = lambda.clone();
     closing["detail"]["findings"][0]["activity_name"] = json!("Close");
-    assert!(native_or_imported(&closing, "Lambda").is_err());
+    assert!(native_or_imported(&closing, &["Lambda"]).is_err());
     // An S3 finding naming the caller's key too is about the bucket.
     let mut with_key = s3.clone();
     let key = json!({"type": "AWS::IAM::AccessKey", "uid": "ASIAQ3EGSYGZP6EXAMPL"});
     with_key["detail"]["findings"][0]["resources"].as_array_mut().unwrap().push(key);
-    assert_eq!(native_or_imported(&with_key, "S3Bucket").unwrap().resource.resource_type, "S3Bucket");
+    assert_eq!(native_or_imported(&with_key, &["S3Bucket"]).unwrap().resource.resource_type, "S3Bucket");
 }

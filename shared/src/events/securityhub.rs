@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::imported::{self, ImportedResource};
 use super::{envelope, validate_account_id, validate_instance_id, validate_region, EventError, GuardDutyFinding};
 
 pub const SOURCE: &str = "aws.securityhub";
@@ -92,6 +93,9 @@ pub struct AsffFinding {
     pub product_fields: BTreeMap<String, String>,
     #[serde(default)]
     pub workflow: Option<AsffWorkflow>,
+    /// Attack sequences: `Detection.Sequence` (its `Actors[].User`; the resources are `Resources`).
+    #[serde(default)]
+    pub detection: Option<Value>,
     #[serde(default)]
     pub record_state: Option<String>,
     #[serde(default)]
@@ -275,12 +279,21 @@ impl AsffFinding {
             why: "expected a GuardDuty type such as TTPs/Command and Control/Backdoor:EC2-DenialOfService.Tcp",
         })?;
         let region = self.region.clone().or_else(|| self.resources.iter().find_map(|r| r.region.clone()));
-        let resource = self.guardduty_resource()?;
+        let (resource, mut service) = if imported::is_sequence_type(&finding_type) {
+            let service = imported::sequence_service(&self.id, &self.imported(), self.sequence_actors());
+            (json!({"resourceType": super::sequence::RESOURCE_TYPE}), service)
+        } else {
+            (
+                self.guardduty_resource()?,
+                json!({"resourceRole": self.product_fields.get("aws/guardduty/service/resourceRole")}),
+            )
+        };
         let delivered_by = self.delivered_by.clone().unwrap_or_else(|| self.aws_account_id.clone());
         let mut additional_info = json!({});
         if self.is_sample() {
             additional_info["sample"] = json!(true);
         }
+        service["additionalInfo"] = additional_info;
         let detail = json!({
             "schemaVersion": "2.0",
             "accountId": self.aws_account_id,
@@ -293,10 +306,7 @@ impl AsffFinding {
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "resource": resource,
-            "service": {
-                "resourceRole": self.product_fields.get("aws/guardduty/service/resourceRole"),
-                "additionalInfo": additional_info,
-            },
+            "service": service,
         });
         // The native parser validates ids, account and severity the same way for both sources.
         GuardDutyFinding::from_event(&json!({
@@ -309,6 +319,29 @@ impl AsffFinding {
             "resources": [],
             "detail": detail,
         }))
+    }
+
+    fn imported(&self) -> Vec<ImportedResource<'_>> {
+        (self.resources.iter())
+            .map(|r| ImportedResource { kind: &r.resource_type, uid: &r.id, region: r.region.as_deref() })
+            .collect()
+    }
+
+    /// `Detection.Sequence.Actors[].User` as the native sequence's `actors[]`.
+    fn sequence_actors(&self) -> Vec<Value> {
+        let actors = self.detection.as_ref().and_then(|d| d.get("Sequence")).and_then(|s| s.get("Actors"));
+        let text = |user: &Value, key: &str| user.get(key).and_then(Value::as_str).map(str::to_string);
+        (actors.and_then(Value::as_array).into_iter().flatten())
+            .filter_map(|actor| actor.get("User"))
+            .map(|user| {
+                json!({"user": {
+                    "name": text(user, "Name"),
+                    "uid": text(user, "Uid"),
+                    "type": text(user, "Type"),
+                    "credentialUid": text(user, "CredentialUid"),
+                }})
+            })
+            .collect()
     }
 
     fn guardduty_resource(&self) -> Result<Value, EventError> {

@@ -11,6 +11,7 @@ use crate::deadline::Deadline;
 use crate::engine::Signal;
 use crate::events::ocsf::DETAIL_TYPE as FINDINGS_IMPORTED_V2;
 use crate::events::securityhub::SOURCE as SECURITY_HUB;
+use crate::events::sequence::INSTANCE_TYPE_PREFIXES;
 use crate::events::{AsffFinding, CustomAction, EventError, GuardDutyFinding, OcsfEvent, SecurityHubEvent, Trigger};
 use crate::quarantine::{self, QuarantineRequest};
 
@@ -114,6 +115,32 @@ pub async fn respond_to_instance(
     response
 }
 
+/// Why an imported finding about no instance is left here: another function gets it too.
+fn elsewhere(finding: &GuardDutyFinding) -> String {
+    format!(
+        "{} finding ({}): not about an EC2 instance, handled by the function for its resource",
+        finding.resource.resource_type, finding.finding_type
+    )
+}
+
+/// An imported attack sequence: the instances of an EC2, ECS or EKS sequence like the native
+/// one's; a sequence of another kind (IAM, S3) is left to the functions for its resources.
+fn imported_sequence(
+    finding: &GuardDutyFinding,
+    entity: &str,
+    origin: Option<FindingRef>,
+) -> Result<Routed, EventError> {
+    if !INSTANCE_TYPE_PREFIXES.iter().any(|prefix| finding.finding_type.starts_with(prefix)) {
+        let reason = format!("{}: names no EC2 instance to quarantine", finding.finding_type);
+        return Ok((Vec::new(), vec![Unresolved { entity: entity.to_string(), reason }]));
+    }
+    let (mut targets, unresolved) = sequence_targets(finding)?;
+    for target in &mut targets {
+        target.origin.clone_from(&origin);
+    }
+    Ok((targets, unresolved))
+}
+
 /// An attack sequence: each instance it names is quarantined as its own step set, all under the
 /// sequence's signal, so that they share one case (`case_id_for` the sequence finding's id).
 fn sequence_targets(finding: &GuardDutyFinding) -> Result<Routed, EventError> {
@@ -135,6 +162,7 @@ fn sequence_targets(finding: &GuardDutyFinding) -> Result<Routed, EventError> {
 fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {
     let mut targets = Vec::new();
     let mut unresolved = Vec::new();
+    let mut left_by_sequences = Vec::new();
     let mut leave =
         |asff: &AsffFinding, reason: String| unresolved.push(Unresolved { entity: asff.id.clone(), reason });
     for asff in &hub.findings {
@@ -150,8 +178,14 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {
                     continue;
                 }
                 let finding = asff.to_guardduty_finding()?;
+                if finding.is_attack_sequence() {
+                    let (found, left) = imported_sequence(&finding, &asff.id, origin)?;
+                    targets.extend(found);
+                    left_by_sequences.extend(left);
+                    continue;
+                }
                 if finding.resource.resource_type != "Instance" {
-                    leave(asff, format!("{} finding: handled by revoke-credentials", finding.resource.resource_type));
+                    leave(asff, elsewhere(&finding));
                     continue;
                 }
                 let request = QuarantineRequest::from_finding(&finding)?;
@@ -181,6 +215,7 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {
             }
         }
     }
+    unresolved.extend(left_by_sequences);
     if targets.is_empty() && unresolved.is_empty() {
         return Err(EventError::Malformed("Security Hub event without findings".into()));
     }
@@ -223,8 +258,14 @@ fn ocsf_targets(v2: &OcsfEvent) -> Result<Routed, EventError> {
             continue;
         }
         let finding = ocsf.to_guardduty_finding()?;
+        if finding.is_attack_sequence() {
+            let (found, left) = imported_sequence(&finding, &ocsf.finding_info.uid, None)?;
+            targets.extend(found);
+            unresolved.extend(left);
+            continue;
+        }
         if finding.resource.resource_type != "Instance" {
-            leave(format!("{} finding: handled by revoke-credentials", finding.resource.resource_type));
+            leave(elsewhere(&finding));
             continue;
         }
         let request = QuarantineRequest::from_finding(&finding)?;

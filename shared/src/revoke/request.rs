@@ -66,7 +66,7 @@ impl RevokeTrigger {
 
 /// A Security Hub (v2) import of a GuardDuty access-key finding, as the native finding.
 fn ocsf_access_key_finding(event: &Value) -> Result<GuardDutyFinding, EventError> {
-    let finding = ocsf::imported_guardduty_finding(event, "AccessKey")?;
+    let finding = ocsf::imported_guardduty_finding(event, &["AccessKey", crate::events::sequence::RESOURCE_TYPE])?;
     validate_finding(&finding)?;
     Ok(finding)
 }

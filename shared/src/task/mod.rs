@@ -74,7 +74,7 @@ impl From<TaskError> for FunctionError {
 
 /// Parses and checks the event with no AWS call: a GuardDuty finding naming ECS tasks.
 pub fn parse(event: &Value) -> Result<GuardDutyFinding, EventError> {
-    let finding = GuardDutyFinding::from_event(event)?;
+    let finding = crate::events::ocsf::native_or_imported(event, &crate::events::ecs::RESOURCE_TYPES)?;
     finding.ecs_tasks()?;
     Ok(finding)
 }
