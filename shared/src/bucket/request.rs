@@ -170,7 +170,7 @@ fn too_many(field: &'static str, count: usize) -> EventError {
     EventError::too_many(
         field,
         count,
-        "more than one invocation contains (at most 25 buckets, 200 resources): refused whole",
+        "more than one invocation contains (at most 25 buckets, 400 resources): refused whole",
     )
 }
 

@@ -118,7 +118,7 @@ impl GuardDutyFinding {
             return Err(EventError::invalid(
                 "service.detection.sequence.resources",
                 &resources.len().to_string(),
-                "more than 200 resources: refused whole",
+                "more than 400 resources: refused whole",
             ));
         }
         for resource in resources {

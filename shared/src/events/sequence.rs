@@ -25,8 +25,9 @@ pub const INSTANCE_TYPE_PREFIXES: [&str; 3] = ["AttackSequence:EC2/", "AttackSeq
 /// sequence names (GuardDuty caps a group's list at 25): a hostile or broken event, refused whole
 /// rather than half-contained at random.
 pub const MAX_SEQUENCE_INSTANCES: usize = 50;
-/// Resources listed at all: bounds the work spent reading a hostile event.
-pub const MAX_SEQUENCE_RESOURCES: usize = 200;
+/// Resources listed at all: bounds the work spent reading a hostile event. The API's own limit
+/// (`Sequence.resources`: at most 400 items), so that no real sequence is refused for its size.
+pub const MAX_SEQUENCE_RESOURCES: usize = 400;
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -203,6 +204,6 @@ fn too_many(field: &'static str, count: usize) -> EventError {
     EventError::too_many(
         field,
         count,
-        "more than one invocation contains (at most 50 instances, 200 resources): refused whole",
+        "more than one invocation contains (at most 50 instances, 400 resources): refused whole",
     )
 }

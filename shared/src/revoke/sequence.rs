@@ -185,7 +185,7 @@ fn too_many(field: &'static str, count: usize) -> EventError {
     EventError::too_many(
         field,
         count,
-        "more than one invocation revokes (at most 20 credentials, 200 resources or actors): refused whole",
+        "more than one invocation revokes (at most 20 credentials, 400 resources or actors): refused whole",
     )
 }
 
