@@ -183,22 +183,7 @@ impl GuardDutyFinding {
 
     /// A cluster name, or a cluster ARN of the finding's account and region reduced to its name.
     fn cluster_name(&self, value: &str) -> Result<String, EventError> {
-        let name = match arn_account_region(value) {
-            None => value,
-            Some((account, region)) => {
-                if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
-                    return Err(EventError::invalid(
-                        "cluster",
-                        value,
-                        "a cluster of another account or region than the finding's",
-                    ));
-                }
-                match value.rsplit_once(":cluster/") {
-                    Some((_, name)) if value.split(':').nth(2) == Some("ecs") => name,
-                    _ => return Err(EventError::invalid("cluster", value, "not an ECS cluster ARN")),
-                }
-            }
-        };
+        let name = self.own_arn_resource(value, "cluster", "ecs", "cluster")?;
         if !is_name(name) {
             return Err(EventError::invalid("cluster", value, "an ECS cluster name is 1-255 letters, digits, - and _"));
         }

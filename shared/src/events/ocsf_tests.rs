@@ -91,8 +91,8 @@ fn hostile_events_are_refused_before_any_call() {
 
     let mut resources = ec2();
     let resource = resources["detail"]["findings"][0]["resources"][0].clone();
-    resources["detail"]["findings"][0]["resources"] = Value::Array(vec![resource; 300]);
-    assert!(OcsfEvent::from_event(&resources).unwrap_err().to_string().contains("300 resources"));
+    resources["detail"]["findings"][0]["resources"] = Value::Array(vec![resource; 500]);
+    assert!(OcsfEvent::from_event(&resources).unwrap_err().to_string().contains("500 resources"));
 
     let mut foreign = ec2();
     foreign["detail"]["findings"][0]["resources"][0]["uid"] =

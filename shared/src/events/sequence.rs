@@ -178,25 +178,31 @@ impl GuardDutyFinding {
     /// An instance uid is its id or its ARN (`arn:aws:ec2:<region>:<account>:instance/i-...`);
     /// which one GuardDuty sends is not documented. An ARN must be of the finding's account and region.
     fn instance_uid(&self, uid: &str) -> Result<String, EventError> {
-        let id = match arn_account_region(uid) {
-            None => uid,
-            Some((account, region)) => {
-                if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
-                    return Err(EventError::invalid(
-                        "instance uid",
-                        uid,
-                        "an instance ARN of another account or region than the finding's",
-                    ));
-                }
-                let service_ok = uid.split(':').nth(2) == Some("ec2");
-                match uid.rsplit_once(":instance/") {
-                    Some((_, id)) if service_ok => id,
-                    _ => return Err(EventError::invalid("instance uid", uid, "not an EC2 instance ARN")),
-                }
-            }
-        };
+        let id = self.own_arn_resource(uid, "instance uid", "ec2", "instance")?;
         validate_instance_id(id)?;
         Ok(id.to_string())
+    }
+
+    /// `value` as it is, or, when it is an ARN, what follows `:<kind>/` in an ARN of `service` in
+    /// the finding's own account and region: another's resource would be reached with this
+    /// account's clients, and an ARN of the wrong kind names something else.
+    pub(crate) fn own_arn_resource<'a>(
+        &self,
+        value: &'a str,
+        field: &'static str,
+        service: &str,
+        kind: &str,
+    ) -> Result<&'a str, EventError> {
+        let Some((account, region)) = arn_account_region(value) else {
+            return Ok(value);
+        };
+        if account != Some(self.account_id.as_str()) || region != Some(self.region.as_str()) {
+            return Err(EventError::invalid(field, value, "an ARN of another account or region than the finding's"));
+        }
+        match value.rsplit_once(&format!(":{kind}/")) {
+            Some((_, name)) if value.split(':').nth(2) == Some(service) => Ok(name),
+            _ => Err(EventError::invalid(field, value, "not an ARN of the expected service and resource type")),
+        }
     }
 }
 
