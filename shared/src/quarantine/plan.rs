@@ -106,6 +106,8 @@ pub fn decide(
         },
     });
 
+    steps.extend(crate::disk_evidence::plan::steps(request, facts, &case_id, released, config, now));
+
     steps.push(Planned {
         action: Action::DeregisterFromTargetGroups {
             instance_id: instance_id.clone(),
