@@ -13,8 +13,9 @@ use crate::tags;
 /// GuardDuty starts at most one on-demand scan of a resource an hour.
 pub const MALWARE_SCAN_INTERVAL_SECONDS: i64 = 3600;
 
-/// The steps, in plan order. `released`: the instance's records belong to a released case.
-pub fn steps(
+/// The steps beside the snapshots (Preserve): volumes kept, the malware scan. `released`: the
+/// instance's records belong to a released case.
+pub fn preserve_steps(
     request: &QuarantineRequest,
     facts: &InstanceFacts,
     case_id: &str,
@@ -22,21 +23,33 @@ pub fn steps(
     config: &QuarantineConfig,
     now: &str,
 ) -> Vec<Planned<Action>> {
-    let instance_id = facts.instance_id.clone();
-    let no_volumes = facts.volume_ids.is_empty();
     let mut steps = vec![Planned::unless(
         Action::KeepVolumesOnTermination {
-            instance_id: instance_id.clone(),
+            instance_id: facts.instance_id.clone(),
             recorded: tags::read_list(&facts.tags, tags::DELETE_ON_TERMINATION_BEFORE)
                 .filter(|_| !released)
                 .unwrap_or_default(),
         },
-        no_volumes,
+        facts.volume_ids.is_empty(),
         || "no EBS volumes attached".into(),
     )];
-    if let Some(target) = &config.disk_evidence.forensic {
+    if config.disk_evidence.malware_scan {
+        steps.push(malware_scan_step(request, facts, case_id, released, now));
+    }
+    steps
+}
+
+/// The copy to the forensic account (Handover, after the snapshots), when one is configured.
+pub fn handover_step(
+    request: &QuarantineRequest,
+    facts: &InstanceFacts,
+    case_id: &str,
+    config: &QuarantineConfig,
+) -> Option<Planned<Action>> {
+    let no_volumes = facts.volume_ids.is_empty();
+    config.disk_evidence.forensic.as_ref().map(|target| {
         let action = Action::CopySnapshotsToForensicAccount {
-            instance_id: instance_id.clone(),
+            instance_id: facts.instance_id.clone(),
             instance_account: request.signal.account.clone(),
             kms_key_arn: target.kms_key_arn.clone(),
             forensic_account: target.account_id.clone(),
@@ -46,18 +59,14 @@ pub fn steps(
                 (tags::FORENSIC_ACCOUNT.into(), target.account_id.clone()),
             ],
         };
-        steps.push(if !config.snapshot {
+        if !config.snapshot {
             Planned::skip(action, "snapshots disabled by FIREBREAK_SNAPSHOT: nothing to copy")
         } else if no_volumes {
             Planned::skip(action, "no EBS volumes attached")
         } else {
             Planned::act(action)
-        });
-    }
-    if config.disk_evidence.malware_scan {
-        steps.push(malware_scan_step(request, facts, case_id, released, now));
-    }
-    steps
+        }
+    })
 }
 
 fn malware_scan_step(
