@@ -161,3 +161,26 @@ async fn a_crash_after_each_change_then_redelivery_finishes_and_a_third_changes_
         assert_eq!(changes, Vec::<String>::new(), "{operation} #{n}: nothing changed twice");
     }
 }
+
+/// EC2 refusing to share a copy still pending (`IncorrectState`; moto makes every snapshot
+/// completed at once, so the refusal is injected): reported as waiting, the copies kept, and the
+/// next delivery shares them without copying again.
+#[tokio::test]
+async fn a_copy_ec2_will_not_share_yet_is_shared_by_a_later_delivery() {
+    let bench = bench().await;
+    bench.proxy.fail_nth("ModifySnapshotAttribute", 1, Fault::Refused("IncorrectState"));
+    bench.proxy.fail_nth("ModifySnapshotAttribute", 2, Fault::Refused("IncorrectState"));
+    let first = bench.quarantine().await;
+    assert_eq!(first.outcome, Outcome::Contained, "{:#}", first.to_json());
+    let step = first.step("copy_snapshots_to_forensic_account").unwrap();
+    assert!(step.detail.contains("shared by a later delivery"), "{step:#?}");
+    let (_, per_source, shares) = bench.state().await;
+    assert_eq!((per_source.len(), shares.iter().all(Vec::is_empty)), (2, true), "copied, not shared yet");
+
+    bench.proxy.heal();
+    bench.proxy.reset_record();
+    let later = bench.quarantine().await;
+    assert_eq!(later.outcome, Outcome::Contained, "{:#}", later.to_json());
+    assert!(!bench.proxy.calls().iter().any(|c| c == "CopySnapshot"), "no second copy");
+    bench.assert_handed_over("shared later").await;
+}

@@ -137,7 +137,9 @@ pub async fn copy_and_share(clients: &Clients, request: &CopyRequest<'_>) -> Res
         }
     }
     let waiting = if waiting.is_empty() { String::new() } else { format!("; waiting: {}", waiting.join("; ")) };
-    Ok(if done.is_empty() {
+    Ok(if done.is_empty() && copies.is_empty() {
+        Acted::already_done(format!("nothing copied yet{waiting}"))
+    } else if done.is_empty() {
         Acted::already_done(format!(
             "copies {} already shared with {}{waiting}",
             copies.values().map(|c| c.snapshot_id.as_str()).collect::<Vec<_>>().join(", "),
