@@ -229,6 +229,49 @@ fn release_turns_delete_on_termination_back_on_where_it_is_still_firebreaks() {
     });
 }
 
+/// A member account's instance, from the administrator's finding: the copies are made and shared
+/// in the member account; a forensic account that is the member itself is refused, even though
+/// it is not the function's own account.
+#[test]
+fn a_member_instance_is_copied_in_its_own_account_and_its_own_account_is_refused() {
+    use firebreak::accounts::{Accounts, AccountsConfig};
+    use firebreak_tests::member::{self, MEMBER_ACCOUNT};
+    on_large_stack(|| async {
+        let moto = Moto::start();
+        let admin = Scenario::new(&moto).await;
+        let member = member::scenario(&moto, MEMBER_ACCOUNT, "us-east-1").await;
+        let instance = instance(&member).await;
+        let accounts = || async {
+            let config = AccountsConfig {
+                external_id: Some("firebreak-test".into()),
+                allowed_accounts: Some([MEMBER_ACCOUNT.to_string()].into()),
+                ..AccountsConfig::default()
+            };
+            Accounts::new(&moto.sdk_config().await, config)
+        };
+        let mut event = member.guardduty_event(DOS_EVENT, &instance);
+        event["account"] = json!(ACCOUNT_ID);
+        event["detail"]["accountId"] = json!(MEMBER_ACCOUNT);
+        for (forensic, outcome) in [(MEMBER_ACCOUNT, "contained_with_errors"), (FORENSIC_ACCOUNT, "contained")] {
+            let settings = Settings {
+                quarantine: config(forensic, false),
+                notify: NotifyConfig { sns_topic_arn: None, security_hub: false },
+                ..Settings::default()
+            };
+            let function = quarantine_instance::Function { accounts: accounts().await, config: settings };
+            let mut context = Context::default();
+            context.invoked_function_arn = format!("arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:firebreak");
+            let response =
+                quarantine_instance::handle(&function, LambdaEvent::new(event.clone(), context)).await.unwrap();
+            assert_eq!(response["outcome"], outcome, "forensic account {forensic}: {response:#}");
+        }
+        let in_member = copies(&member).await;
+        assert_eq!(in_member.len(), 2, "copied once, in the member account: {in_member:#?}");
+        assert!(in_member.iter().all(|c| c.5 == [FORENSIC_ACCOUNT]), "{in_member:#?}");
+        assert!(copies(&admin).await.is_empty(), "nothing copied in the administrator's account");
+    });
+}
+
 /// The same quarantine with GuardDuty answered by a mock: moto has no StartMalwareScan.
 mod malware_scan {
     use super::*;
