@@ -63,9 +63,7 @@ impl QuarantineConfig {
         }
         Ok(config)
     }
-}
 
-impl QuarantineConfig {
     /// With disk evidence's settings read too: only the functions that quarantine instances read
     /// them (quarantine-task and release read the rest of this configuration).
     pub fn with_disk_evidence(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
