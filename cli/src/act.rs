@@ -90,7 +90,7 @@ pub async fn quarantine(
     let signal = cli_signal("quarantine", account.unwrap_or_else(|| caller.account.clone()), region);
     let case_id = case_id_for(&signal.id);
     let request = QuarantineRequest { instance_id: instance_id.to_string(), signal, vpc_hints: Vec::new() };
-    let config = QuarantineConfig::from_env()?;
+    let config = QuarantineConfig::from_env()?.with_disk_evidence(|name| std::env::var(name).ok())?;
     let clients = session.clients_for(&request.signal, &case_id).await?.clients;
     let what = format!("the quarantine of {instance_id}");
 

@@ -60,6 +60,20 @@ IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
     "s3:GetPublicAccessBlock": ["s3:GetBucketPublicAccessBlock"],
     "s3:PutPublicAccessBlock": ["s3:PutBucketPublicAccessBlock"],
     "s3:DeletePublicAccessBlock": ["s3:PutBucketPublicAccessBlock"],
+    # A copy encrypted with a customer managed key: EC2 uses the key as the caller ("Requirements
+    # for Amazon EBS encryption", EBS user guide; kms:ReEncrypt* named as its two actions).
+    "ec2:CopySnapshot": [
+        "ec2:CopySnapshot",
+        "kms:DescribeKey",
+        "kms:Decrypt",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:CreateGrant",
+    ],
+    # "Invoking this API will automatically create the Service-linked role in the corresponding
+    # account if the resourceArn belongs to an EC2 instance" (GuardDuty API reference).
+    "guardduty:StartMalwareScan": ["guardduty:StartMalwareScan", "iam:CreateServiceLinkedRole"],
 }
 
 # Creating EC2 resources with TagSpecifications needs ec2:CreateTags as well ("tag on create").

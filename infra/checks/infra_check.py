@@ -50,7 +50,9 @@ PLATFORM_ACTIONS = {
 }
 READ_VERBS = ("Describe", "Get", "List", "BatchGet", "Lookup")
 # Mutating actions allowed on "*", each with the reason (AWS supports no resource for it).
-MUTATING_ON_ANY_RESOURCE_ALLOWED: dict[str, str] = {}
+MUTATING_ON_ANY_RESOURCE_ALLOWED: dict[str, str] = {
+    "guardduty:StartMalwareScan": "the Service Authorization Reference gives StartMalwareScan no resource type",
+}
 # Services whose resources carry tags the exemption deny can test with aws:ResourceTag.
 TAG_GUARDED_SERVICES = {"ec2", "autoscaling", "elasticloadbalancing", "iam"}
 # Calls made in the security account itself, never through the member-account role: alerts go to

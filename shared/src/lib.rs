@@ -16,6 +16,7 @@ pub mod case;
 pub mod cases;
 pub mod contain_lambda;
 pub mod deadline;
+pub mod disk_evidence;
 pub mod engine;
 pub mod events;
 pub mod exposure;

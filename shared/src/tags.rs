@@ -22,6 +22,15 @@ pub const SHUTDOWN_BEHAVIOR_BEFORE: &str = "firebreak:shutdown-behavior-before";
 /// On the instance: the target groups it was registered in, as `<target group ARN>@<port>` items
 /// (the port empty when the group's default applies), a list tag.
 pub const TARGET_GROUPS: &str = "firebreak:target-groups";
+/// On the instance: each EBS device's DeleteOnTermination before the case, as `<device>=<true|false>`
+/// items (a list tag), so a release can put back the ones Firebreak turned off.
+pub const DELETE_ON_TERMINATION_BEFORE: &str = "firebreak:delete-on-termination-before";
+/// On a forensic copy of a snapshot: the snapshot it was copied from, and the account it is for.
+pub const SOURCE_SNAPSHOT: &str = "firebreak:source-snapshot";
+pub const FORENSIC_ACCOUNT: &str = "firebreak:forensic-account";
+/// On the instance: when Firebreak last started a GuardDuty malware scan of it, and the scan's id.
+pub const MALWARE_SCAN_AT: &str = "firebreak:malware-scan-at";
+pub const MALWARE_SCAN_ID: &str = "firebreak:malware-scan-id";
 /// In the case ledger (not tags): each access key a revocation disabled
 /// (`firebreak:disabled-access-key:<id>` = user), and each inline policy it wrote
 /// (`firebreak:policy:<name>` = `user/<name>` or `role/<name>`), recorded on the principal

@@ -231,6 +231,7 @@ fn full_quarantine_plan_in_containment_order() {
             "isolate_network_interface",
             "isolate_network_interface",
             "snapshot_volumes",
+            "keep_volumes_on_termination",
             "deregister_from_target_groups",
             "disassociate_instance_profile",
             "tag_instance",
@@ -244,7 +245,7 @@ fn full_quarantine_plan_in_containment_order() {
         Action::IsolateNetworkInterface { original_group_ids, record_original_groups: true, via_untracking_group: true, .. }
             if original_group_ids == &["sg-0e5d4c3b2a1f0e9d8".to_string()]
     ));
-    let Action::TagInstance { tags, .. } = &plan.steps[8].action else { panic!() };
+    let Action::TagInstance { tags, .. } = &plan.steps[9].action else { panic!() };
     let tags: BTreeMap<_, _> = tags.iter().cloned().collect();
     assert_eq!(tags["firebreak:quarantined-at"], "2026-11-24T02:14:00Z");
     assert_eq!(tags["firebreak:finding-type"], "Backdoor:EC2/DenialOfService.Tcp");
@@ -252,8 +253,36 @@ fn full_quarantine_plan_in_containment_order() {
     assert!(printed.contains("detach from Auto Scaling group web-asg"), "{printed}");
 }
 
-/// Termination settings and earlier snapshots are read by their steps when they run (after the
-/// ENIs' moves are sent), so the plan leaves those two to them; every other step is a skip.
+/// With a forensic target and the malware scan: the scan beside the snapshots, the copy last
+/// (after them, in its own phase), both printed.
+#[test]
+fn disk_evidence_steps_follow_the_snapshots() {
+    use firebreak::disk_evidence::{DiskEvidenceConfig, ForensicTarget};
+    let f = finding("guardduty-ec2-dos-actor.json");
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let config = QuarantineConfig {
+        stop_instance: true,
+        disk_evidence: DiskEvidenceConfig {
+            forensic: Some(ForensicTarget { kms_key_arn: key.into(), account_id: "444455556666".into() }),
+            malware_scan: true,
+        },
+        ..QuarantineConfig::default()
+    };
+    let plan = plan_of(plan::decide(&request(&f), &facts(), &BTreeMap::new(), &config, "2026-11-24T02:14:00Z"));
+    let names: Vec<&str> = plan.steps.iter().map(|s| s.action.name()).collect();
+    assert_eq!(names[5..8], ["snapshot_volumes", "keep_volumes_on_termination", "start_malware_scan"]);
+    assert_eq!(names.last(), Some(&"copy_snapshots_to_forensic_account"));
+    let phases: Vec<_> = plan.steps.iter().map(|s| s.action.phase()).collect();
+    assert!(phases.windows(2).all(|w| w[0] <= w[1]), "steps are in phase order: {plan}");
+    assert!(plan.steps.iter().all(|s| s.skip.is_none()), "{plan}");
+    let printed = plan.to_string();
+    assert!(printed.contains(key) && printed.contains("444455556666 only"), "{printed}");
+    assert!(printed.contains("arn:aws:ec2:us-east-1:123456789012:instance/i-0a1b2c3d4e5f60718"), "{printed}");
+}
+
+/// Termination settings, volumes' DeleteOnTermination and earlier snapshots are read by their
+/// steps when they run (after the ENIs' moves are sent), so the plan leaves those to them; every
+/// other step is a skip.
 #[test]
 fn already_quarantined_instance_plans_only_skips() {
     let f = finding("guardduty-ec2-dos-actor.json");
@@ -275,8 +304,13 @@ fn already_quarantined_instance_plans_only_skips() {
     }
     let plan = plan_of(plan::decide(&request(&f), &done, &existing_groups(), &QuarantineConfig::default(), "later"));
     for step in &plan.steps {
-        if !["deregister_from_target_groups", "protect_from_termination", "snapshot_volumes"]
-            .contains(&step.action.name())
+        if ![
+            "deregister_from_target_groups",
+            "protect_from_termination",
+            "snapshot_volumes",
+            "keep_volumes_on_termination",
+        ]
+        .contains(&step.action.name())
         {
             assert!(step.skip.is_some(), "{} should be a skip: {plan}", step.action.name());
         }

@@ -7,7 +7,7 @@
 
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Fn } from 'aws-cdk-lib';
 
 export interface FirebreakFunction {
   /** The crate and binary name in functions/. */
@@ -60,6 +60,63 @@ const snapshots = arn('ec2', 'snapshot/*', '');
 const iamArn = (resource: string): string => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:${resource}`;
 const FIREBREAK_GROUP_ROLES = ['isolation', 'untracking'];
 
+/**
+ * Disk evidence (docs/disk-evidence.md): the case's snapshots copied encrypted with the forensic
+ * key and shared with the forensic account, a GuardDuty malware scan. The stack's ForensicKmsKey
+ * and ForensicAccount Parameters and its HasForensicKey Condition (stack.ts) scope them.
+ */
+const DISK_EVIDENCE_STATEMENTS = (): iam.PolicyStatement[] => {
+  const forensicKey = Fn.conditionIf('HasForensicKey', Fn.ref('ForensicKmsKey'), arn('kms', 'key/not-configured')).toString();
+  return [
+    // Forensic copies of the case's snapshots, each tagged with its source when created.
+    new iam.PolicyStatement({
+      sid: 'CopySnapshotsTaggedWithTheirSource',
+      actions: ['ec2:CopySnapshot'],
+      resources: [snapshots],
+      conditions: { Null: { 'aws:RequestTag/firebreak:source-snapshot': 'false' } },
+    }),
+    // Only Firebreak's copies, and only with the forensic account (never a group: never public).
+    new iam.PolicyStatement({
+      sid: 'ShareOnlyFirebreakCopiesWithTheForensicAccount',
+      actions: ['ec2:ModifySnapshotAttribute'],
+      resources: [snapshots],
+      conditions: {
+        Null: { 'aws:ResourceTag/firebreak:source-snapshot': 'false' },
+        StringEquals: { 'ec2:Add/userId': Fn.ref('ForensicAccount') },
+      },
+    }),
+    // Only a duplicate copy a retried CopySnapshot made: never a snapshot without Firebreak's source tag.
+    new iam.PolicyStatement({
+      sid: 'DeleteOnlyFirebreakDuplicateCopies',
+      actions: ['ec2:DeleteSnapshot'],
+      resources: [snapshots],
+      conditions: { Null: { 'aws:ResourceTag/firebreak:source-snapshot': 'false' } },
+    }),
+    // What EC2 needs of the caller to encrypt a copy with a customer managed key (EBS user guide,
+    // "Requirements for Amazon EBS encryption"); that key only.
+    new iam.PolicyStatement({
+      sid: 'EncryptCopiesWithTheForensicKey',
+      actions: ['kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+      resources: [forensicKey],
+    }),
+    new iam.PolicyStatement({
+      sid: 'LetEc2UseTheForensicKey',
+      actions: ['kms:CreateGrant'],
+      resources: [forensicKey],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': true } },
+    }),
+    // StartMalwareScan has no resource type; the scan creates GuardDuty's Malware Protection
+    // service-linked role when it does not exist yet.
+    new iam.PolicyStatement({ sid: 'StartMalwareScans', actions: ['guardduty:StartMalwareScan'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      sid: 'CreateMalwareProtectionServiceLinkedRole',
+      actions: ['iam:CreateServiceLinkedRole'],
+      resources: [iamArn('role/aws-service-role/malware-protection.guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDutyMalwareProtection')],
+      conditions: { StringEquals: { 'iam:AWSServiceName': 'malware-protection.guardduty.amazonaws.com' } },
+    }),
+  ];
+};
+
 /** What quarantining an instance calls: quarantine-instance, and revoke-credentials for the exfiltrating instance. */
 const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
   new iam.PolicyStatement({
@@ -70,6 +127,7 @@ const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
       'ec2:DescribeInstanceAttribute',
       'ec2:DescribeIamInstanceProfileAssociations',
       'ec2:DescribeSnapshots',
+      'ec2:DescribeSnapshotAttribute',
       'ec2:DescribeSecurityGroups',
       'autoscaling:DescribeAutoScalingInstances',
       'elasticloadbalancing:DescribeTargetGroups',
@@ -128,6 +186,7 @@ const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
     resources: [snapshots],
     conditions: { Null: { 'aws:ResourceTag/firebreak:snapshot-set': 'false' } },
   }),
+  ...DISK_EVIDENCE_STATEMENTS(),
   new iam.PolicyStatement({
     sid: 'WriteFirebreakTagsOnly',
     actions: ['ec2:CreateTags'],
@@ -158,6 +217,9 @@ const QUARANTINE_DENIED_ON_EXEMPT = [
   'ec2:StopInstances',
   'ec2:CreateSnapshots',
   'ec2:DeleteSnapshot',
+  'ec2:CopySnapshot',
+  'ec2:ModifySnapshotAttribute',
+  'iam:CreateServiceLinkedRole',
   'ec2:CreateTags',
   'autoscaling:DetachInstances',
   'elasticloadbalancing:DeregisterTargets',
@@ -235,6 +297,13 @@ const QUARANTINE_ENVIRONMENT = {
   FIREBREAK_SNAPSHOT: 'Snapshot',
   FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
   FIREBREAK_CUT_TRACKED_CONNECTIONS: 'CutTrackedConnections',
+};
+
+/** Read by the functions that quarantine instances (not quarantine-task, not release). */
+const DISK_EVIDENCE_ENVIRONMENT = {
+  FIREBREAK_FORENSIC_KMS_KEY: 'ForensicKmsKey',
+  FIREBREAK_FORENSIC_ACCOUNT: 'ForensicAccount',
+  FIREBREAK_MALWARE_SCAN: 'MalwareScan',
 };
 
 export const FUNCTIONS: FirebreakFunction[] = [
@@ -316,7 +385,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
         },
       },
     },
-    environment: { ...QUARANTINE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
+    environment: { ...QUARANTINE_ENVIRONMENT, ...DISK_EVIDENCE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
     statements: QUARANTINE_STATEMENTS('Read'),
     homeStatements: RESPOND_STATEMENTS,
     deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
@@ -519,6 +588,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
     },
     environment: {
       ...QUARANTINE_ENVIRONMENT,
+      ...DISK_EVIDENCE_ENVIRONMENT,
       ...ACCOUNTS_ENVIRONMENT,
       FIREBREAK_DEACTIVATE_ALL_KEYS: 'DeactivateAllKeys',
       FIREBREAK_DELETE_LOGIN_PROFILE: 'DeleteLoginProfile',
@@ -876,7 +946,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
         },
       },
     },
-    environment: { ...QUARANTINE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
+    environment: { ...QUARANTINE_ENVIRONMENT, ...DISK_EVIDENCE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
     statements: [
       // Which instance holds the reported address; which instances sent the most (no resource-level permissions).
       new iam.PolicyStatement({

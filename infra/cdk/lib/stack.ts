@@ -53,6 +53,15 @@ export class FirebreakStack extends Stack {
       StopTask: flag(this, 'StopTask', 'false', 'FIREBREAK_STOP_TASK (quarantine-task). Stop the ECS task once it is isolated and tagged (its memory and processes, the evidence, are lost).'),
       ActOnSampleFindings: flag(this, 'ActOnSampleFindings', 'false', "FIREBREAK_ACT_ON_SAMPLE_FINDINGS. Act on GuardDuty's generated sample findings."),
       CutTrackedConnections: flag(this, 'CutTrackedConnections', 'true', 'FIREBREAK_CUT_TRACKED_CONNECTIONS. Pass interfaces through an all-traffic group so established connections end.'),
+      ForensicKmsKey: new CfnParameter(this, 'ForensicKmsKey', {
+        type: 'String', default: '', allowedPattern: '^$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$',
+        description: 'FIREBREAK_FORENSIC_KMS_KEY (quarantine-instance, revoke-credentials, abuse-report). ARN of the KMS key the snapshot copies are encrypted with; its key policy must let the forensic account use it. With ForensicAccount, snapshots are copied and shared.',
+      }),
+      ForensicAccount: new CfnParameter(this, 'ForensicAccount', {
+        type: 'String', default: '', allowedPattern: '^$|^[0-9]{12}$',
+        description: "FIREBREAK_FORENSIC_ACCOUNT. The account the encrypted snapshot copies are shared with (never the instance's own).",
+      }),
+      MalwareScan: flag(this, 'MalwareScan', 'false', 'FIREBREAK_MALWARE_SCAN. Start a GuardDuty Malware Protection on-demand scan of a quarantined instance (at most one an hour per instance; charged by GuardDuty).'),
       DeactivateAllKeys: flag(this, 'DeactivateAllKeys', 'false', 'FIREBREAK_DEACTIVATE_ALL_KEYS (revoke-credentials). Disable every active key of the user, not only the named one.'),
       DeleteLoginProfile: flag(this, 'DeleteLoginProfile', 'false', "FIREBREAK_DELETE_LOGIN_PROFILE (revoke-credentials). Delete the user's console password."),
       ProtectedPrincipals: new CfnParameter(this, 'ProtectedPrincipals', {
@@ -181,6 +190,10 @@ export class FirebreakStack extends Stack {
     // organizations:ListAccounts (audit-posture) is granted only when the organisation is audited.
     const auditsOrganization = new CfnCondition(this, 'AuditOrganizationEnabled', {
       expression: Fn.conditionEquals(p.AuditOrganization.valueAsString, 'true'),
+    });
+    // The forensic key's statements (functions.ts) name it only when it is set.
+    new CfnCondition(this, 'HasForensicKey', {
+      expression: Fn.conditionNot(Fn.conditionEquals(p.ForensicKmsKey.valueAsString, '')),
     });
     // A schedule switched on by a Parameter (the canary's): the rule exists, enabled only then.
     const enabledBy: Record<string, CfnCondition> = {
@@ -367,6 +380,11 @@ function wildcardResources(stack: Stack, statements: iam.PolicyStatement[]): str
     if (v['Fn::Join']) {
       const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
       return parts.map(render).join(separator);
+    }
+    // A resource named only when a Parameter is set (the forensic key): either branch.
+    if (v['Fn::If']) {
+      const [, whenTrue, whenFalse] = v['Fn::If'] as [string, unknown, unknown];
+      return `${render(whenTrue)}|${render(whenFalse)}`;
     }
     throw new Error(`cannot render ${JSON.stringify(value)}`);
   };

@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod alarms;
 pub mod cases;
 pub mod cloudtrail;
+pub mod disk_evidence;
 pub mod ec2;
 pub mod ecs;
 pub mod event_rules;

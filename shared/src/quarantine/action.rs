@@ -12,6 +12,8 @@
 //!    call), take it out of load-balancer target groups, remove its instance profile, and tag it
 //!    with the case.
 //! 4. **Stop**, only when configured, and only once the snapshots exist. Never terminate.
+//!    **Handover**, beside Stop: the snapshots copied to the forensic account (see
+//!    [`crate::disk_evidence`]), once they exist.
 
 use std::fmt;
 
@@ -26,6 +28,7 @@ pub enum Phase {
     Contain,
     Preserve,
     Stop,
+    Handover,
 }
 
 impl engine::Phase for Phase {
@@ -35,7 +38,7 @@ impl engine::Phase for Phase {
         match self {
             Self::Prepare => 0,
             Self::Contain | Self::Preserve => 1,
-            Self::Stop => 2,
+            Self::Stop | Self::Handover => 2,
         }
     }
 }
@@ -99,6 +102,31 @@ pub enum Action {
     StopInstance {
         instance_id: String,
     },
+    /// Every EBS volume kept when the instance terminates; each device's setting before is
+    /// recorded on the instance first, beside what an earlier run recorded (`recorded`).
+    KeepVolumesOnTermination {
+        instance_id: String,
+        recorded: Vec<String>,
+    },
+    /// The case's snapshots copied, encrypted with the forensic key, and the copies shared with
+    /// the forensic account only. Copies are found by tag first: a redelivery copies nothing twice.
+    CopySnapshotsToForensicAccount {
+        instance_id: String,
+        /// The instance's account: sharing with it would hand nothing outside it, and is refused.
+        instance_account: String,
+        kms_key_arn: String,
+        forensic_account: String,
+        /// The copies' tags (the case, the finding); each copy adds its source snapshot.
+        tags: Vec<(String, String)>,
+    },
+    /// A GuardDuty Malware Protection on-demand scan; its time is recorded on the instance first,
+    /// and the client token (one per case) makes a retry after a crash the same request.
+    StartMalwareScan {
+        instance_id: String,
+        resource_arn: String,
+        started_at: String,
+        client_token: String,
+    },
 }
 
 impl engine::Action for Action {
@@ -115,6 +143,9 @@ impl engine::Action for Action {
             Self::DisassociateInstanceProfile { .. } => "disassociate_instance_profile",
             Self::TagInstance { .. } => "tag_instance",
             Self::StopInstance { .. } => "stop_instance",
+            Self::KeepVolumesOnTermination { .. } => "keep_volumes_on_termination",
+            Self::CopySnapshotsToForensicAccount { .. } => "copy_snapshots_to_forensic_account",
+            Self::StartMalwareScan { .. } => "start_malware_scan",
         }
     }
 
@@ -129,6 +160,8 @@ impl engine::Action for Action {
             | Self::DisassociateInstanceProfile { .. }
             | Self::TagInstance { .. } => Phase::Preserve,
             Self::StopInstance { .. } => Phase::Stop,
+            Self::KeepVolumesOnTermination { .. } | Self::StartMalwareScan { .. } => Phase::Preserve,
+            Self::CopySnapshotsToForensicAccount { .. } => Phase::Handover,
         }
     }
 
@@ -142,7 +175,10 @@ impl engine::Action for Action {
             | Self::SnapshotVolumes { instance_id, .. }
             | Self::DeregisterFromTargetGroups { instance_id, .. }
             | Self::TagInstance { instance_id, .. }
-            | Self::StopInstance { instance_id } => instance_id.clone(),
+            | Self::StopInstance { instance_id }
+            | Self::KeepVolumesOnTermination { instance_id, .. }
+            | Self::CopySnapshotsToForensicAccount { instance_id, .. }
+            | Self::StartMalwareScan { instance_id, .. } => instance_id.clone(),
         }
     }
 
@@ -152,10 +188,17 @@ impl engine::Action for Action {
     }
 
     fn requires(&self) -> Option<Requirement> {
-        matches!(self, Self::StopInstance { .. }).then_some(Requirement {
-            step: "snapshot_volumes",
-            otherwise: "not stopped: the snapshots did not complete, and evidence comes first",
-        })
+        match self {
+            Self::StopInstance { .. } => Some(Requirement {
+                step: "snapshot_volumes",
+                otherwise: "not stopped: the snapshots did not complete, and evidence comes first",
+            }),
+            Self::CopySnapshotsToForensicAccount { .. } => Some(Requirement {
+                step: "snapshot_volumes",
+                otherwise: "not copied: the case's snapshots were not taken; a retry of the event resumes here",
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -202,6 +245,16 @@ impl fmt::Display for Action {
                 tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
             ),
             Self::StopInstance { instance_id } => write!(f, "stop {instance_id} (after the snapshots)"),
+            Self::KeepVolumesOnTermination { instance_id, .. } => {
+                write!(f, "record and turn off DeleteOnTermination of every EBS volume of {instance_id}")
+            }
+            Self::CopySnapshotsToForensicAccount { kms_key_arn, forensic_account, .. } => write!(
+                f,
+                "copy the case's snapshots encrypted with {kms_key_arn} and share the copies with {forensic_account} only (unless done)"
+            ),
+            Self::StartMalwareScan { resource_arn, .. } => {
+                write!(f, "record and start a GuardDuty malware scan of {resource_arn}")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! quarantine-instance's own settings, on top of the common ones.
 
+use crate::disk_evidence::DiskEvidenceConfig;
 use crate::engine::config::{flag, CommonConfig, ConfigError};
 
 pub const ISOLATION_GROUP_NAME: &str = "FIREBREAK_ISOLATION_GROUP_NAME";
@@ -18,6 +19,8 @@ pub struct QuarantineConfig {
     pub snapshot: bool,
     /// Move interfaces through an all-traffic group first so that already-tracked connections end.
     pub cut_tracked_connections: bool,
+    /// Volumes kept on termination, snapshot copies for the forensic account, the malware scan.
+    pub disk_evidence: DiskEvidenceConfig,
 }
 
 impl Default for QuarantineConfig {
@@ -28,6 +31,7 @@ impl Default for QuarantineConfig {
             stop_instance: false,
             snapshot: true,
             cut_tracked_connections: true,
+            disk_evidence: DiskEvidenceConfig::default(),
         }
     }
 }
@@ -50,6 +54,7 @@ impl QuarantineConfig {
                 lookup(CUT_TRACKED_CONNECTIONS),
                 defaults.cut_tracked_connections,
             )?,
+            disk_evidence: defaults.disk_evidence,
         };
         if config.stop_instance && !config.snapshot {
             return Err(ConfigError::Conflict(
@@ -57,6 +62,12 @@ impl QuarantineConfig {
             ));
         }
         Ok(config)
+    }
+
+    /// With disk evidence's settings read too: only the functions that quarantine instances read
+    /// them (quarantine-task and release read the rest of this configuration).
+    pub fn with_disk_evidence(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self { disk_evidence: DiskEvidenceConfig::from_lookup(lookup)?, ..self })
     }
 }
 

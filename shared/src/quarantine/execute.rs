@@ -10,6 +10,7 @@ use crate::aws::fleet;
 use crate::aws::isolation::{self, IsolationGroupIds};
 use crate::aws::snapshots::{self, SnapshotOutcome};
 use crate::aws::{AwsError, Clients};
+use crate::disk_evidence::execute as disk_evidence;
 use crate::engine::{Acted, Execute, Progress};
 use crate::tags;
 
@@ -114,6 +115,24 @@ impl Execute<Action> for Executor<'_> {
             Action::StopInstance { instance_id } => {
                 ec2::stop_instance(ec2, instance_id).await?;
                 Ok(Acted::done("stop requested"))
+            }
+            Action::KeepVolumesOnTermination { instance_id, recorded } => {
+                disk_evidence::keep_volumes(ec2, instance_id, recorded).await
+            }
+            Action::CopySnapshotsToForensicAccount {
+                instance_id,
+                instance_account,
+                kms_key_arn,
+                forensic_account,
+                tags,
+            } => {
+                let request =
+                    disk_evidence::CopyRequest { instance_id, instance_account, kms_key_arn, forensic_account, tags };
+                disk_evidence::copy_and_share(self.clients, &request).await
+            }
+            Action::StartMalwareScan { instance_id, resource_arn, started_at, client_token } => {
+                disk_evidence::start_malware_scan(self.clients, instance_id, resource_arn, started_at, client_token)
+                    .await
             }
         }
     }

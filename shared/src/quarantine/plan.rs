@@ -106,6 +106,8 @@ pub fn decide(
         },
     });
 
+    steps.extend(crate::disk_evidence::plan::preserve_steps(request, facts, &case_id, released, config, now));
+
     steps.push(Planned {
         action: Action::DeregisterFromTargetGroups {
             instance_id: instance_id.clone(),
@@ -147,6 +149,8 @@ pub fn decide(
             skip: matches!(facts.state.as_str(), "stopped" | "stopping").then(|| format!("already {}", facts.state)),
         });
     }
+
+    steps.extend(crate::disk_evidence::plan::handover_step(request, facts, &case_id, config));
 
     Decision::Act(Plan { title: format!("quarantine {instance_id}"), case_id, steps })
 }

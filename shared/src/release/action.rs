@@ -68,6 +68,12 @@ pub enum ReleaseAction {
         instance_id: String,
         group_name: String,
     },
+    /// The devices whose DeleteOnTermination was on before the case, turned on again where it
+    /// is still Firebreak's false.
+    RestoreDeleteOnTermination {
+        instance_id: String,
+        device_names: Vec<String>,
+    },
     RemovePolicy {
         principal: Principal,
         policy_name: String,
@@ -120,6 +126,7 @@ impl engine::Action for ReleaseAction {
             Self::ReauthorizeIngress { .. } => "reauthorize_ingress",
             Self::RestoreTerminationSettings { .. } => "restore_termination_settings",
             Self::AttachToAutoScalingGroup { .. } => "attach_to_autoscaling_group",
+            Self::RestoreDeleteOnTermination { .. } => "restore_delete_on_termination",
             Self::RemovePolicy { .. } => "remove_policy",
             Self::ActivateAccessKey { .. } => "activate_access_key",
             Self::TagReleased { .. } => "tag_released",
@@ -143,6 +150,7 @@ impl engine::Action for ReleaseAction {
             | Self::RemovePolicy { .. }
             | Self::ActivateAccessKey { .. } => Phase::Restore,
             Self::RestoreFunctionConcurrency { .. } => Phase::Restore,
+            Self::RestoreDeleteOnTermination { .. } => Phase::Restore,
             Self::TagReleased { .. } | Self::TagPrincipalReleased { .. } => Phase::Mark,
             Self::TagFunctionReleased { .. } => Phase::Mark,
             // The block first: with BlockPublicPolicy on, S3 refuses a policy that is public.
@@ -160,6 +168,7 @@ impl engine::Action for ReleaseAction {
             | Self::RegisterInTargetGroups { instance_id, .. }
             | Self::RestoreTerminationSettings { instance_id, .. }
             | Self::AttachToAutoScalingGroup { instance_id, .. }
+            | Self::RestoreDeleteOnTermination { instance_id, .. }
             | Self::TagReleased { instance_id, .. } => instance_id.clone(),
             Self::RemovePolicy { principal, .. } | Self::TagPrincipalReleased { principal, .. } => {
                 principal.to_string()
@@ -206,6 +215,11 @@ impl fmt::Display for ReleaseAction {
             Self::AttachToAutoScalingGroup { instance_id, group_name } => {
                 write!(f, "attach {instance_id} to Auto Scaling group {group_name} again (its desired capacity grows by one)")
             }
+            Self::RestoreDeleteOnTermination { instance_id, device_names } => write!(
+                f,
+                "turn DeleteOnTermination on again for {} of {instance_id} where Firebreak turned it off",
+                device_names.join(", ")
+            ),
             Self::RemovePolicy { principal, policy_name } => write!(f, "delete Firebreak's policy {policy_name} from {principal}"),
             Self::ActivateAccessKey { user_name, access_key_id } => {
                 write!(f, "make {access_key_id} of {user_name} Active again")

@@ -50,6 +50,10 @@ impl Execute<ReleaseAction> for Executor<'_> {
                 fleet::attach_to_autoscaling_group(&self.clients.autoscaling, group_name, instance_id).await?;
                 Ok(Acted::done(format!("attached to {group_name}")))
             }
+            ReleaseAction::RestoreDeleteOnTermination { instance_id, device_names } => {
+                crate::disk_evidence::execute::restore_delete_on_termination(ec2_client, instance_id, device_names)
+                    .await
+            }
             ReleaseAction::RemovePolicy { principal, policy_name } => {
                 let removed = match principal {
                     Principal::User(name) => iam::delete_user_policy(&self.clients.iam, name, policy_name).await?,

@@ -143,6 +143,13 @@ fn instance_steps(
             shutdown_behavior: shutdown.to_string(),
         }));
     }
+    if let Some(record) = list(ledger, &instance.tags, tags::DELETE_ON_TERMINATION_BEFORE) {
+        let device_names = crate::disk_evidence::execute::devices_deleted_before(&record);
+        let action = ReleaseAction::RestoreDeleteOnTermination { instance_id: id.clone(), device_names };
+        steps.push(Planned::unless(action, record.iter().all(|r| r.ends_with("=false")), || {
+            "no volume was deleted on termination before the case".into()
+        }));
+    }
     if let Some(group) = value(ledger, &instance.tags, tags::AUTOSCALING_GROUP) {
         let action = ReleaseAction::AttachToAutoScalingGroup { instance_id: id.clone(), group_name: group.into() };
         steps.push(match &instance.autoscaling_group {

@@ -45,7 +45,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
-            quarantine: QuarantineConfig::from_env()?,
+            quarantine: QuarantineConfig::from_env()?.with_disk_evidence(|name| std::env::var(name).ok())?,
             notify: NotifyConfig::from_env()?,
             abuse: AbuseConfig::from_env()?,
         })

@@ -54,7 +54,7 @@ impl RevokeConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
         Ok(Self {
-            quarantine: QuarantineConfig::from_lookup(&lookup)?,
+            quarantine: QuarantineConfig::from_lookup(&lookup)?.with_disk_evidence(&lookup)?,
             deactivate_all_keys: flag(DEACTIVATE_ALL_KEYS, lookup(DEACTIVATE_ALL_KEYS), defaults.deactivate_all_keys)?,
             delete_login_profile: flag(
                 DELETE_LOGIN_PROFILE,
