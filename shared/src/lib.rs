@@ -18,6 +18,7 @@ pub mod contain_lambda;
 pub mod deadline;
 pub mod engine;
 pub mod events;
+pub mod evidence;
 pub mod exposure;
 pub mod logging;
 pub mod notify;

@@ -1,6 +1,7 @@
 //! quarantine-instance's own settings, on top of the common ones.
 
 use crate::engine::config::{flag, CommonConfig, ConfigError};
+use crate::evidence::EvidenceConfig;
 
 pub const ISOLATION_GROUP_NAME: &str = "FIREBREAK_ISOLATION_GROUP_NAME";
 pub const STOP_INSTANCE: &str = "FIREBREAK_STOP_INSTANCE";
@@ -18,6 +19,8 @@ pub struct QuarantineConfig {
     pub snapshot: bool,
     /// Move interfaces through an all-traffic group first so that already-tracked connections end.
     pub cut_tracked_connections: bool,
+    /// The forensic instance profile, SSM reachability and the evidence bucket (off when unset).
+    pub evidence: EvidenceConfig,
 }
 
 impl Default for QuarantineConfig {
@@ -28,6 +31,7 @@ impl Default for QuarantineConfig {
             stop_instance: false,
             snapshot: true,
             cut_tracked_connections: true,
+            evidence: EvidenceConfig::default(),
         }
     }
 }
@@ -50,6 +54,7 @@ impl QuarantineConfig {
                 lookup(CUT_TRACKED_CONNECTIONS),
                 defaults.cut_tracked_connections,
             )?,
+            evidence: EvidenceConfig::from_lookup(&lookup)?,
         };
         if config.stop_instance && !config.snapshot {
             return Err(ConfigError::Conflict(
