@@ -196,7 +196,7 @@ fn a_managed_instance_keeps_ssm_sends_one_capture_and_its_evidence_is_saved_once
         assert_eq!(sent.len(), 1, "{report:#}");
         let command = &sent[0];
         assert_eq!(command.document_name(), Some(DOCUMENT));
-        assert_eq!(command.instance_ids(), [instance_id.clone()]);
+        assert_eq!(command.instance_ids(), std::slice::from_ref(&instance_id));
         let parameters = command.parameters().expect("parameters");
         assert_eq!(parameters["Prefix"], vec![prefix.clone()]);
         assert_eq!(parameters["Bucket"], vec![BUCKET.to_string()]);
