@@ -17,18 +17,18 @@ use crate::tags;
 pub const SSM_SERVICES: [&str; 3] = ["ssm", "ssmmessages", "ec2messages"];
 
 /// Carries out one of the evidence actions (any other is refused).
-pub async fn execute(
+pub async fn run_evidence_step(
     clients: &Clients,
     group_ids: &Mutex<BTreeMap<String, IsolationGroupIds>>,
     action: &Action,
 ) -> Result<Acted, AwsError> {
     match action {
         Action::ReplaceInstanceProfile { instance_id, original_arn, forensic_profile } => {
-            replace_profile(&clients.ec2, instance_id, original_arn.as_deref(), forensic_profile).await
+            replace_with_forensic_profile(&clients.ec2, instance_id, original_arn.as_deref(), forensic_profile).await
         }
         Action::AllowSsmEndpoints { vpc_id } => {
             let group = group_ids.lock().ok().and_then(|known| known.get(vpc_id).map(|g| g.isolation.clone()));
-            allow_endpoints(&clients.ec2, vpc_id, group).await
+            allow_ssm_endpoint_egress(&clients.ec2, vpc_id, group).await
         }
         Action::CaptureVolatileState { instance_id, document, bucket, prefix, comment } => {
             let request = CommandRequest {
@@ -39,7 +39,7 @@ pub async fn execute(
                 output_bucket: bucket,
                 output_prefix: &format!("{prefix}run-command"),
             };
-            capture(clients, &request).await
+            send_capture_command(clients, &request).await
         }
         Action::SaveInstanceEvidence { instance_id, bucket, prefix } => {
             save_instance_evidence(clients, instance_id, bucket, prefix).await
@@ -52,7 +52,7 @@ pub async fn execute(
     }
 }
 
-async fn replace_profile(
+async fn replace_with_forensic_profile(
     ec2_client: &aws_sdk_ec2::Client,
     instance_id: &str,
     original_arn: Option<&str>,
@@ -83,7 +83,7 @@ async fn replace_profile(
         .recording_on(instance_id, record))
 }
 
-async fn allow_endpoints(
+async fn allow_ssm_endpoint_egress(
     ec2_client: &aws_sdk_ec2::Client,
     vpc_id: &str,
     group: Option<String>,
@@ -120,7 +120,7 @@ async fn allow_endpoints(
     )))
 }
 
-async fn capture(clients: &Clients, request: &CommandRequest<'_>) -> Result<Acted, AwsError> {
+async fn send_capture_command(clients: &Clients, request: &CommandRequest<'_>) -> Result<Acted, AwsError> {
     let instance_id = request.instance_id;
     let (sent, managed) =
         tokio::join!(ssm::commands_for(&clients.ssm, instance_id), ssm::managed_instance(&clients.ssm, instance_id));

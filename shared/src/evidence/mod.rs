@@ -9,7 +9,6 @@
 pub mod config;
 pub mod execute;
 pub mod plan;
-pub mod release;
 pub mod status;
 
 pub use config::EvidenceConfig;
@@ -17,9 +16,9 @@ pub use config::EvidenceConfig;
 /// On the instance: the forensic profile's name Firebreak put in place of its own (whose ARN is
 /// `firebreak:instance-profile` when it had one), so a release puts the original back only while
 /// the forensic profile is still attached.
-pub const FORENSIC_PROFILE_TAG: &str = "firebreak:forensic-instance-profile";
+pub const FORENSIC_PROFILE_TAG: &str = crate::tags::FORENSIC_INSTANCE_PROFILE;
 /// On the instance: the id of the Run Command that captures its volatile state for the case.
-pub const EVIDENCE_COMMAND_TAG: &str = "firebreak:evidence-command";
+pub const EVIDENCE_COMMAND_TAG: &str = crate::tags::EVIDENCE_COMMAND;
 
 /// Where a case's evidence of one instance goes: `<account>/<case>/<instance>/`.
 pub fn evidence_prefix(account: &str, case_id: &str, instance_id: &str) -> String {

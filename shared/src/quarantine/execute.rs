@@ -111,7 +111,7 @@ impl Execute<Action> for Executor<'_> {
             | Action::AllowSsmEndpoints { .. }
             | Action::CaptureVolatileState { .. }
             | Action::SaveInstanceEvidence { .. } => {
-                crate::evidence::execute::execute(self.clients, &self.group_ids, action).await
+                crate::evidence::execute::run_evidence_step(self.clients, &self.group_ids, action).await
             }
             Action::TagInstance { instance_id, tags } => {
                 ec2::create_tags(ec2, instance_id, tags).await?;

@@ -25,7 +25,7 @@ impl Execute<ReleaseAction> for Executor<'_> {
                 Ok(Acted::done(format!("{profile_arn} associated")))
             }
             ReleaseAction::RestoreInstanceProfile { instance_id, forensic_profile, profile_arn } => {
-                crate::evidence::release::restore_profile(
+                super::forensic::restore_original_profile(
                     ec2_client,
                     instance_id,
                     forensic_profile,

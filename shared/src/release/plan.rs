@@ -118,9 +118,9 @@ fn instance_steps(
         let ours = instance.firebreak_groups.get(&eni.vpc_id).cloned().unwrap_or_default();
         steps.extend(restore_interface_step(eni, &ours, recorded.get(&eni.id)));
     }
-    let forensic = value(ledger, &instance.tags, crate::evidence::FORENSIC_PROFILE_TAG);
+    let forensic = value(ledger, &instance.tags, tags::FORENSIC_INSTANCE_PROFILE);
     let original = value(ledger, &instance.tags, tags::INSTANCE_PROFILE);
-    if let Some(step) = crate::evidence::release::profile_step(instance, forensic, original) {
+    if let Some(step) = super::forensic::forensic_profile_step(instance, forensic, original) {
         steps.push(step);
     } else if let Some(profile_arn) = original {
         let action =

@@ -1,14 +1,14 @@
 //! A release after a forensic profile: the original profile back, only while the forensic one
 //! is still attached (a person's change since the case wins).
 
+use super::action::ReleaseAction;
+use super::plan::InstanceNow;
 use crate::aws::forensics::{self, profile_name};
 use crate::aws::{ec2, AwsError};
 use crate::engine::{Acted, Planned};
-use crate::release::action::ReleaseAction;
-use crate::release::plan::InstanceNow;
 
 /// The step when the case put a forensic profile in place (`forensic`), else `None`.
-pub fn profile_step(
+pub fn forensic_profile_step(
     instance: &InstanceNow,
     forensic: Option<&str>,
     original: Option<&str>,
@@ -28,7 +28,7 @@ pub fn profile_step(
     })
 }
 
-pub async fn restore_profile(
+pub async fn restore_original_profile(
     ec2_client: &aws_sdk_ec2::Client,
     instance_id: &str,
     forensic: &str,
