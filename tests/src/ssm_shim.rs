@@ -24,7 +24,7 @@ struct Shared {
 }
 
 impl SsmShim {
-    /// Forwards to `upstream` (`http://127.0.0.1:N`: moto, or a fault proxy in front of it).
+    /// Forwards to `upstream` (`http://127.0.0.1:N`: moto); a fault proxy may stand in front.
     pub fn start(upstream: &str) -> Self {
         let shared = Arc::new(Shared {
             upstream: upstream.trim_start_matches("http://").to_string(),
@@ -50,8 +50,13 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut client = client;
     while let Some(request) = read_request(&mut reader)? {
+        // A proxy in front forwards one request per connection and reads to its end.
+        let closing = request.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
         if request.header("x-amz-target") != Some("AmazonSSM.DescribeInstanceInformation") {
             client.write_all(&forward(&request, &shared.upstream)?)?;
+            if closing {
+                break;
+            }
             continue;
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
@@ -73,6 +78,9 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             .collect();
         let answer = json!({ "InstanceInformationList": list }).to_string();
         client.write_all(&response(200, "application/x-amz-json-1.1", &[], &answer))?;
+        if closing {
+            break;
+        }
     }
     Ok(())
 }

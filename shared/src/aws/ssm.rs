@@ -56,7 +56,11 @@ pub async fn send_command(ssm: &Client, request: &CommandRequest<'_>) -> Result<
     for (name, value) in &request.parameters {
         send = send.parameters(*name, vec![value.clone()]);
     }
-    let response = send.send().await.aws("SendCommand")?;
+    // Never retried here: a retry after a lost answer would send a second command. The caller
+    // looks for the command by its comment instead.
+    let no_retry =
+        aws_sdk_ssm::config::Builder::default().retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled());
+    let response = send.customize().config_override(no_retry).send().await.aws("SendCommand")?;
     Ok(response.command().and_then(|c| c.command_id()).unwrap_or_default().to_string())
 }
 

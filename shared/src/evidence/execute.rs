@@ -65,20 +65,27 @@ async fn replace_with_forensic_profile(
         ec2::instance_profile_association(ec2_client, instance_id)
     );
     recorded?;
-    let detail = match association? {
+    let (changed, detail) = match association? {
         Some(now) if profile_name(&now.profile_arn) == forensic => {
             return Ok(Acted::already_done(format!("the forensic profile {forensic} is attached already"))
                 .recording_on(instance_id, record));
         }
-        Some(now) => {
-            forensics::replace_instance_profile(ec2_client, &now.association_id, forensic).await?;
-            format!("{} replaced by the forensic profile {forensic}", now.profile_arn)
-        }
-        None => {
-            forensics::associate_instance_profile_named(ec2_client, instance_id, forensic).await?;
-            format!("the forensic profile {forensic} associated (the instance had none)")
-        }
+        Some(now) => (
+            forensics::replace_instance_profile(ec2_client, &now.association_id, forensic).await,
+            format!("{} replaced by the forensic profile {forensic}", now.profile_arn),
+        ),
+        None => (
+            forensics::associate_instance_profile_named(ec2_client, instance_id, forensic).await,
+            format!("the forensic profile {forensic} associated (the instance had none)"),
+        ),
     };
+    if let Err(error) = changed {
+        // A retry after a lost answer finds the old association gone: done, if the forensic one is there.
+        let now = ec2::instance_profile_association(ec2_client, instance_id).await?;
+        if !now.is_some_and(|a| profile_name(&a.profile_arn) == forensic) {
+            return Err(error);
+        }
+    }
     Ok(Acted::done(format!("{detail}; credentials already issued stay valid until they expire"))
         .recording_on(instance_id, record))
 }
@@ -143,7 +150,16 @@ async fn send_capture_command(clients: &Clients, request: &CommandRequest<'_>) -
              everything else of the quarantine still happens",
         ));
     };
-    let command_id = ssm::send_command(&clients.ssm, request).await?;
+    let command_id = match ssm::send_command(&clients.ssm, request).await {
+        Ok(command_id) => command_id,
+        // The answer may be lost after SSM took the command: found by its comment, it is ours.
+        Err(error) => ssm::commands_for(&clients.ssm, instance_id)
+            .await?
+            .into_iter()
+            .find(|c| c.comment == request.comment && profile_name(&c.document) == document)
+            .map(|c| c.command_id)
+            .ok_or(error)?,
+    };
     let record = [(EVIDENCE_COMMAND_TAG.to_string(), command_id.clone())];
     ec2::create_tags(&clients.ec2, instance_id, &record).await?;
     let waiting = if managed.ping_status == "Online" {
