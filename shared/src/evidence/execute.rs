@@ -82,7 +82,7 @@ async fn replace_with_forensic_profile(
     if let Err(error) = changed {
         // A retry after a lost answer finds the old association gone: done, if the forensic one is there.
         let now = ec2::instance_profile_association(ec2_client, instance_id).await?;
-        if !now.is_some_and(|a| profile_name(&a.profile_arn) == forensic) {
+        if now.is_none_or(|a| profile_name(&a.profile_arn) != forensic) {
             return Err(error);
         }
     }
