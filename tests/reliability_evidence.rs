@@ -64,12 +64,14 @@ impl Bench {
     async fn quarantine(&self) -> Report {
         let event = self.scenario.guardduty_event(DOS_EVENT, &self.instance);
         let finding = GuardDutyFinding::from_event(&event).unwrap();
-        let mut config = QuarantineConfig::default();
-        config.evidence = EvidenceConfig {
-            forensic_instance_profile: Some(FORENSIC.into()),
-            allow_ssm_endpoints: false,
-            bucket: Some(BUCKET.into()),
-            document: Some(DOCUMENT.into()),
+        let config = QuarantineConfig {
+            evidence: EvidenceConfig {
+                forensic_instance_profile: Some(FORENSIC.into()),
+                allow_ssm_endpoints: false,
+                bucket: Some(BUCKET.into()),
+                document: Some(DOCUMENT.into()),
+            },
+            ..QuarantineConfig::default()
         };
         quarantine_finding(&self.clients, &config, &finding, Deadline::NONE).await.unwrap()
     }
