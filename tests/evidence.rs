@@ -287,3 +287,43 @@ fn a_not_managed_instance_is_reported_and_everything_else_still_happens() {
         assert!(!bench.scenario.view(&instance_id, None).await.snapshots.is_empty());
     });
 }
+
+/// The exact DescribeInstanceInformation request (moto lacks the operation: aws-smithy-mocks), and
+/// how its answer is read: an instance SSM does not list is not managed.
+#[tokio::test]
+async fn describe_instance_information_asks_for_exactly_the_instance() {
+    use aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
+    use aws_sdk_ssm::types::{InstanceInformation, PingStatus, PlatformType};
+    use aws_smithy_mocks::{mock, mock_client};
+
+    let exact = |req: &aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationInput| {
+        let filters = req.filters();
+        filters.len() == 1
+            && filters[0].key() == "InstanceIds"
+            && filters[0].values() == ["i-0a1b2c3d4e5f60718"]
+            && req.instance_information_filter_list().is_empty()
+    };
+    let managed = mock!(aws_sdk_ssm::Client::describe_instance_information).match_requests(exact).then_output(|| {
+        DescribeInstanceInformationOutput::builder()
+            .instance_information_list(
+                InstanceInformation::builder()
+                    .instance_id("i-0a1b2c3d4e5f60718")
+                    .ping_status(PingStatus::ConnectionLost)
+                    .platform_type(PlatformType::Windows)
+                    .build(),
+            )
+            .build()
+    });
+    let client = mock_client!(aws_sdk_ssm, [&managed]);
+    let found = firebreak::aws::ssm::managed_instance(&client, "i-0a1b2c3d4e5f60718").await.expect("matched");
+    let found = found.expect("managed");
+    assert_eq!((found.ping_status.as_str(), found.platform_type.as_str()), ("ConnectionLost", "Windows"));
+    assert_eq!(managed.num_calls(), 1);
+
+    let unknown = mock!(aws_sdk_ssm::Client::describe_instance_information)
+        .match_requests(exact)
+        .then_output(|| DescribeInstanceInformationOutput::builder().build());
+    let client = mock_client!(aws_sdk_ssm, [&unknown]);
+    assert_eq!(firebreak::aws::ssm::managed_instance(&client, "i-0a1b2c3d4e5f60718").await.expect("matched"), None);
+    assert_eq!(unknown.num_calls(), 1);
+}
