@@ -32,7 +32,7 @@ echo "== cdk synth (cdk-nag AwsSolutions) and the CDK assertion tests"
   && node --test dist/test/)
 
 echo "== cfn-lint"
-"$venv/bin/cfn-lint" infra/sam/template.yaml infra/member-role.yaml
+"$venv/bin/cfn-lint" infra/sam/template.yaml infra/member-role.yaml infra/evidence.yaml
 # W3005: CDK itself writes a DependsOn on the role next to the Fn::GetAtt of it.
 "$venv/bin/cfn-lint" --ignore-checks W3005 -- "$work/cdk.out/Firebreak.template.json"
 

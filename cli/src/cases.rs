@@ -55,12 +55,36 @@ pub async fn read(session: &Session, case_id: &str) -> Result<Case> {
 
 pub async fn show(session: &Session, case_id: &str, json: bool) -> Result<()> {
     let case = read(session, case_id).await?;
+    let commands = evidence_commands(session, &case).await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&render::case_json(&case)).map_err(CliError::failed)?);
+        let mut value = render::case_json(&case);
+        if let Some(object) = value.as_object_mut().filter(|_| !commands.is_empty()) {
+            let commands = commands.iter().map(|(instance, command, status)| {
+                serde_json::json!({"instance_id": instance, "command_id": command, "status": status})
+            });
+            object.insert("evidence_commands".into(), commands.collect());
+        }
+        println!("{}", serde_json::to_string_pretty(&value).map_err(CliError::failed)?);
     } else {
         print!("{}", render::case_detail(&case));
+        for (instance, command, status) in &commands {
+            println!("evidence capture on {instance}: command {command} {status}");
+        }
     }
     Ok(())
+}
+
+/// The status of each evidence capture the case sent (GetCommandInvocation in the case's account),
+/// read only when it sent one.
+async fn evidence_commands(session: &Session, case: &Case) -> Vec<(String, String, String)> {
+    let sent = case.recorded().values().any(|r| r.contains_key(firebreak::evidence::EVIDENCE_COMMAND_TAG));
+    if !sent {
+        return Vec::new();
+    }
+    match session.accounts.clients_for(&case.account, &case.region, &case.case_id).await {
+        Ok(clients) => firebreak::evidence::status::command_statuses(&clients.clients, case).await,
+        Err(error) => vec![("-".into(), "-".into(), format!("not readable: {error}"))],
+    }
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
     # EC2 hands the profile's role to the instance: the caller must be allowed to pass that role
     # ("Grant permissions to attach an IAM role to an instance", EC2 user guide).
     "ec2:AssociateIamInstanceProfile": ["ec2:AssociateIamInstanceProfile", "iam:PassRole"],
+    "ec2:ReplaceIamInstanceProfileAssociation": ["ec2:ReplaceIamInstanceProfileAssociation", "iam:PassRole"],
     # S3's public access block operations are authorised as bucket actions ("Actions, resources,
     # and condition keys for Amazon S3"); deleting the block needs the put permission.
     "s3:GetPublicAccessBlock": ["s3:GetBucketPublicAccessBlock"],

@@ -19,6 +19,7 @@ pub mod deadline;
 pub mod disk_evidence;
 pub mod engine;
 pub mod events;
+pub mod evidence;
 pub mod exposure;
 pub mod logging;
 pub mod notify;

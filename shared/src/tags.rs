@@ -15,6 +15,10 @@ pub const CREDENTIALS_REVOKED_AT: &str = "firebreak:credentials-revoked-at";
 pub const ORIGINAL_GROUPS: &str = "firebreak:original-groups";
 pub const AUTOSCALING_GROUP: &str = "firebreak:autoscaling-group";
 pub const INSTANCE_PROFILE: &str = "firebreak:instance-profile";
+/// On the instance: the forensic instance profile (its name) a quarantine put in place of its own.
+pub const FORENSIC_INSTANCE_PROFILE: &str = "firebreak:forensic-instance-profile";
+/// On the instance: the Run Command that captures its volatile state for the case.
+pub const EVIDENCE_COMMAND: &str = "firebreak:evidence-command";
 /// On the instance: its termination protection (`true`/`false`) and shutdown behaviour
 /// (`stop`/`terminate`) before the case, so a release can put them back.
 pub const TERMINATION_PROTECTION_BEFORE: &str = "firebreak:termination-protection-before";

@@ -116,6 +116,18 @@ const DISK_EVIDENCE_STATEMENTS = (): iam.PolicyStatement[] => {
     }),
   ];
 };
+/** AssociateIamInstanceProfile and ReplaceIamInstanceProfileAssociation pass the profile's role to
+ * EC2. Only to EC2 and only for an instance of this account: a role EC2 receives is an
+ * instance-profile role, so no other role can be handed to any other service with this grant. */
+const PASS_INSTANCE_PROFILE_ROLES = new iam.PolicyStatement({
+  sid: 'PassInstanceProfileRolesToInstancesOnly',
+  actions: ['iam:PassRole'],
+  resources: [iamArn('role/*')],
+  conditions: {
+    StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    ArnLike: { 'iam:AssociatedResourceArn': `arn:${Aws.PARTITION}:ec2:*:${Aws.ACCOUNT_ID}:instance/*` },
+  },
+});
 
 /** What quarantining an instance calls: quarantine-instance, and revoke-credentials for the exfiltrating instance. */
 const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
@@ -132,6 +144,11 @@ const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
       'autoscaling:DescribeAutoScalingInstances',
       'elasticloadbalancing:DescribeTargetGroups',
       'elasticloadbalancing:DescribeTargetHealth',
+      'ec2:DescribeVpcEndpoints',
+      'ec2:GetConsoleOutput',
+      'ec2:GetConsoleScreenshot',
+      'ssm:DescribeInstanceInformation',
+      'ssm:ListCommands',
     ],
     resources: ['*'],
   }),
@@ -166,6 +183,25 @@ const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
     sid: 'ContainInstances',
     actions: ['ec2:ModifyInstanceAttribute', 'ec2:DisassociateIamInstanceProfile', 'ec2:StopInstances'],
     resources: [ec2('instance/*')],
+  }),
+  // docs/evidence.md: the forensic profile in place of the instance's own. EC2 checks iam:PassRole
+  // on its role: only to EC2, only for an instance of this account.
+  new iam.PolicyStatement({
+    sid: 'PutTheForensicProfileInPlace',
+    actions: ['ec2:ReplaceIamInstanceProfileAssociation', 'ec2:AssociateIamInstanceProfile'],
+    resources: [ec2('instance/*')],
+  }),
+  PASS_INSTANCE_PROFILE_ROLES,
+  new iam.PolicyStatement({
+    sid: 'SendOnlyTheEvidenceDocument',
+    actions: ['ssm:SendCommand'],
+    resources: [arn('ssm', `document/${Fn.ref('EvidenceDocument')}`), ec2('instance/*')],
+  }),
+  // Written once (If-None-Match): never read, overwritten or deleted.
+  new iam.PolicyStatement({
+    sid: 'WriteEvidence',
+    actions: ['s3:PutObject'],
+    resources: [`arn:${Aws.PARTITION}:s3:::${Fn.ref('EvidenceBucket')}/*`],
   }),
   new iam.PolicyStatement({
     sid: 'SnapshotVolumes',
@@ -214,6 +250,9 @@ const QUARANTINE_DENIED_ON_EXEMPT = [
   'ec2:ModifyNetworkInterfaceAttribute',
   'ec2:ModifyInstanceAttribute',
   'ec2:DisassociateIamInstanceProfile',
+  'ec2:ReplaceIamInstanceProfileAssociation',
+  'ec2:AssociateIamInstanceProfile',
+  'iam:PassRole',
   'ec2:StopInstances',
   'ec2:CreateSnapshots',
   'ec2:DeleteSnapshot',
@@ -297,6 +336,10 @@ const QUARANTINE_ENVIRONMENT = {
   FIREBREAK_SNAPSHOT: 'Snapshot',
   FIREBREAK_ACT_ON_SAMPLE_FINDINGS: 'ActOnSampleFindings',
   FIREBREAK_CUT_TRACKED_CONNECTIONS: 'CutTrackedConnections',
+  FIREBREAK_FORENSIC_INSTANCE_PROFILE: 'ForensicInstanceProfile',
+  FIREBREAK_ISOLATION_ALLOW_SSM_ENDPOINTS: 'IsolationAllowSsmEndpoints',
+  FIREBREAK_EVIDENCE_BUCKET: 'EvidenceBucket',
+  FIREBREAK_EVIDENCE_DOCUMENT: 'EvidenceDocument',
 };
 
 /** Read by the functions that quarantine instances (not quarantine-task, not release). */
@@ -996,7 +1039,12 @@ export const FUNCTIONS: FirebreakFunction[] = [
       // The instance profile again, termination protection and shutdown behaviour as before.
       new iam.PolicyStatement({
         sid: 'RestoreInstances',
-        actions: ['ec2:AssociateIamInstanceProfile', 'ec2:ModifyInstanceAttribute'],
+        actions: [
+          'ec2:AssociateIamInstanceProfile',
+          'ec2:ReplaceIamInstanceProfileAssociation',
+          'ec2:DisassociateIamInstanceProfile',
+          'ec2:ModifyInstanceAttribute',
+        ],
         resources: [ec2('instance/*')],
       }),
       // AssociateIamInstanceProfile passes the profile's role to EC2. Only to EC2 and only for an
@@ -1103,6 +1151,8 @@ export const FUNCTIONS: FirebreakFunction[] = [
     deniedOnExemptResources: [
       'ec2:ModifyNetworkInterfaceAttribute',
       'ec2:AssociateIamInstanceProfile',
+      'ec2:ReplaceIamInstanceProfileAssociation',
+      'ec2:DisassociateIamInstanceProfile',
       'ec2:ModifyInstanceAttribute',
       'ec2:AuthorizeSecurityGroupIngress',
       'ec2:CreateTags',

@@ -62,6 +62,19 @@ export class FirebreakStack extends Stack {
         description: "FIREBREAK_FORENSIC_ACCOUNT. The account the encrypted snapshot copies are shared with (never the instance's own).",
       }),
       MalwareScan: flag(this, 'MalwareScan', 'false', 'FIREBREAK_MALWARE_SCAN. Start a GuardDuty Malware Protection on-demand scan of a quarantined instance (at most one an hour per instance; charged by GuardDuty).'),
+      ForensicInstanceProfile: new CfnParameter(this, 'ForensicInstanceProfile', {
+        type: 'String', default: '', allowedPattern: '^[A-Za-z0-9+=,.@_-]{0,128}$',
+        description: "FIREBREAK_FORENSIC_INSTANCE_PROFILE. Name of the instance profile quarantine puts in place of the instance's own (its role allows only what the SSM agent needs; the same name in member accounts). Empty = the profile is removed (see docs/evidence.md).",
+      }),
+      IsolationAllowSsmEndpoints: flag(this, 'IsolationAllowSsmEndpoints', 'false', "FIREBREAK_ISOLATION_ALLOW_SSM_ENDPOINTS. Let the isolation group reach the VPC's ssm, ssmmessages, ec2messages (and s3) interface endpoints on 443, nothing else. Off = isolation first."),
+      EvidenceBucket: new CfnParameter(this, 'EvidenceBucket', {
+        type: 'String', default: '', allowedPattern: '^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$',
+        description: "FIREBREAK_EVIDENCE_BUCKET. Where instance metadata, console output and the Run Command's captures go, under <account>/<case>/<instance>/. Empty = none saved.",
+      }),
+      EvidenceDocument: new CfnParameter(this, 'EvidenceDocument', {
+        type: 'String', default: '', allowedPattern: '^([A-Za-z0-9_.-]{3,128})?$',
+        description: "FIREBREAK_EVIDENCE_DOCUMENT. Firebreak's SSM Command document that captures volatile state and memory (with EvidenceBucket). Empty = no capture.",
+      }),
       DeactivateAllKeys: flag(this, 'DeactivateAllKeys', 'false', 'FIREBREAK_DEACTIVATE_ALL_KEYS (revoke-credentials). Disable every active key of the user, not only the named one.'),
       DeleteLoginProfile: flag(this, 'DeleteLoginProfile', 'false', "FIREBREAK_DELETE_LOGIN_PROFILE (revoke-credentials). Delete the user's console password."),
       ProtectedPrincipals: new CfnParameter(this, 'ProtectedPrincipals', {

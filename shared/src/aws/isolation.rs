@@ -60,8 +60,14 @@ pub async fn find_isolation_groups(
     Ok(found)
 }
 
+/// No rules, but for Firebreak's own HTTPS rules to Systems Manager endpoints (allowed by
+/// FIREBREAK_ISOLATION_ALLOW_SSM_ENDPOINTS, see [`super::forensics`]).
 fn is_empty_group(group: &SecurityGroup) -> bool {
-    group.ip_permissions().is_empty() && group.ip_permissions_egress().is_empty()
+    group.ip_permissions().is_empty() && foreign_egress(group).is_empty()
+}
+
+fn foreign_egress(group: &SecurityGroup) -> Vec<IpPermission> {
+    group.ip_permissions_egress().iter().filter(|r| !super::forensics::is_endpoint_rule(r)).cloned().collect()
 }
 
 fn has_all_traffic(rules: &[IpPermission], v4: bool) -> bool {
@@ -201,12 +207,13 @@ async fn ensure_group(ec2: &Client, vpc_id: &str, name: &str, role: &str) -> Res
                     .aws("RevokeSecurityGroupIngress"),
             )?;
         }
-        if !group.ip_permissions_egress().is_empty() {
+        let foreign = foreign_egress(&group);
+        if !foreign.is_empty() {
             ignoring(
                 "InvalidPermission.NotFound",
                 ec2.revoke_security_group_egress()
                     .group_id(&group_id)
-                    .set_ip_permissions(Some(group.ip_permissions_egress().to_vec()))
+                    .set_ip_permissions(Some(foreign))
                     .send()
                     .await
                     .aws("RevokeSecurityGroupEgress"),

@@ -12,6 +12,7 @@ pub mod ecs;
 pub mod event_rules;
 pub mod failed_events;
 pub mod fleet;
+pub mod forensics;
 pub mod guardduty;
 pub mod iam;
 pub mod isolation;
@@ -24,6 +25,7 @@ pub mod security_groups;
 pub mod securityhub;
 pub mod snapshots;
 pub mod sns;
+pub mod ssm;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -48,6 +50,7 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -82,6 +85,7 @@ impl Clients {
             lambda: client!(aws_sdk_lambda, config),
             ecs: client!(aws_sdk_ecs, config),
             s3: s3_client(config),
+            ssm: client!(aws_sdk_ssm, config),
         }
     }
 

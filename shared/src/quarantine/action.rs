@@ -95,6 +95,32 @@ pub enum Action {
         profile_arn: String,
         instance_id: String,
     },
+    /// In place of the removal when a forensic profile is configured: the original profile (if
+    /// any) and the forensic one's name are recorded on the instance first.
+    ReplaceInstanceProfile {
+        instance_id: String,
+        original_arn: Option<String>,
+        forensic_profile: String,
+    },
+    /// HTTPS from the isolation group to the VPC's Systems Manager interface endpoints' groups,
+    /// when it has them all; read when the step runs.
+    AllowSsmEndpoints {
+        vpc_id: String,
+    },
+    /// Firebreak's Run Command document, sent once per case if the instance is SSM-managed.
+    CaptureVolatileState {
+        instance_id: String,
+        document: String,
+        bucket: String,
+        prefix: String,
+        comment: String,
+    },
+    /// Metadata, console output and screenshot, each written once under the case's prefix.
+    SaveInstanceEvidence {
+        instance_id: String,
+        bucket: String,
+        prefix: String,
+    },
     TagInstance {
         instance_id: String,
         tags: Vec<(String, String)>,
@@ -141,6 +167,10 @@ impl engine::Action for Action {
             Self::SnapshotVolumes { .. } => "snapshot_volumes",
             Self::DeregisterFromTargetGroups { .. } => "deregister_from_target_groups",
             Self::DisassociateInstanceProfile { .. } => "disassociate_instance_profile",
+            Self::ReplaceInstanceProfile { .. } => "replace_instance_profile",
+            Self::AllowSsmEndpoints { .. } => "allow_ssm_endpoints",
+            Self::CaptureVolatileState { .. } => "capture_volatile_state",
+            Self::SaveInstanceEvidence { .. } => "save_instance_evidence",
             Self::TagInstance { .. } => "tag_instance",
             Self::StopInstance { .. } => "stop_instance",
             Self::KeepVolumesOnTermination { .. } => "keep_volumes_on_termination",
@@ -158,6 +188,10 @@ impl engine::Action for Action {
             Self::SnapshotVolumes { .. }
             | Self::DeregisterFromTargetGroups { .. }
             | Self::DisassociateInstanceProfile { .. }
+            | Self::ReplaceInstanceProfile { .. }
+            | Self::AllowSsmEndpoints { .. }
+            | Self::CaptureVolatileState { .. }
+            | Self::SaveInstanceEvidence { .. }
             | Self::TagInstance { .. } => Phase::Preserve,
             Self::StopInstance { .. } => Phase::Stop,
             Self::KeepVolumesOnTermination { .. } | Self::StartMalwareScan { .. } => Phase::Preserve,
@@ -167,7 +201,7 @@ impl engine::Action for Action {
 
     fn resource(&self) -> String {
         match self {
-            Self::EnsureIsolationGroups { vpc_id, .. } => vpc_id.clone(),
+            Self::EnsureIsolationGroups { vpc_id, .. } | Self::AllowSsmEndpoints { vpc_id } => vpc_id.clone(),
             Self::DetachFromAutoScalingGroup { group_name, .. } => group_name.clone(),
             Self::IsolateNetworkInterface { eni_id, .. } => eni_id.clone(),
             Self::DisassociateInstanceProfile { profile_arn, .. } => profile_arn.clone(),
@@ -175,6 +209,9 @@ impl engine::Action for Action {
             | Self::SnapshotVolumes { instance_id, .. }
             | Self::DeregisterFromTargetGroups { instance_id, .. }
             | Self::TagInstance { instance_id, .. }
+            | Self::ReplaceInstanceProfile { instance_id, .. }
+            | Self::CaptureVolatileState { instance_id, .. }
+            | Self::SaveInstanceEvidence { instance_id, .. }
             | Self::StopInstance { instance_id }
             | Self::KeepVolumesOnTermination { instance_id, .. }
             | Self::CopySnapshotsToForensicAccount { instance_id, .. }
@@ -239,6 +276,22 @@ impl fmt::Display for Action {
             Self::DisassociateInstanceProfile { profile_arn, .. } => {
                 write!(f, "record and remove instance profile {profile_arn}")
             }
+            Self::ReplaceInstanceProfile { original_arn, forensic_profile, .. } => write!(
+                f,
+                "record and replace instance profile {} with the forensic profile {forensic_profile}",
+                original_arn.as_deref().unwrap_or("(none)")
+            ),
+            Self::AllowSsmEndpoints { vpc_id } => {
+                write!(f, "let the isolation group in {vpc_id} reach its Systems Manager endpoints on 443, if it has them")
+            }
+            Self::CaptureVolatileState { instance_id, document, bucket, prefix, .. } => write!(
+                f,
+                "if {instance_id} is SSM-managed, run {document} on it once, into s3://{bucket}/{prefix}"
+            ),
+            Self::SaveInstanceEvidence { instance_id, bucket, prefix } => write!(
+                f,
+                "save {instance_id}'s metadata, console output and screenshot to s3://{bucket}/{prefix} (never overwritten)"
+            ),
             Self::TagInstance { instance_id, tags } => write!(
                 f,
                 "tag {instance_id} with {}",

@@ -2,6 +2,7 @@
 
 use crate::disk_evidence::DiskEvidenceConfig;
 use crate::engine::config::{flag, CommonConfig, ConfigError};
+use crate::evidence::EvidenceConfig;
 
 pub const ISOLATION_GROUP_NAME: &str = "FIREBREAK_ISOLATION_GROUP_NAME";
 pub const STOP_INSTANCE: &str = "FIREBREAK_STOP_INSTANCE";
@@ -21,6 +22,8 @@ pub struct QuarantineConfig {
     pub cut_tracked_connections: bool,
     /// Volumes kept on termination, snapshot copies for the forensic account, the malware scan.
     pub disk_evidence: DiskEvidenceConfig,
+    /// The forensic instance profile, SSM reachability and the evidence bucket (off when unset).
+    pub evidence: EvidenceConfig,
 }
 
 impl Default for QuarantineConfig {
@@ -32,6 +35,7 @@ impl Default for QuarantineConfig {
             snapshot: true,
             cut_tracked_connections: true,
             disk_evidence: DiskEvidenceConfig::default(),
+            evidence: EvidenceConfig::default(),
         }
     }
 }
@@ -55,6 +59,7 @@ impl QuarantineConfig {
                 defaults.cut_tracked_connections,
             )?,
             disk_evidence: defaults.disk_evidence,
+            evidence: EvidenceConfig::from_lookup(&lookup)?,
         };
         if config.stop_instance && !config.snapshot {
             return Err(ConfigError::Conflict(

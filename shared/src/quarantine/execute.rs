@@ -108,6 +108,12 @@ impl Execute<Action> for Executor<'_> {
                 ))
                 .recording_on(instance_id, record))
             }
+            Action::ReplaceInstanceProfile { .. }
+            | Action::AllowSsmEndpoints { .. }
+            | Action::CaptureVolatileState { .. }
+            | Action::SaveInstanceEvidence { .. } => {
+                crate::evidence::execute::run_evidence_step(self.clients, &self.group_ids, action).await
+            }
             Action::TagInstance { instance_id, tags } => {
                 ec2::create_tags(ec2, instance_id, tags).await?;
                 Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))

@@ -12,6 +12,7 @@ pub use crate::aws::ec2::InterfaceFacts;
 pub use crate::aws::isolation::{untracking_group_name, FoundGroup, VpcGroups};
 use crate::case::case_id_for;
 use crate::engine::{triage, Decision, Plan, Planned};
+use crate::evidence;
 use crate::tags;
 
 pub type QuarantinePlan = Plan<Action>;
@@ -117,13 +118,14 @@ pub fn decide(
         skip: facts.target_group_arns.is_empty().then(|| "no instance target groups in the region".into()),
     });
 
-    steps.push(Planned {
+    steps.push(evidence::plan::profile_step(facts, &config.evidence).unwrap_or_else(|| Planned {
         action: Action::DisassociateInstanceProfile {
             profile_arn: facts.instance_profile_arn.clone().unwrap_or_else(|| "-".into()),
             instance_id: instance_id.clone(),
         },
         skip: facts.instance_profile_arn.is_none().then(|| "no instance profile associated".into()),
-    });
+    }));
+    steps.extend(evidence::plan::evidence_steps(facts, &config.evidence, &request.signal.account, &case_id, released));
 
     let mut case_tags = vec![
         (tags::CASE.to_string(), case_id.clone()),

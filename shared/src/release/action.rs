@@ -51,6 +51,12 @@ pub enum ReleaseAction {
         instance_id: String,
         profile_arn: String,
     },
+    /// The forensic profile a quarantine put in place goes: the original back (`None`: it had none).
+    RestoreInstanceProfile {
+        instance_id: String,
+        forensic_profile: String,
+        profile_arn: Option<String>,
+    },
     RegisterInTargetGroups {
         instance_id: String,
         registrations: Vec<TargetRegistration>,
@@ -122,6 +128,7 @@ impl engine::Action for ReleaseAction {
         match self {
             Self::RestoreInterfaceGroups { .. } => "restore_interface_groups",
             Self::AssociateInstanceProfile { .. } => "associate_instance_profile",
+            Self::RestoreInstanceProfile { .. } => "restore_instance_profile",
             Self::RegisterInTargetGroups { .. } => "register_in_target_groups",
             Self::ReauthorizeIngress { .. } => "reauthorize_ingress",
             Self::RestoreTerminationSettings { .. } => "restore_termination_settings",
@@ -143,6 +150,7 @@ impl engine::Action for ReleaseAction {
         match self {
             Self::RestoreInterfaceGroups { .. }
             | Self::AssociateInstanceProfile { .. }
+            | Self::RestoreInstanceProfile { .. }
             | Self::RegisterInTargetGroups { .. }
             | Self::ReauthorizeIngress { .. } => Phase::Reconnect,
             Self::RestoreTerminationSettings { .. }
@@ -165,6 +173,7 @@ impl engine::Action for ReleaseAction {
             Self::RestoreInterfaceGroups { eni_id, .. } => eni_id.clone(),
             Self::ReauthorizeIngress { group_id, .. } => group_id.clone(),
             Self::AssociateInstanceProfile { instance_id, .. }
+            | Self::RestoreInstanceProfile { instance_id, .. }
             | Self::RegisterInTargetGroups { instance_id, .. }
             | Self::RestoreTerminationSettings { instance_id, .. }
             | Self::AttachToAutoScalingGroup { instance_id, .. }
@@ -197,6 +206,11 @@ impl fmt::Display for ReleaseAction {
             Self::AssociateInstanceProfile { instance_id, profile_arn } => {
                 write!(f, "associate instance profile {profile_arn} with {instance_id} again")
             }
+            Self::RestoreInstanceProfile { instance_id, forensic_profile, profile_arn } => write!(
+                f,
+                "replace the forensic profile {forensic_profile} of {instance_id} with {}",
+                profile_arn.as_deref().unwrap_or("none (it had no instance profile)")
+            ),
             Self::RegisterInTargetGroups { instance_id, registrations } => write!(
                 f,
                 "register {instance_id} in {}",

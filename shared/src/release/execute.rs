@@ -24,6 +24,15 @@ impl Execute<ReleaseAction> for Executor<'_> {
                 ec2::associate_instance_profile(ec2_client, instance_id, profile_arn).await?;
                 Ok(Acted::done(format!("{profile_arn} associated")))
             }
+            ReleaseAction::RestoreInstanceProfile { instance_id, forensic_profile, profile_arn } => {
+                super::forensic::restore_original_profile(
+                    ec2_client,
+                    instance_id,
+                    forensic_profile,
+                    profile_arn.as_deref(),
+                )
+                .await
+            }
             ReleaseAction::RegisterInTargetGroups { instance_id, registrations } => {
                 fleet::register(&self.clients.elbv2, instance_id, registrations).await?;
                 Ok(Acted::done(format!("registered in {} target group(s)", registrations.len())))

@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod execute;
+pub mod forensic;
 pub mod lambda;
 pub mod observe;
 pub mod plan;

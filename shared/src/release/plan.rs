@@ -118,7 +118,11 @@ fn instance_steps(
         let ours = instance.firebreak_groups.get(&eni.vpc_id).cloned().unwrap_or_default();
         steps.extend(restore_interface_step(eni, &ours, recorded.get(&eni.id)));
     }
-    if let Some(profile_arn) = value(ledger, &instance.tags, tags::INSTANCE_PROFILE) {
+    let forensic = value(ledger, &instance.tags, tags::FORENSIC_INSTANCE_PROFILE);
+    let original = value(ledger, &instance.tags, tags::INSTANCE_PROFILE);
+    if let Some(step) = super::forensic::forensic_profile_step(instance, forensic, original) {
+        steps.push(step);
+    } else if let Some(profile_arn) = original {
         let action =
             ReleaseAction::AssociateInstanceProfile { instance_id: id.clone(), profile_arn: profile_arn.into() };
         steps.push(match &instance.profile_arn {
