@@ -71,6 +71,21 @@ pub fn is_throttling(status: u16, body: &[u8]) -> bool {
     status == 429 || (status >= 400 && THROTTLING.iter().any(|code| body.contains(code)))
 }
 
+/// Whether an error code is a throttling one: the request was refused unread, so sending it again
+/// cannot do anything twice (for calls the SDK must not retry, such as SSM SendCommand).
+pub fn is_throttling_code(code: &str) -> bool {
+    THROTTLING.iter().any(|throttling| code.contains(throttling))
+}
+
+/// The wait before attempt `attempt` (1-based) of a call retried by hand: full jitter under the
+/// SDK's own capped exponential curve, so hand retries neither stampede nor synchronise.
+pub fn backoff(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(50).saturating_mul(1 << attempt.min(10)).min(MAX_BACKOFF);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos());
+    let fraction = f64::from(nanos.unwrap_or_default() % 1000) / 1000.0;
+    ceiling.mul_f64(fraction)
+}
+
 /// Added to every client: notes each attempt after the first in the current step's record.
 #[derive(Debug, Clone, Default)]
 pub struct RetryRecorder;

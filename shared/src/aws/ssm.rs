@@ -4,6 +4,7 @@
 use aws_sdk_ssm::types::InstanceInformationStringFilter;
 use aws_sdk_ssm::Client;
 
+use crate::attempts;
 use crate::aws::{AwsError, AwsResultExt};
 
 /// How Systems Manager knows an instance, when it does.
@@ -56,12 +57,22 @@ pub async fn send_command(ssm: &Client, request: &CommandRequest<'_>) -> Result<
     for (name, value) in &request.parameters {
         send = send.parameters(*name, vec![value.clone()]);
     }
-    // Never retried here: a retry after a lost answer would send a second command. The caller
-    // looks for the command by its comment instead.
+    // Not retried by the SDK: a retry after a lost answer would send a second command (the caller
+    // looks for the command by its comment instead). A throttled request was refused unread, so it
+    // alone is sent again here.
     let no_retry =
         aws_sdk_ssm::config::Builder::default().retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled());
-    let response = send.customize().config_override(no_retry).send().await.aws("SendCommand")?;
-    Ok(response.command().and_then(|c| c.command_id()).unwrap_or_default().to_string())
+    let mut attempt = 1;
+    loop {
+        match send.clone().customize().config_override(no_retry.clone()).send().await.aws("SendCommand") {
+            Ok(response) => return Ok(response.command().and_then(|c| c.command_id()).unwrap_or_default().to_string()),
+            Err(error) if attempts::is_throttling_code(&error.code) && attempt < attempts::MAX_ATTEMPTS => {
+                tokio::time::sleep(attempts::backoff(attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// A command sent to an instance, as ListCommands shows it.
