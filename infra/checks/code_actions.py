@@ -60,6 +60,9 @@ IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
     "s3:GetPublicAccessBlock": ["s3:GetBucketPublicAccessBlock"],
     "s3:PutPublicAccessBlock": ["s3:PutBucketPublicAccessBlock"],
     "s3:DeletePublicAccessBlock": ["s3:PutBucketPublicAccessBlock"],
+    # The schedule's target runs as a role the caller hands to Scheduler ("Set up the execution
+    # role", EventBridge Scheduler user guide).
+    "scheduler:CreateSchedule": ["scheduler:CreateSchedule", "iam:PassRole"],
 }
 
 # Creating EC2 resources with TagSpecifications needs ec2:CreateTags as well ("tag on create").

@@ -8,6 +8,7 @@
 //! call); [`aws`] wraps every SDK call; [`accounts`] hands out clients per account and region.
 
 pub mod accounts;
+pub mod approval;
 pub mod attempts;
 pub mod aws;
 pub mod bucket;

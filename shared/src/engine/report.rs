@@ -112,6 +112,10 @@ pub enum Outcome {
     Completed,
     /// It ran, but some steps failed: see the steps.
     CompletedWithErrors,
+    /// The response policy asks a human first: the plan is in the case, nothing was changed.
+    PendingApproval,
+    /// The response policy says observe: the plan is in the case, nothing was changed.
+    Observed,
 }
 
 impl Outcome {
@@ -134,8 +138,8 @@ impl Outcome {
     /// Of two outcomes (one event acting on several resources), the one that needs attention most.
     pub fn worst(self, other: Self) -> Self {
         let rank = |o: Self| match o {
-            Self::Skipped => 0,
-            Self::Planned => 1,
+            Self::Skipped | Self::Observed => 0,
+            Self::Planned | Self::PendingApproval => 1,
             Self::Contained | Self::Completed => 2,
             Self::ContainedWithErrors | Self::CompletedWithErrors => 3,
             Self::Failed => 4,
@@ -154,8 +158,8 @@ impl Outcome {
                 StepOutcome::Done
             }
             Self::Failed => StepOutcome::Failed,
-            Self::Skipped => StepOutcome::Skipped,
-            Self::Planned => StepOutcome::Planned,
+            Self::Skipped | Self::Observed => StepOutcome::Skipped,
+            Self::Planned | Self::PendingApproval => StepOutcome::Planned,
         }
     }
 
@@ -168,6 +172,8 @@ impl Outcome {
             Self::Planned => "planned",
             Self::Completed => "completed",
             Self::CompletedWithErrors => "completed_with_errors",
+            Self::PendingApproval => "pending_approval",
+            Self::Observed => "observed",
         }
     }
 }
@@ -189,6 +195,9 @@ pub struct Report {
     /// Runtime Monitoring: the process the finding names, and its lineage (bounded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::events::runtime::ProcessSummary>,
+    /// The response policy's decision (rule and why), when a policy is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::response_policy::PolicyDecision>,
 }
 
 impl Report {
@@ -206,6 +215,7 @@ impl Report {
             started_at: timestamp(SystemTime::now()),
             duration_ms: 0,
             process: None,
+            policy: None,
         }
     }
 

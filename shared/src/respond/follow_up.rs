@@ -80,7 +80,7 @@ fn record(response: &mut Response, case: &str, step: StepReport) {
 
 /// One follow-up call as a step: done with its detail, or failed with the error, and the AWS
 /// calls it had to retry, like every step the engine runs.
-async fn timed<F, Fut, E>(step: &'static str, resource: &str, act: F) -> StepReport
+pub(crate) async fn timed<F, Fut, E>(step: &'static str, resource: &str, act: F) -> StepReport
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<String, E>>,
