@@ -1,8 +1,8 @@
 //! Answers to a case pending approval, accepted by every acting function through one path:
 //! `{"approve": {"case_id", "approved_by"}}`, `{"reject": {"case_id", "rejected_by", "reason"}}`
 //! and `{"approval_timeout": {"case_id"}}` (what the `approve_within` schedule sends). Each moves
-//! the case out of `pending_approval` once (a conditional write): a second answer, or a timeout
-//! after an answer, changes nothing.
+//! the case out of `pending_approval` once (a conditional write): a second given, or a timeout
+//! after an given, changes nothing.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,7 +20,6 @@ use crate::cases::{Case, Entry};
 use crate::engine::report::timestamp;
 use crate::engine::{FunctionError, Outcome};
 use crate::events::EventError;
-use crate::release::validate_case_id;
 
 /// The acting function being invoked, as its handler knows it.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +65,7 @@ pub struct Timeout {
 const KEYS: [&str; 3] = ["approve", "reject", "approval_timeout"];
 
 impl Answer {
-    /// An answer, if the event is one (an object keyed `approve`, `reject` or
+    /// An given, if the event is one (an object keyed `approve`, `reject` or
     /// `approval_timeout`), checked strictly; `None` for any other event.
     pub fn from_event(event: &Value) -> Result<Option<Self>, EventError> {
         let Some(object) = event.as_object() else {
@@ -75,13 +74,19 @@ impl Answer {
         if !object.keys().any(|k| KEYS.contains(&k.as_str())) {
             return Ok(None);
         }
-        let answer: Self = serde_json::from_value(event.clone()).map_err(|e| {
+        let given: Self = serde_json::from_value(event.clone()).map_err(|e| {
             EventError::Malformed(format!(
                 "an answer is {{\"approve\": {{\"case_id\", \"approved_by\"}}}}, {{\"reject\": {{\"case_id\", \"rejected_by\", \"reason\"}}}} or {{\"approval_timeout\": {{\"case_id\"}}}}: {e}"
             ))
         })?;
-        validate_case_id(answer.case_id())?;
-        if let Some(by) = answer.by() {
+        if !crate::case::is_case_id(given.case_id()) {
+            return Err(EventError::InvalidField {
+                field: "case_id",
+                value: given.case_id().chars().take(64).collect(),
+                why: "a Firebreak case id is fb- and 16 lowercase hex digits",
+            });
+        }
+        if let Some(by) = given.by() {
             if by.trim().is_empty() || by.len() > 256 || by.chars().any(char::is_control) {
                 return Err(EventError::InvalidField {
                     field: "approved_by / rejected_by",
@@ -90,7 +95,7 @@ impl Answer {
                 });
             }
         }
-        Ok(Some(answer))
+        Ok(Some(given))
     }
 
     pub fn case_id(&self) -> &str {
@@ -110,23 +115,23 @@ impl Answer {
     }
 }
 
-/// The handler of every acting function: an answer is handled here; any other event goes to
-/// `respond` (the function's own response), in the policy's context when there is a policy.
-pub async fn handle<F, Fut>(invocation: Invocation<'_>, event: Value, respond: F) -> Result<Value, FunctionError>
+/// The handler of every acting function: an given is handled here; any other event goes to
+/// `run_response` (the function's own response), in the policy's context when there is a policy.
+pub async fn handle<F, Fut>(invocation: Invocation<'_>, event: Value, run_response: F) -> Result<Value, FunctionError>
 where
     F: FnOnce(Value) -> Fut,
     Fut: Future<Output = Result<Value, FunctionError>>,
 {
-    let answer = Answer::from_event(&event)?;
+    let given = Answer::from_event(&event)?;
     let approvals = invocation.accounts.approvals();
-    let Some(answer) = answer else {
+    let Some(given) = given else {
         return match approvals {
-            None => respond(event).await,
-            Some(approvals) => context(&invocation, approvals, event.clone(), None).scope(respond(event)).await,
+            None => run_response(event).await,
+            Some(approvals) => context(&invocation, approvals, event.clone(), None).scope(run_response(event)).await,
         };
     };
     let approvals = approvals.unwrap_or_else(|| Arc::new(Approvals::contain_all()));
-    Box::pin(answer_case(&invocation, approvals, &answer, respond)).await
+    Box::pin(answer_case(&invocation, approvals, &given, run_response)).await
 }
 
 fn context(invocation: &Invocation<'_>, approvals: Arc<Approvals>, trigger: Value, by: Option<String>) -> Context {
@@ -143,25 +148,25 @@ fn context(invocation: &Invocation<'_>, approvals: Arc<Approvals>, trigger: Valu
 async fn answer_case<F, Fut>(
     invocation: &Invocation<'_>,
     approvals: Arc<Approvals>,
-    answer: &Answer,
-    respond: F,
+    given: &Answer,
+    run_response: F,
 ) -> Result<Value, FunctionError>
 where
     F: FnOnce(Value) -> Fut,
     Fut: Future<Output = Result<Value, FunctionError>>,
 {
-    let case_id = answer.case_id();
+    let case_id = given.case_id();
     let table = invocation.cases_table.ok_or(ApprovalError::NoLedger)?;
     let dynamodb = &invocation.accounts.home().dynamodb;
-    let read = |item: Option<ledger::Item>| {
+    let case_of = |item: Option<ledger::Item>| {
         item.as_ref().and_then(Case::from_item).ok_or_else(|| ApprovalError::UnknownCase(case_id.to_string()))
     };
-    let case = read(ledger::get(dynamodb, table, case_id).await.map_err(ApprovalError::from)?)?;
+    let case = case_of(ledger::get(dynamodb, table, case_id).await.map_err(ApprovalError::from)?)?;
     if case.function != invocation.function {
         return Err(ApprovalError::WrongFunction { case_id: case_id.into(), function: case.function }.into());
     }
     let pending = Outcome::PendingApproval.as_str();
-    let (to, by, reason) = match answer {
+    let (to, by, reason) = match given {
         Answer::Approve(a) => ("approved", a.approved_by.clone(), None),
         Answer::Reject(r) => ("rejected", r.rejected_by.clone(), r.reason.clone()),
         Answer::ApprovalTimeout(_) if case.state != pending => {
@@ -176,7 +181,7 @@ where
             _ => ("approved", "approve_within timeout".to_string(), Some("on_timeout: contain".into())),
         },
     };
-    let entry = Entry::answer(invocation.function, &by, to, reason.as_deref());
+    let entry = Entry::answered(invocation.function, &by, to, reason.as_deref());
     let now = timestamp(SystemTime::now());
     let mut set = vec![("answered_by", by.clone()), ("answered_at", now)];
     set.extend(reason.clone().map(|r| ("answer_reason", r)));
@@ -184,8 +189,8 @@ where
         .await
         .map_err(ApprovalError::from)?;
     if !moved {
-        let now = read(ledger::get(dynamodb, table, case_id).await.map_err(ApprovalError::from)?)?;
-        if matches!(answer, Answer::ApprovalTimeout(_)) {
+        let now = case_of(ledger::get(dynamodb, table, case_id).await.map_err(ApprovalError::from)?)?;
+        if matches!(given, Answer::ApprovalTimeout(_)) {
             return Ok(
                 json!({ "case_id": case_id, "answer": "none", "reason": format!("case {case_id} is {}: answered first", now.state) }),
             );
@@ -196,7 +201,7 @@ where
         };
         return Err(ApprovalError::NotPending { case_id: case_id.into(), state: now.state, detail }.into());
     }
-    let schedule = unschedule(&approvals, &case, answer).await;
+    let schedule = unschedule(&approvals, &case, given).await;
     if to != "approved" {
         return Ok(json!({ "case_id": case_id, "answer": to, "by": by, "reason": reason, "schedule": schedule }));
     }
@@ -206,7 +211,8 @@ where
         .filter(|t| !t.is_empty())
         .and_then(|t| serde_json::from_str(t).ok())
         .ok_or_else(|| ApprovalError::NoTrigger(case_id.to_string()))?;
-    let response = context(invocation, approvals, trigger.clone(), Some(by.clone())).scope(respond(trigger)).await?;
+    let response =
+        context(invocation, approvals, trigger.clone(), Some(by.clone())).scope(run_response(trigger)).await?;
     Ok(
         json!({ "case_id": case_id, "answer": "approved", "approved_by": by, "schedule": schedule, "response": response }),
     )
@@ -214,9 +220,9 @@ where
 
 /// The `approve_within` schedule is deleted once the case is answered (a timeout's own schedule
 /// deletes itself after it ran); what happened, in words.
-async fn unschedule(approvals: &Approvals, case: &Case, answer: &Answer) -> Option<String> {
+async fn unschedule(approvals: &Approvals, case: &Case, given: &Answer) -> Option<String> {
     let name = case.schedule.as_deref()?;
-    if matches!(answer, Answer::ApprovalTimeout(_)) {
+    if matches!(given, Answer::ApprovalTimeout(_)) {
         return Some(format!("{name} fired"));
     }
     let Some(schedules) = &approvals.schedules else {

@@ -45,9 +45,9 @@ impl Context {
     /// The policy's decision for the report's signal and resource: severity and tags as the
     /// event carries them, account and region as the signal names them (an attack sequence's
     /// resources each in their own). An approved plan is contained, and says by whom.
-    pub fn decide(&self, report: &Report) -> PolicyDecision {
-        let event = PolicyInput::from_event(&self.trigger, self.function);
-        let input = PolicyInput::new(&report.signal, event.severity, event.tags, self.function);
+    pub fn decision_for(&self, report: &Report) -> PolicyDecision {
+        let (severity, tags) = PolicyInput::severity_and_tags(&self.trigger);
+        let input = PolicyInput::new(&report.signal, severity, tags, self.function);
         let decision = self.approvals.policy.decide(&input);
         match &self.approved_by {
             None => decision,

@@ -20,7 +20,7 @@ pub(crate) async fn hold<A: Action>(ledger: Option<&Ledger>, plan: &Plan<A>, rep
     let Some(context) = Context::current() else {
         return false;
     };
-    let decision = context.decide(report);
+    let decision = context.decision_for(report);
     let mode = decision.mode;
     report.policy = Some(decision.clone());
     // A dry run changes nothing whatever the mode: it shows the plan, and the policy's decision.
@@ -99,7 +99,7 @@ async fn pending<A: Action>(
                     role_arn: schedules.role_arn.clone(),
                     input: serde_json::json!({ "approval_timeout": { "case_id": plan.case_id } }).to_string(),
                 };
-                let step = crate::respond::follow_up::timed("schedule_approval_timeout", &schedule.name, || async {
+                let step = crate::attempts::timed_step("schedule_approval_timeout", &schedule.name, || async {
                     if schedule.target_arn.is_empty() {
                         return Err("the function's own ARN is unknown: no timeout scheduled".to_string());
                     }

@@ -7,11 +7,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::context::Context;
+use crate::attempts::timed_step as timed;
 use crate::aws::securityhub::{update_findings, FindingRef};
 use crate::aws::sns::publish_summary;
 use crate::engine::report::log_step;
 use crate::engine::{Report, StepReport};
-use crate::respond::follow_up::timed;
 use crate::response_policy::OnTimeout;
 
 /// Sends the approval request; returns the steps it took.
@@ -119,5 +119,48 @@ pub fn findings_of(event: &Value) -> Vec<FindingRef> {
             })
             .unwrap_or_default(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Signal;
+    use serde_json::json;
+
+    /// moto has no BatchUpdateFindings: the finding the request addresses is checked here.
+    #[test]
+    fn a_guardduty_finding_is_addressed_under_guardduty_s_product() {
+        let event = json!({"source": "aws.guardduty", "region": "us-east-1",
+            "detail": {"region": "eu-west-1", "arn": "arn:aws:guardduty:eu-west-1:1:detector/d/finding/f"}});
+        assert_eq!(
+            findings_of(&event),
+            [FindingRef {
+                id: "arn:aws:guardduty:eu-west-1:1:detector/d/finding/f".into(),
+                product_arn: "arn:aws:securityhub:eu-west-1::product/aws/guardduty".into(),
+            }]
+        );
+        let hub = json!({"source": "aws.securityhub", "detail": {"findings": [{"Id": "a", "ProductArn": "p"}]}});
+        assert_eq!(findings_of(&hub), [FindingRef { id: "a".into(), product_arn: "p".into() }]);
+        assert!(findings_of(&json!({"source": "aws.health", "detail": {}})).is_empty());
+    }
+
+    #[test]
+    fn the_request_says_what_would_be_done_and_how_to_answer() {
+        let mut report = Report::new(
+            "quarantine-instance",
+            Signal { kind: "Backdoor:EC2/X".into(), ..Signal::default() },
+            "i-1",
+            false,
+        );
+        report.case_id = Some("fb-0123456789abcdef".into());
+        let text = message(
+            &report,
+            &["isolate_network_interface: eni-1".into()],
+            Some((Duration::from_secs(900), OnTimeout::Contain)),
+        );
+        assert!(text.contains("  - isolate_network_interface: eni-1"), "{text}");
+        assert!(text.contains("firebreak approve fb-0123456789abcdef --yes"), "{text}");
+        assert!(text.contains("within 900s, the plan is carried out anyway"), "{text}");
     }
 }

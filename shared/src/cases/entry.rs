@@ -94,13 +94,13 @@ impl Entry {
     }
 
     /// An answer to a pending case: who, what (`approved`, `rejected`, `timed_out`), and why.
-    pub fn answer(function: &str, by: &str, answer: &str, reason: Option<&str>) -> Self {
+    pub fn answered(function: &str, by: &str, verdict: &str, reason: Option<&str>) -> Self {
         Self {
             kind: EntryKind::Answer,
             at: timestamp(std::time::SystemTime::now()),
             function: function.to_string(),
             by: bounded(by),
-            outcome: Some(answer.to_string()),
+            outcome: Some(verdict.to_string()),
             reason: reason.map(bounded),
             plan: Vec::new(),
             steps: Vec::new(),

@@ -138,11 +138,12 @@ impl Outcome {
     /// Of two outcomes (one event acting on several resources), the one that needs attention most.
     pub fn worst(self, other: Self) -> Self {
         let rank = |o: Self| match o {
-            Self::Skipped | Self::Observed => 0,
-            Self::Planned | Self::PendingApproval => 1,
-            Self::Contained | Self::Completed => 2,
-            Self::ContainedWithErrors | Self::CompletedWithErrors => 3,
-            Self::Failed => 4,
+            Self::Skipped => 0,
+            Self::Observed => 1,
+            Self::Planned | Self::PendingApproval => 2,
+            Self::Contained | Self::Completed => 3,
+            Self::ContainedWithErrors | Self::CompletedWithErrors => 4,
+            Self::Failed => 5,
         };
         if rank(other) > rank(self) {
             other
@@ -307,5 +308,7 @@ mod tests {
         assert_eq!(Outcome::of(&[containment_failed], true, true), Outcome::Planned);
         assert_eq!(Outcome::Skipped.worst(Outcome::ContainedWithErrors), Outcome::ContainedWithErrors);
         assert_eq!(Outcome::Failed.worst(Outcome::Contained), Outcome::Failed);
+        assert_eq!(Outcome::Skipped.worst(Outcome::Observed), Outcome::Observed);
+        assert_eq!(Outcome::Observed.worst(Outcome::PendingApproval), Outcome::PendingApproval);
     }
 }

@@ -46,6 +46,17 @@ impl PolicyInput {
     }
 }
 
+impl PolicyInput {
+    /// What a function's decision takes from the event that set it off: the severity
+    /// (GuardDuty's `detail.severity`) and the tags the finding lists for the resource. No parser
+    /// of any one function: the gate runs in all of them.
+    pub fn severity_and_tags(event: &Value) -> (Option<f64>, BTreeMap<String, String>) {
+        let detail = event.get("detail").unwrap_or(&Value::Null);
+        let tags = detail.pointer("/resource").map(resource_tags).unwrap_or_default();
+        (detail.get("severity").and_then(Value::as_f64), tags)
+    }
+}
+
 /// The first `tags` list (`[{"key": .., "value": ..}]`) under a GuardDuty resource: the
 /// instance's, the function's, the task's.
 fn resource_tags(resource: &Value) -> BTreeMap<String, String> {
