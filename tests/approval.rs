@@ -92,7 +92,7 @@ async fn invoke(function: &Function, event: Value) -> Result<Value, firebreak::e
 }
 
 fn policy(text: &str) -> Policy {
-    Policy::parse(text, Mode::Contain).expect("valid policy")
+    Policy::from_json(text, Mode::Contain).expect("valid policy")
 }
 
 #[tokio::test]

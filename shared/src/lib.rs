@@ -23,6 +23,7 @@ pub mod exposure;
 pub mod logging;
 pub mod notify;
 pub mod policy;
+pub mod policy_samples;
 pub mod ports;
 pub mod posture;
 pub mod quarantine;

@@ -32,7 +32,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
         cases_table: function.config.common.cases_table.as_deref(),
         function_arn: &event.context.invoked_function_arn,
     };
-    approval::handle(invocation, event.payload, |payload| async move {
+    approval::handle_invocation(invocation, event.payload, |payload| async move {
         let finding = ocsf::native_or_imported(&payload, "Lambda")?;
         contain_lambda::contain_lambda(&function.accounts, &function.config, &finding, deadline).await?.into_result()
     })

@@ -36,7 +36,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
         cases_table: function.config.quarantine.common.cases_table.as_deref(),
         function_arn: &event.context.invoked_function_arn,
     };
-    approval::handle(invocation, event.payload, |payload| async move {
+    approval::handle_invocation(invocation, event.payload, |payload| async move {
         let trigger = RevokeTrigger::from_event(&payload)?;
         revoke::revoke_credentials(&function.accounts, &function.config, &trigger, deadline).await?.into_result()
     })

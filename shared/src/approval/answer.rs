@@ -117,7 +117,11 @@ impl Answer {
 
 /// The handler of every acting function: an given is handled here; any other event goes to
 /// `run_response` (the function's own response), in the policy's context when there is a policy.
-pub async fn handle<F, Fut>(invocation: Invocation<'_>, event: Value, run_response: F) -> Result<Value, FunctionError>
+pub async fn handle_invocation<F, Fut>(
+    invocation: Invocation<'_>,
+    event: Value,
+    run_response: F,
+) -> Result<Value, FunctionError>
 where
     F: FnOnce(Value) -> Fut,
     Fut: Future<Output = Result<Value, FunctionError>>,
@@ -228,7 +232,7 @@ async fn unschedule(approvals: &Approvals, case: &Case, given: &Answer) -> Optio
     let Some(schedules) = &approvals.schedules else {
         return Some(format!("{name} not deleted: FIREBREAK_SCHEDULE_GROUP is not set here"));
     };
-    Some(match scheduler::delete(&schedules.scheduler, &schedules.group, name).await {
+    Some(match scheduler::delete_schedule(&schedules.scheduler, &schedules.group, name).await {
         Ok(true) => format!("{name} deleted"),
         Ok(false) => format!("{name} was gone already"),
         Err(e) => format!("{name} not deleted ({e}); when it fires it finds the case answered and does nothing"),

@@ -7,7 +7,7 @@
 //!   nothing; `approve` records it as a case `pending_approval` (with the event, to re-plan from),
 //!   notifies once, and schedules the `approve_within` timeout.
 //! - `answer`: `{"approve": …}`, `{"reject": …}`, `{"approval_timeout": …}`, accepted by every
-//!   acting function through [`handle`]: approval re-reads and re-plans from the stored event with
+//!   acting function through [`handle_invocation`]: approval re-reads and re-plans from the stored event with
 //!   the mode forced to contain; rejection closes the case.
 //!
 //! Loaded once per cold start ([`accounts_from_env`]): no policy and no `FIREBREAK_DEFAULT_MODE`
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-pub use answer::{handle, Answer, Approval, Invocation, Rejection, Timeout};
+pub use answer::{handle_invocation, Answer, Approval, Invocation, Rejection, Timeout};
 pub use context::Context;
 pub(crate) use hold::hold;
 
@@ -134,7 +134,7 @@ impl Approvals {
                 let text = crate::aws::parameters::get_parameter(&ssm, &name)
                     .await
                     .map_err(|error| ApprovalError::Parameter { name: name.clone(), error })?;
-                Policy::parse(&text, default_mode)
+                Policy::from_json(&text, default_mode)
                     .map_err(|error| ApprovalError::Policy { from: format!("SSM parameter {name}"), error })?
             }
             (None, Some(file)) => Policy::from_file(Path::new(&file), default_mode)
@@ -144,7 +144,7 @@ impl Approvals {
         };
         let schedules = match (set(SCHEDULE_GROUP), set(SCHEDULER_ROLE_ARN)) {
             (Some(group), Some(role_arn)) => {
-                Some(Schedules { scheduler: crate::aws::scheduler::client(sdk), group, role_arn })
+                Some(Schedules { scheduler: crate::aws::scheduler::scheduler_client(sdk), group, role_arn })
             }
             (None, None) => None,
             _ => {

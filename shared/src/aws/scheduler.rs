@@ -9,7 +9,7 @@ use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, Flexib
 use crate::aws::AwsError;
 
 /// The scheduler client, with Firebreak's retry policy, attempt timeouts and retry recorder.
-pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_scheduler::Client {
+pub fn scheduler_client(config: &aws_config::SdkConfig) -> aws_sdk_scheduler::Client {
     aws_sdk_scheduler::Client::from_conf(
         aws_sdk_scheduler::config::Builder::from(config)
             .retry_config(crate::attempts::retry_config())
@@ -71,7 +71,7 @@ pub async fn create_one_time(scheduler: &aws_sdk_scheduler::Client, schedule: &O
 }
 
 /// Deletes the schedule; false when it was not there (it fired, or none was made).
-pub async fn delete(scheduler: &aws_sdk_scheduler::Client, group: &str, name: &str) -> Result<bool, AwsError> {
+pub async fn delete_schedule(scheduler: &aws_sdk_scheduler::Client, group: &str, name: &str) -> Result<bool, AwsError> {
     match scheduler.delete_schedule().group_name(group).name(name).send().await {
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(false),

@@ -198,7 +198,18 @@ pub struct Report {
     pub process: Option<crate::events::runtime::ProcessSummary>,
     /// The response policy's decision (rule and why), when a policy is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<crate::response_policy::PolicyDecision>,
+    pub policy: Option<PolicyNote>,
+}
+
+/// The response policy's decision as a report carries it (`approval` fills it in): its mode, the
+/// rule that matched, and why, in words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyNote {
+    pub mode: &'static str,
+    /// `3 "production needs approval"`; none: the default mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub because: String,
 }
 
 impl Report {
