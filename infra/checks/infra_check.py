@@ -78,7 +78,6 @@ HOME_ACCOUNT_ACTIONS = {
     "ssm:GetParameter",
     "scheduler:CreateSchedule",
     "scheduler:DeleteSchedule",
-    "iam:PassRole",
 }
 # The case ledger's settings (docs/cases.md), the same in SAM and CDK: property -> required value.
 CASES_TABLE_PROPERTIES = {
@@ -384,9 +383,6 @@ def check_policy(kind: str, function: Deployed, code_actions: dict[str, list[str
         condition = json.dumps(statement.get("Condition", {}))
         if statement["Effect"] == "Deny" and as_list(statement["Resource"]) == ["*"] and f"aws:ResourceTag/{exempt_key_ref}" in condition:
             guarded |= set(as_list(statement["Action"]))
-    # A home-account action acts on the stack's own resources (iam:PassRole: its scheduler role),
-    # never on a workload that could carry the exemption tag.
-    guarded |= HOME_ACCOUNT_ACTIONS
     for action in sorted(a for a in allowed if a.split(":")[0] in TAG_GUARDED_SERVICES and is_mutating(a) and a not in guarded):
         fail(f"{where}: {action} is not denied on resources tagged with the exemption key")
 

@@ -303,7 +303,12 @@ export class FirebreakStack extends Stack {
       // The exemption tag key is a parameter and a policy key cannot be a token: this document is
       // a JSON string with the key substituted in by CloudFormation. (A function that changes
       // nothing, like audit-posture, has nothing to deny.)
-      const guard = spec.deniedOnExemptResources.length === 0 ? undefined : new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
+      // A function that may schedule an approval timeout passes the scheduler role: never a role
+      // carrying the exemption tag.
+      const denied = 'FIREBREAK_POLICY_PARAMETER' in spec.environment && !spec.deniedOnExemptResources.includes('iam:PassRole')
+        ? [...spec.deniedOnExemptResources, 'iam:PassRole']
+        : spec.deniedOnExemptResources;
+      const guard = denied.length === 0 ? undefined : new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
         policyName: 'exemption-guard',
         roles: [role.roleName],
         policyDocument: Fn.sub(JSON.stringify({
