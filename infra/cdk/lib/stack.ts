@@ -316,7 +316,7 @@ export class FirebreakStack extends Stack {
           Statement: [{
             Sid: 'NeverTouchExemptResources',
             Effect: 'Deny',
-            Action: spec.deniedOnExemptResources,
+            Action: denied,
             Resource: '*',
             Condition: { Null: { 'aws:ResourceTag/${ExemptTagKey}': 'false' } },
           }],
