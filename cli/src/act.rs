@@ -53,6 +53,12 @@ pub fn exit_of(report: &Report, what: &str) -> Result<()> {
             Err(CliError::failed(format!("{what}{case}: done, but some steps failed: see the failed steps above")))
         }
         Outcome::Failed => Err(CliError::failed(format!("{what}{case} failed: see the failed steps above"))),
+        // The cli acts on a responder's word, outside the response policy; a held plan is only
+        // seen here through a function's answer.
+        Outcome::PendingApproval | Outcome::Observed => Err(CliError::Refused(format!(
+            "{what}{case}: held by the response policy, nothing was changed: {}",
+            report.reason.as_deref().unwrap_or_default()
+        ))),
     }
 }
 

@@ -21,7 +21,7 @@ pub fn parse_state(text: &str) -> Result<String, String> {
     match CaseState::parse(text) {
         Some(state) => Ok(state.as_str().to_string()),
         None => Err(
-            "a state is one of open, contained, contained_with_errors, failed, skipped, planned, completed, completed_with_errors, released"
+            "a state is one of open, contained, contained_with_errors, failed, skipped, planned, completed, completed_with_errors, pending_approval, observed, approved, rejected, released"
                 .into(),
         ),
     }

@@ -4,6 +4,7 @@
 //! the caller's own AWS configuration. See docs/cli.md.
 
 mod act;
+mod approve;
 mod aws;
 mod cases;
 mod confirm;
@@ -109,6 +110,31 @@ enum Command {
         json: bool,
         #[command(flatten)]
         mode: ModeArgs,
+    },
+    /// Approve a case the response policy holds: its function re-reads, re-plans and acts.
+    Approve {
+        #[arg(value_name = "CASE", value_parser = cases::parse_case_id)]
+        case_id: String,
+        /// The function to send the answer to [default: the ARN the case records].
+        #[arg(long, value_name = "NAME_OR_ARN")]
+        function: Option<String>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Reject a case the response policy holds: it is closed, nothing is changed.
+    Reject {
+        #[arg(value_name = "CASE", value_parser = cases::parse_case_id)]
+        case_id: String,
+        /// Why (recorded in the case).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// The function to send the answer to [default: the ARN the case records].
+        #[arg(long, value_name = "NAME_OR_ARN")]
+        function: Option<String>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
     },
     /// What the function an event goes to would do in this account now (read-only).
     Plan {
@@ -217,6 +243,12 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Revoke { who, account, mode } => {
             act::revoke(&session().await?, who.who()?, account, mode.into()).await
+        }
+        Command::Approve { case_id, function, yes } => {
+            approve::answer(&session().await?, &case_id, approve::Verdict::Approve, yes, function).await
+        }
+        Command::Reject { case_id, reason, function, yes } => {
+            approve::answer(&session().await?, &case_id, approve::Verdict::Reject { reason }, yes, function).await
         }
         Command::Replay { queue, max, json, mode } => replay::replay(queue, max, mode.into(), json).await,
         Command::Release { case_id, credentials, reason, mode } => {

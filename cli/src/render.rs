@@ -66,17 +66,27 @@ pub fn case_detail(case: &Case) -> String {
         field(&mut out, "at", case.released_at.as_deref().unwrap_or_default());
         field(&mut out, "reason", case.release_reason.as_deref().unwrap_or_default());
     }
+    if let Some(by) = &case.answered_by {
+        let _ = writeln!(out, "\nAnswered");
+        field(&mut out, "by", by);
+        field(&mut out, "at", case.answered_at.as_deref().unwrap_or_default());
+        field(&mut out, "reason", case.answer_reason.as_deref().unwrap_or_default());
+    }
     let _ = writeln!(out, "\nEntries");
     for (n, entry) in case.entries.iter().enumerate() {
         let kind = match entry.kind {
             EntryKind::Plan => "plan",
             EntryKind::Outcome => "outcome",
             EntryKind::Release => "release",
+            EntryKind::Answer => "answer",
         };
         let outcome = entry.outcome.as_deref().map(|o| format!(" {o}")).unwrap_or_default();
         let _ = writeln!(out, "  {}. {kind}{outcome} at {} by {} ({})", n + 1, entry.at, entry.by, entry.function);
         if let Some(reason) = &entry.reason {
             let _ = writeln!(out, "     reason: {reason}");
+        }
+        if let Some(policy) = &entry.policy {
+            let _ = writeln!(out, "     policy: {policy}");
         }
         for line in &entry.plan {
             let _ = writeln!(out, "     - {line}");
@@ -153,6 +163,13 @@ mod tests {
             released_by: None,
             released_at: None,
             release_reason: None,
+            answered_by: None,
+            answered_at: None,
+            answer_reason: None,
+            trigger: None,
+            schedule: None,
+            on_timeout: None,
+            function_arn: None,
             entries: Vec::new(),
             entries_dropped: 0,
         }

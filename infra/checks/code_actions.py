@@ -75,6 +75,9 @@ IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
     # "Invoking this API will automatically create the Service-linked role in the corresponding
     # account if the resourceArn belongs to an EC2 instance" (GuardDuty API reference).
     "guardduty:StartMalwareScan": ["guardduty:StartMalwareScan", "iam:CreateServiceLinkedRole"],
+    # The schedule's target runs as a role the caller hands to Scheduler ("Set up the execution
+    # role", EventBridge Scheduler user guide).
+    "scheduler:CreateSchedule": ["scheduler:CreateSchedule", "iam:PassRole"],
 }
 
 # Creating EC2 resources with TagSpecifications needs ec2:CreateTags as well ("tag on create").

@@ -75,6 +75,11 @@ HOME_ACCOUNT_ACTIONS = {
     # The canary reads the rules and quarantine-instance's log group of this stack.
     "events:DescribeRule",
     "logs:FilterLogEvents",
+    # The response policy is this stack's parameter; approve_within schedules go to this stack's
+    # group, run as this stack's scheduler role (docs/response-policy.md).
+    "ssm:GetParameter",
+    "scheduler:CreateSchedule",
+    "scheduler:DeleteSchedule",
 }
 # The case ledger's settings (docs/cases.md), the same in SAM and CDK: property -> required value.
 CASES_TABLE_PROPERTIES = {

@@ -144,6 +144,8 @@ pub struct Accounts {
     config: AccountsConfig,
     own_account: Mutex<Option<String>>,
     cache: Mutex<HashMap<CacheKey, Cached>>,
+    /// The response policy of an acting function ([`crate::approval`]); none: act on every plan.
+    approvals: Option<std::sync::Arc<crate::approval::Approvals>>,
 }
 
 impl Accounts {
@@ -153,7 +155,28 @@ impl Accounts {
 
     /// Accounts whose own-account clients are the ones given (a test that mocks one service).
     pub fn with_home(base: &SdkConfig, home: Clients, config: AccountsConfig) -> Self {
-        Self { home, base: base.clone(), config, own_account: Mutex::new(None), cache: Mutex::new(HashMap::new()) }
+        Self {
+            home,
+            base: base.clone(),
+            config,
+            own_account: Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
+            approvals: None,
+        }
+    }
+
+    /// The same accounts, deciding with this response policy.
+    pub fn with_approvals(self, approvals: std::sync::Arc<crate::approval::Approvals>) -> Self {
+        Self { approvals: Some(approvals), ..self }
+    }
+
+    pub fn approvals(&self) -> Option<std::sync::Arc<crate::approval::Approvals>> {
+        self.approvals.clone()
+    }
+
+    /// The configuration the clients are built from (region, credentials, endpoint).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.base
     }
 
     /// Region, credentials and endpoint the standard way, configuration from the environment.

@@ -6,7 +6,7 @@
 //! against the step that made them, so the report says what was retried.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -15,6 +15,9 @@ use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
+
+use crate::engine::report::millis;
+use crate::engine::{StepOutcome, StepReport};
 
 /// Attempts per call: with 30 % of requests throttled, eight attempts leave a call failing about
 /// once in 15,000, and the capped backoff keeps the worst case to seconds, not minutes.
@@ -132,4 +135,24 @@ impl Intercept for RetryRecorder {
         }
         Ok(())
     }
+}
+
+/// One call made outside a plan (a follow-up, an approval request) as a step: done with its detail, or failed with the error, and the AWS
+/// calls it had to retry, like every step the engine runs.
+pub async fn timed_step<F, Fut, E>(step: &'static str, resource: &str, act: F) -> StepReport
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, E>>,
+    E: ToString,
+{
+    let clock = Instant::now();
+    let (result, retries) = recording_retries(act()).await;
+    let (outcome, detail) = match result {
+        Ok(detail) => (StepOutcome::Done, detail),
+        Err(e) => (StepOutcome::Failed, e.to_string()),
+    };
+    let mut report = StepReport::new(step, resource, outcome, detail);
+    report.duration_ms = millis(clock.elapsed());
+    report.retries = retries;
+    report
 }

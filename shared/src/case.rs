@@ -10,6 +10,12 @@ pub fn case_id_for(signal_id: &str) -> String {
     format!("fb-{hash:016x}")
 }
 
+/// Whether the text is a case id as [`case_id_for`] makes them: `fb-` and 16 lowercase hex digits.
+pub fn is_case_id(text: &str) -> bool {
+    text.strip_prefix("fb-")
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

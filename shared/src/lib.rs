@@ -8,6 +8,7 @@
 //! call); [`aws`] wraps every SDK call; [`accounts`] hands out clients per account and region.
 
 pub mod accounts;
+pub mod approval;
 pub mod attempts;
 pub mod aws;
 pub mod bucket;
@@ -24,6 +25,7 @@ pub mod exposure;
 pub mod logging;
 pub mod notify;
 pub mod policy;
+pub mod policy_samples;
 pub mod ports;
 pub mod posture;
 pub mod quarantine;

@@ -2,6 +2,7 @@
 //! instances it names (directly or by IP address) quarantined, and a response out.
 
 use firebreak::accounts::Accounts;
+use firebreak::approval::{self, Invocation};
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
 use firebreak::respond::{self, AbuseTrigger, Settings};
@@ -16,13 +17,22 @@ pub struct Function {
 
 impl Function {
     pub async fn from_env() -> Result<Self, FunctionError> {
-        Ok(Self { config: Settings::from_env()?, accounts: Accounts::from_env().await? })
+        Ok(Self { config: Settings::from_env()?, accounts: firebreak::approval::accounts_from_env().await? })
     }
 }
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
-    let trigger = AbuseTrigger::from_event(&event.payload)?;
-    respond::respond_to_abuse(&function.accounts, &function.config, &trigger, deadline).await.into_result()
+    let invocation = Invocation {
+        function: firebreak::respond::abuse::FUNCTION,
+        accounts: &function.accounts,
+        cases_table: function.config.quarantine.common.cases_table.as_deref(),
+        function_arn: &event.context.invoked_function_arn,
+    };
+    approval::handle_invocation(invocation, event.payload, |payload| async move {
+        let trigger = AbuseTrigger::from_event(&payload)?;
+        respond::respond_to_abuse(&function.accounts, &function.config, &trigger, deadline).await.into_result()
+    })
+    .await
 }

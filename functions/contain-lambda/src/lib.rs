@@ -3,6 +3,7 @@
 //! execution role's sessions revoked, the function tagged with the case, a report out.
 
 use firebreak::accounts::Accounts;
+use firebreak::approval::{self, Invocation};
 use firebreak::contain_lambda::{self, ContainLambdaConfig};
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
@@ -18,13 +19,22 @@ pub struct Function {
 
 impl Function {
     pub async fn from_env() -> Result<Self, FunctionError> {
-        Ok(Self { config: ContainLambdaConfig::from_env()?, accounts: Accounts::from_env().await? })
+        Ok(Self { config: ContainLambdaConfig::from_env()?, accounts: firebreak::approval::accounts_from_env().await? })
     }
 }
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
-    let finding = ocsf::native_or_imported(&event.payload, &["Lambda"])?;
-    contain_lambda::contain_lambda(&function.accounts, &function.config, &finding, deadline).await?.into_result()
+    let invocation = Invocation {
+        function: contain_lambda::FUNCTION,
+        accounts: &function.accounts,
+        cases_table: function.config.common.cases_table.as_deref(),
+        function_arn: &event.context.invoked_function_arn,
+    };
+    approval::handle_invocation(invocation, event.payload, |payload| async move {
+        let finding = ocsf::native_or_imported(&payload, &["Lambda"])?;
+        contain_lambda::contain_lambda(&function.accounts, &function.config, &finding, deadline).await?.into_result()
+    })
+    .await
 }

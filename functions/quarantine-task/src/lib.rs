@@ -2,6 +2,7 @@
 //! `AttackSequence:ECS/...`, in; each task's ENI isolated in its own account, and a response out.
 
 use firebreak::accounts::Accounts;
+use firebreak::approval::{self, Invocation};
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
 use firebreak::task::{self, TaskConfig};
@@ -16,13 +17,22 @@ pub struct Function {
 
 impl Function {
     pub async fn from_env() -> Result<Self, FunctionError> {
-        Ok(Self { config: TaskConfig::from_env()?, accounts: Accounts::from_env().await? })
+        Ok(Self { config: TaskConfig::from_env()?, accounts: firebreak::approval::accounts_from_env().await? })
     }
 }
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
-    let finding = task::parse(&event.payload)?;
-    task::respond(&function.accounts, &function.config, &finding, deadline).await.into_result()
+    let invocation = Invocation {
+        function: task::FUNCTION,
+        accounts: &function.accounts,
+        cases_table: function.config.quarantine.common.cases_table.as_deref(),
+        function_arn: &event.context.invoked_function_arn,
+    };
+    approval::handle_invocation(invocation, event.payload, |payload| async move {
+        let finding = task::parse(&payload)?;
+        task::respond(&function.accounts, &function.config, &finding, deadline).await.into_result()
+    })
+    .await
 }

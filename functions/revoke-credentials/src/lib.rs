@@ -3,6 +3,7 @@
 //! exfiltrating instance quarantined), a report out.
 
 use firebreak::accounts::Accounts;
+use firebreak::approval::{self, Invocation};
 use firebreak::deadline::Deadline;
 use firebreak::engine::FunctionError;
 use firebreak::revoke::{self, RevokeConfig, RevokeTrigger};
@@ -19,7 +20,7 @@ pub struct Function {
 impl Function {
     /// Failing to learn its own identity fails the start: the function never runs without it.
     pub async fn from_env() -> Result<Self, FunctionError> {
-        let accounts = Accounts::from_env().await?;
+        let accounts = firebreak::approval::accounts_from_env().await?;
         let mut config = RevokeConfig::from_env()?;
         config.own_identity = Some(firebreak::aws::iam::caller_identity(&accounts.home().sts).await?);
         Ok(Self { accounts, config })
@@ -29,6 +30,15 @@ impl Function {
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
-    let trigger = RevokeTrigger::from_event(&event.payload)?;
-    revoke::revoke_credentials(&function.accounts, &function.config, &trigger, deadline).await?.into_result()
+    let invocation = Invocation {
+        function: revoke::FUNCTION,
+        accounts: &function.accounts,
+        cases_table: function.config.quarantine.common.cases_table.as_deref(),
+        function_arn: &event.context.invoked_function_arn,
+    };
+    approval::handle_invocation(invocation, event.payload, |payload| async move {
+        let trigger = RevokeTrigger::from_event(&payload)?;
+        revoke::revoke_credentials(&function.accounts, &function.config, &trigger, deadline).await?.into_result()
+    })
+    .await
 }

@@ -327,6 +327,20 @@ const RESPOND_ENVIRONMENT = {
   FIREBREAK_TRAFFIC_WINDOW_HOURS: 'TrafficWindowHours',
 };
 
+/**
+ * Every function that acts: the response policy (`approval::Approvals`) — where it is, the mode
+ * no rule matches, where approval requests go, and the approve_within schedules.
+ */
+export const APPROVAL_ENVIRONMENT = {
+  FIREBREAK_POLICY_PARAMETER: 'ResponsePolicyParameter',
+  FIREBREAK_POLICY_FILE: 'PolicyFile',
+  FIREBREAK_DEFAULT_MODE: 'DefaultMode',
+  FIREBREAK_SCHEDULE_GROUP: 'ApprovalScheduleGroup',
+  FIREBREAK_SCHEDULER_ROLE_ARN: 'ApprovalSchedulerRole',
+  FIREBREAK_SNS_TOPIC_ARN: 'AlertTopic',
+  FIREBREAK_SECURITY_HUB: 'SecurityHub',
+};
+
 const QUARANTINE_ENVIRONMENT = {
   FIREBREAK_DRY_RUN: 'DryRun',
   FIREBREAK_MIN_SEVERITY: 'MinSeverity',
@@ -428,7 +442,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
         },
       },
     },
-    environment: { ...QUARANTINE_ENVIRONMENT, ...DISK_EVIDENCE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
+    environment: { ...APPROVAL_ENVIRONMENT, ...QUARANTINE_ENVIRONMENT, ...DISK_EVIDENCE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
     statements: QUARANTINE_STATEMENTS('Read'),
     homeStatements: RESPOND_STATEMENTS,
     deniedOnExemptResources: QUARANTINE_DENIED_ON_EXEMPT,
@@ -476,7 +490,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
     },
     // The quarantine's settings (TaskConfig embeds QuarantineConfig: StopInstance and Snapshot are
     // read, and change nothing for a task), and its own.
-    environment: { ...QUARANTINE_ENVIRONMENT, ...ACCOUNTS_ENVIRONMENT, FIREBREAK_STOP_TASK: 'StopTask' },
+    environment: { ...APPROVAL_ENVIRONMENT, ...QUARANTINE_ENVIRONMENT, ...ACCOUNTS_ENVIRONMENT, FIREBREAK_STOP_TASK: 'StopTask' },
     homeStatements: (home: HomeResources) => [ASSUME_MEMBER_ROLE(home), WRITE_CASES(home)],
     statements: [
       // Describe calls and DescribeTaskDefinition support no resource-level permissions.
@@ -630,6 +644,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       },
     },
     environment: {
+      ...APPROVAL_ENVIRONMENT,
       ...QUARANTINE_ENVIRONMENT,
       ...DISK_EVIDENCE_ENVIRONMENT,
       ...ACCOUNTS_ENVIRONMENT,
@@ -743,6 +758,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       },
     },
     environment: {
+      ...APPROVAL_ENVIRONMENT,
       FIREBREAK_DRY_RUN: 'DryRun',
       FIREBREAK_MIN_SEVERITY: 'MinSeverity',
       FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
@@ -792,6 +808,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       },
     },
     environment: {
+      ...APPROVAL_ENVIRONMENT,
       ...ACCOUNTS_ENVIRONMENT,
       FIREBREAK_DRY_RUN: 'DryRun',
       FIREBREAK_MIN_SEVERITY: 'MinSeverity',
@@ -862,6 +879,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
     },
     schedules: { Sweep: { ruleName: 'firebreak-close-open-ports-sweep', expression: 'rate(1 hour)' } },
     environment: {
+      ...APPROVAL_ENVIRONMENT,
       FIREBREAK_DRY_RUN: 'DryRun',
       FIREBREAK_MIN_SEVERITY: 'PortsMinSeverity',
       FIREBREAK_EXEMPT_TAG_KEY: 'ExemptTagKey',
@@ -989,7 +1007,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
         },
       },
     },
-    environment: { ...QUARANTINE_ENVIRONMENT, ...DISK_EVIDENCE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
+    environment: { ...APPROVAL_ENVIRONMENT, ...QUARANTINE_ENVIRONMENT, ...DISK_EVIDENCE_ENVIRONMENT, ...RESPOND_ENVIRONMENT },
     statements: [
       // Which instance holds the reported address; which instances sent the most (no resource-level permissions).
       new iam.PolicyStatement({

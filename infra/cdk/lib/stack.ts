@@ -2,7 +2,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CfnCondition, CfnParameter, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnParameter, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,7 +13,9 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as securityhub from 'aws-cdk-lib/aws-securityhub';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { FirebreakFunction, FUNCTIONS, HomeResources } from './functions';
 import { Built, watch } from './watch';
@@ -147,6 +149,14 @@ export class FirebreakStack extends Stack {
         description: "Seconds from a signal's own time to containment above which an alarm goes to the alert topic (docs/operations.md).",
       }),
       Canary: flag(this, 'Canary', 'false', 'Enables the canary\'s daily schedule. "true" = once a day, a GuardDuty sample finding in each account Firebreak may act in, and an alarm unless quarantine-instance reports it (docs/operations.md).'),
+      DefaultMode: new CfnParameter(this, 'DefaultMode', {
+        type: 'String', default: 'contain', allowedValues: ['contain', 'approve', 'observe'],
+        description: 'FIREBREAK_DEFAULT_MODE (every acting function). The mode of signals no rule of the response policy matches (docs/response-policy.md); contain = act at once, as without a policy.',
+      }),
+      PolicyFile: new CfnParameter(this, 'PolicyFile', {
+        type: 'String', default: '',
+        description: "FIREBREAK_POLICY_FILE (every acting function). A response policy file in the package instead of the SSM parameter (the emulator's way); empty = the parameter ResponsePolicyParameter.",
+      }),
       CanaryWaitSeconds: new CfnParameter(this, 'CanaryWaitSeconds', {
         type: 'Number', default: 600, minValue: 10, maxValue: 840,
         description: 'FIREBREAK_CANARY_WAIT_SECONDS (canary). How long the canary waits for the report of its sample finding.',
@@ -238,8 +248,44 @@ export class FirebreakStack extends Stack {
       expression: Fn.conditionEquals(p.SecurityHub.valueAsString, 'true'),
     });
 
+    // The response policy (docs/response-policy.md), read by every acting function at cold start.
+    // This value keeps today's behaviour (no rules, every signal in DefaultMode); the SAM
+    // template's comment has an example to adapt.
+    const responsePolicy = new ssm.CfnParameter(this, 'ResponsePolicyParameter', {
+      type: 'String',
+      description: 'Firebreak response policy (JSON, docs/response-policy.md)',
+      value: '{"rules": []}',
+    });
+    // approve_within: one one-time schedule per pending case, in this group, invoking the
+    // function that holds the case as this role.
+    const scheduleGroup = new scheduler.CfnScheduleGroup(this, 'ApprovalScheduleGroup', {});
+    const schedulerRole = new iam.Role(this, 'ApprovalSchedulerRole', {
+      path: '/firebreak/',
+      description: 'EventBridge Scheduler invokes the function holding a case when approve_within runs out.',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      inlinePolicies: {
+        // The stack's own functions; a concrete list would make each function depend on this
+        // role and this role on each function.
+        invoke: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [`arn:${Aws.PARTITION}:lambda:${Aws.REGION}:${Aws.ACCOUNT_ID}:function:${Aws.STACK_NAME}-*`],
+        })] }),
+      },
+    });
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:<AWS::StackName>-*]`,
+      reason: "The stack's functions by name prefix: naming each would make a dependency cycle through their FIREBREAK_SCHEDULER_ROLE_ARN.",
+    });
+    const actingRoles: iam.Role[] = [];
+
     // Besides Parameters, a variable may name one of these resources of the stack.
-    const stackResources: Record<string, string> = { AlertTopic: alerts.topicArn, CasesTable: cases.tableName };
+    const stackResources: Record<string, string> = {
+      AlertTopic: alerts.topicArn,
+      CasesTable: cases.tableName,
+      ResponsePolicyParameter: responsePolicy.ref,
+      ApprovalScheduleGroup: scheduleGroup.ref,
+      ApprovalSchedulerRole: schedulerRole.roleArn,
+    };
     const home: HomeResources = {
       memberRoleName: p.MemberRoleName.valueAsString,
       alertTopicArn: alerts.topicArn,
@@ -283,7 +329,12 @@ export class FirebreakStack extends Stack {
       // The exemption tag key is a parameter and a policy key cannot be a token: this document is
       // a JSON string with the key substituted in by CloudFormation. (A function that changes
       // nothing, like audit-posture, has nothing to deny.)
-      const guard = spec.deniedOnExemptResources.length === 0 ? undefined : new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
+      // A function that may schedule an approval timeout passes the scheduler role: never a role
+      // carrying the exemption tag.
+      const denied = 'FIREBREAK_POLICY_PARAMETER' in spec.environment && !spec.deniedOnExemptResources.includes('iam:PassRole')
+        ? [...spec.deniedOnExemptResources, 'iam:PassRole']
+        : spec.deniedOnExemptResources;
+      const guard = denied.length === 0 ? undefined : new iam.CfnPolicy(this, `${id}ExemptionGuard`, {
         policyName: 'exemption-guard',
         roles: [role.roleName],
         policyDocument: Fn.sub(JSON.stringify({
@@ -291,13 +342,14 @@ export class FirebreakStack extends Stack {
           Statement: [{
             Sid: 'NeverTouchExemptResources',
             Effect: 'Deny',
-            Action: spec.deniedOnExemptResources,
+            Action: denied,
             Resource: '*',
             Condition: { Null: { 'aws:ResourceTag/${ExemptTagKey}': 'false' } },
           }],
         })),
       });
       logGroup.grantWrite(role);
+      if ('FIREBREAK_POLICY_PARAMETER' in spec.environment) actingRoles.push(role);
       // A policy of its own so that CloudFormation creates it only under the Condition (the
       // inline policies above are unconditional).
       if (spec.organizationStatements?.length) {
@@ -377,6 +429,41 @@ export class FirebreakStack extends Stack {
         });
       }
     }
+
+    // What the response policy needs in every function that acts (approval::*): read the policy,
+    // ask (SNS, the finding's note), schedule and unschedule the approve_within timeout.
+    const approval = new iam.CfnPolicy(this, 'ApprovalPolicy', {
+      policyName: 'response-policy',
+      roles: actingRoles.map((role) => role.roleName),
+      policyDocument: new iam.PolicyDocument({ statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadResponsePolicy',
+          actions: ['ssm:GetParameter'],
+          resources: [`arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter/${responsePolicy.ref}`],
+        }),
+        new iam.PolicyStatement({ sid: 'AskForApproval', actions: ['sns:Publish'], resources: [alerts.topicArn] }),
+        new iam.PolicyStatement({
+          sid: 'NoteFindingPendingApproval',
+          actions: ['securityhub:BatchUpdateFindings'],
+          resources: [`arn:${Aws.PARTITION}:securityhub:${Aws.REGION}:${Aws.ACCOUNT_ID}:hub/default`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ScheduleApprovalTimeout',
+          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
+          resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/${scheduleGroup.ref}/*`],
+        }),
+        new iam.PolicyStatement({
+          sid: 'PassSchedulerRole',
+          actions: ['iam:PassRole'],
+          resources: [schedulerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        }),
+      ] }),
+    });
+    Validations.of(approval).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ApprovalScheduleGroup>/*]`,
+      reason: 'A schedule per pending case, named after the case, only in Firebreak\'s own schedule group.',
+    });
 
     // Firebreak watches itself: alarms on the alert topic and the dashboard (docs/operations.md).
     watch(this, { built, failedEvents, alerts, threshold: p.TimeToContainmentThreshold, canaryEnabled: enabledBy.Canary });

@@ -77,9 +77,10 @@ pub async fn append(
         .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
         .expression_attribute_values(":entry", AttributeValue::L(vec![s(&write.entry)]))
         .expression_attribute_values(":released", s("released"))
+        .expression_attribute_values(":rejected", s("rejected"))
         .expression_attribute_values(":max", AttributeValue::N(max_entries.to_string()))
         .condition_expression(
-            "(attribute_not_exists(#state) OR #state <> :released) \
+            "(attribute_not_exists(#state) OR (#state <> :released AND #state <> :rejected)) \
              AND (attribute_not_exists(entries) OR size(entries) < :max)",
         )
         .return_values(ReturnValue::AllNew);
@@ -101,7 +102,7 @@ pub async fn append(
         Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
             let current = get(dynamodb, table, &write.case_id).await?.unwrap_or_default();
             match text(&current, "state") {
-                Some(state) if state == "released" => Ok(Written::Refused { state }),
+                Some(state) if state == "released" || state == "rejected" => Ok(Written::Refused { state }),
                 _ => {
                     count_dropped(dynamodb, table, &write.case_id).await?;
                     Ok(Written::Full)
@@ -134,15 +135,29 @@ pub async fn release(
     set: &[(&str, String)],
     entry: &str,
 ) -> Result<bool, AwsError> {
+    transition(dynamodb, table, case_id, from, "released", set, entry).await
+}
+
+/// Moves the case to state `to`, once: refused (false) when it is not in one of `from` states.
+/// Sets the attributes given and appends the entry.
+pub async fn transition(
+    dynamodb: &Client,
+    table: &str,
+    case_id: &str,
+    from: &[&str],
+    to: &str,
+    set: &[(&str, String)],
+    entry: &str,
+) -> Result<bool, AwsError> {
     let s = |v: &str| AttributeValue::S(v.to_string());
     let mut request = dynamodb
         .update_item()
         .table_name(table)
         .key("case_id", s(case_id))
         .expression_attribute_names("#state", "state")
-        .expression_attribute_values(":released", s("released"))
+        .expression_attribute_values(":to", s(to))
         .expression_attribute_values(":entry", AttributeValue::L(vec![s(entry)]));
-    let mut update = String::from("SET #state = :released, entries = list_append(entries, :entry)");
+    let mut update = String::from("SET #state = :to, entries = list_append(entries, :entry)");
     for (i, (name, value)) in set.iter().enumerate() {
         update.push_str(&format!(", {name} = :v{i}"));
         request = request.expression_attribute_values(format!(":v{i}"), s(value));
@@ -155,6 +170,88 @@ pub async fn release(
     match request.update_expression(update).condition_expression(condition).send().await {
         Ok(_) => Ok(true),
         Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(AwsError::from_sdk("UpdateItem", e)),
+    }
+}
+
+/// What a case held for approval keeps besides its header: what an approval re-plans from.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    /// The triggering event as received, bounded by the caller.
+    pub trigger: String,
+    /// The policy's explanation.
+    pub because: String,
+    /// The function that holds it (its invoked ARN): where an answer is sent.
+    pub function_arn: String,
+    /// The `approve_within` schedule's name and what its timeout does, when there is one.
+    pub schedule: Option<(String, String)>,
+}
+
+/// What opening a pending case found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// A new case, pending approval: this delivery notifies.
+    New,
+    /// This invocation opened it already (another resource of the same signal): appended.
+    Joined,
+    /// The case exists (a redelivery, or it was answered): nothing written.
+    Exists { state: String },
+}
+
+/// Writes a new case as `pending_approval`, with its plan entry and what an approval needs, only
+/// if there is no such case yet (or this invocation made it): a redelivery writes nothing.
+pub async fn open_pending(
+    dynamodb: &Client,
+    table: &str,
+    write: &CaseWrite,
+    pending: &Pending,
+) -> Result<Opened, AwsError> {
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let mut update = String::from(
+        "SET created_at = if_not_exists(created_at, :now), #owner = :owner, triggered_by = :by, \
+         signal_json = :signal, #function = :function, #resource = if_not_exists(#resource, :resource), \
+         account = :account, #region = :region, updated_at = :now, #state = :pending, \
+         trigger_json = :trigger, policy_because = :because, function_arn = :function_arn, \
+         entries = list_append(if_not_exists(entries, :empty), :entry)",
+    );
+    let mut request = dynamodb
+        .update_item()
+        .table_name(table)
+        .key("case_id", s(&write.case_id))
+        .expression_attribute_names("#owner", "owner")
+        .expression_attribute_names("#function", "function")
+        .expression_attribute_names("#resource", "resource")
+        .expression_attribute_names("#region", "region")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":now", s(&write.now))
+        .expression_attribute_values(":owner", s(&write.owner))
+        .expression_attribute_values(":by", s(&write.triggered_by))
+        .expression_attribute_values(":signal", s(&write.signal))
+        .expression_attribute_values(":function", s(&write.function))
+        .expression_attribute_values(":resource", s(&write.resource))
+        .expression_attribute_values(":account", s(&write.account))
+        .expression_attribute_values(":region", s(&write.region))
+        .expression_attribute_values(":pending", s("pending_approval"))
+        .expression_attribute_values(":trigger", s(&pending.trigger))
+        .expression_attribute_values(":because", s(&pending.because))
+        .expression_attribute_values(":function_arn", s(&pending.function_arn))
+        .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+        .expression_attribute_values(":entry", AttributeValue::L(vec![s(&write.entry)]))
+        .condition_expression("attribute_not_exists(case_id) OR (#owner = :owner AND #state = :pending)")
+        .return_values(ReturnValue::AllOld);
+    if let Some((name, on_timeout)) = &pending.schedule {
+        update.push_str(", schedule_name = :schedule, on_timeout = :timeout");
+        request = request
+            .expression_attribute_values(":schedule", s(name))
+            .expression_attribute_values(":timeout", s(on_timeout));
+    }
+    match request.update_expression(update).send().await {
+        Ok(output) if output.attributes().is_some_and(|a| !a.is_empty()) => Ok(Opened::Joined),
+        Ok(_) => Ok(Opened::New),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            let current = get(dynamodb, table, &write.case_id).await?.unwrap_or_default();
+            Ok(Opened::Exists { state: text(&current, "state").unwrap_or_default() })
+        }
         Err(e) => Err(AwsError::from_sdk("UpdateItem", e)),
     }
 }

@@ -48,6 +48,15 @@ pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, receipt_handle: 
 /// Invokes a function synchronously with `payload`: `Err` with the function's own error when it
 /// failed (a handled error or a crash), so the caller keeps the message.
 pub async fn invoke(lambda: &aws_sdk_lambda::Client, function: &str, payload: &[u8]) -> Result<(), AwsError> {
+    invoke_for_answer(lambda, function, payload).await.map(drop)
+}
+
+/// [`invoke`], returning what the function answered.
+pub async fn invoke_for_answer(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: &[u8],
+) -> Result<Vec<u8>, AwsError> {
     let invoked = lambda
         .invoke()
         .function_name(function)
@@ -57,7 +66,7 @@ pub async fn invoke(lambda: &aws_sdk_lambda::Client, function: &str, payload: &[
         .await
         .aws("Invoke")?;
     match invoked.function_error() {
-        None => Ok(()),
+        None => Ok(invoked.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default()),
         Some(kind) => {
             let answer =
                 invoked.payload().map(|p| String::from_utf8_lossy(p.as_ref()).into_owned()).unwrap_or_default();

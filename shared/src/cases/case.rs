@@ -16,6 +16,10 @@ pub enum CaseState {
     Open,
     Outcome(Outcome),
     Released,
+    /// A human (or `approve_within` with `on_timeout: contain`) approved; the delivery acts.
+    Approved,
+    /// A human rejected: closed, nothing changed.
+    Rejected,
 }
 
 impl CaseState {
@@ -28,6 +32,8 @@ impl CaseState {
             Self::Open => "open",
             Self::Outcome(outcome) => outcome.as_str(),
             Self::Released => "released",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
         }
     }
 
@@ -40,13 +46,19 @@ impl CaseState {
             Outcome::Planned,
             Outcome::Completed,
             Outcome::CompletedWithErrors,
+            Outcome::PendingApproval,
+            Outcome::Observed,
         ];
-        [Self::Open, Self::Released].into_iter().chain(outcomes.map(Self::Outcome)).find(|s| s.as_str() == text)
+        [Self::Open, Self::Released, Self::Approved, Self::Rejected]
+            .into_iter()
+            .chain(outcomes.map(Self::Outcome))
+            .find(|s| s.as_str() == text)
     }
 
     /// The states a release may start from: something was (or may have been) changed.
-    pub const RELEASABLE: [Self; 5] = [
+    pub const RELEASABLE: [Self; 6] = [
         Self::Open,
+        Self::Approved,
         Self::Outcome(Outcome::Contained),
         Self::Outcome(Outcome::ContainedWithErrors),
         Self::Outcome(Outcome::Failed),
@@ -73,6 +85,24 @@ pub struct Case {
     pub released_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub release_reason: Option<String>,
+    /// Who approved or rejected a pending case, when, and why (a rejection's reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_reason: Option<String>,
+    /// The event that set the pending case off, as received (bounded): what an approval re-plans from.
+    #[serde(skip)]
+    pub trigger: Option<String>,
+    /// The pending case's `approve_within` schedule, and what its timeout does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<String>,
+    /// The function holding a pending case, as it was invoked: where an answer goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function_arn: Option<String>,
     pub entries: Vec<Entry>,
     pub entries_dropped: u64,
 }
@@ -96,6 +126,13 @@ impl Case {
             released_by: text(item, "released_by"),
             released_at: text(item, "released_at"),
             release_reason: text(item, "release_reason"),
+            answered_by: text(item, "answered_by"),
+            answered_at: text(item, "answered_at"),
+            answer_reason: text(item, "answer_reason"),
+            trigger: text(item, "trigger_json"),
+            schedule: text(item, "schedule_name"),
+            on_timeout: text(item, "on_timeout"),
+            function_arn: text(item, "function_arn").filter(|a| !a.is_empty()),
             entries: texts(item, "entries").iter().filter_map(|e| serde_json::from_str(e).ok()).collect(),
             entries_dropped: item
                 .get("entries_dropped")

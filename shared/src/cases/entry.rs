@@ -24,6 +24,8 @@ pub enum EntryKind {
     Outcome,
     /// A release of the case.
     Release,
+    /// The answer to a case pending approval: approved, rejected, or its `approve_within` timeout.
+    Answer,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +49,9 @@ pub struct Entry {
     /// Runtime Monitoring: the process the finding names (bounded by `ProcessSummary`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::events::runtime::ProcessSummary>,
+    /// The response policy's decision, in words (`rule 3 "…": account …, tag env=prod`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +89,24 @@ impl Entry {
             steps: Vec::new(),
             summarised: None,
             process: report.process.clone(),
+            policy: report.policy.as_ref().map(|p| bounded(&p.because)),
+        }
+    }
+
+    /// An answer to a pending case: who, what (`approved`, `rejected`, `timed_out`), and why.
+    pub fn answered(function: &str, by: &str, verdict: &str, reason: Option<&str>) -> Self {
+        Self {
+            kind: EntryKind::Answer,
+            at: timestamp(std::time::SystemTime::now()),
+            function: function.to_string(),
+            by: bounded(by),
+            outcome: Some(verdict.to_string()),
+            reason: reason.map(bounded),
+            plan: Vec::new(),
+            steps: Vec::new(),
+            summarised: None,
+            process: None,
+            policy: None,
         }
     }
 

@@ -46,9 +46,19 @@ impl Ledger {
         })
     }
 
-    async fn append(&self, report: &Report, entry: &Entry, state: Option<String>) -> Result<Written, AwsError> {
+    pub(crate) async fn append(
+        &self,
+        report: &Report,
+        entry: &Entry,
+        state: Option<String>,
+    ) -> Result<Written, AwsError> {
+        ledger::append(&self.dynamodb, &self.table, &self.case_write(report, entry, state), MAX_ENTRIES).await
+    }
+
+    /// The write of one entry of the report's case.
+    pub(crate) fn case_write(&self, report: &Report, entry: &Entry, state: Option<String>) -> CaseWrite {
         let case_id = report.case_id.clone().unwrap_or_else(|| crate::case::case_id_for(&report.signal.id));
-        let write = CaseWrite {
+        CaseWrite {
             case_id,
             now: timestamp(std::time::SystemTime::now()),
             owner: self.owner.clone(),
@@ -60,8 +70,7 @@ impl Ledger {
             signal: serde_json::to_string(&report.signal).unwrap_or_default(),
             state,
             entry: entry.to_json(),
-        };
-        ledger::append(&self.dynamodb, &self.table, &write, MAX_ENTRIES).await
+        }
     }
 
     /// Records the outcome of a delivery (also one that decided not to act).
@@ -75,8 +84,9 @@ impl Ledger {
 }
 
 /// Runs a plan as a case: the plan is appended to the case first, then the engine runs it, then
-/// the outcome is appended. A released case is not acted on again by a redelivery. Without a
-/// ledger it is `engine::run`.
+/// the outcome is appended. A released (or rejected) case is not acted on again by a redelivery.
+/// Without a ledger it is `engine::run`. With a response policy, its decision comes first: an
+/// `observe` or `approve` plan is recorded and not run ([`crate::approval`]).
 pub async fn run_recorded<A: Action, X: Execute<A>>(
     ledger: Option<&Ledger>,
     plan: &Plan<A>,
@@ -84,6 +94,10 @@ pub async fn run_recorded<A: Action, X: Execute<A>>(
     deadline: Deadline,
     report: &mut Report,
 ) {
+    // Boxed: the hold's AWS calls make a large future, and callers nest this one in theirs.
+    if Box::pin(crate::approval::hold(ledger, plan, report)).await {
+        return;
+    }
     let Some(ledger) = ledger else {
         engine::run(plan, executor, deadline, report).await;
         return;
@@ -119,7 +133,7 @@ pub async fn record_skip(ledger: Option<&Ledger>, report: &mut Report) {
     }
 }
 
-fn record_failed(report: &mut Report, error: &AwsError) {
+pub(crate) fn record_failed(report: &mut Report, error: &AwsError) {
     let step = StepReport::new(
         RECORD_STEP,
         report.case_id.clone().unwrap_or_default(),

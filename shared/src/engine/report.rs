@@ -112,6 +112,10 @@ pub enum Outcome {
     Completed,
     /// It ran, but some steps failed: see the steps.
     CompletedWithErrors,
+    /// The response policy asks a human first: the plan is in the case, nothing was changed.
+    PendingApproval,
+    /// The response policy says observe: the plan is in the case, nothing was changed.
+    Observed,
 }
 
 impl Outcome {
@@ -135,10 +139,11 @@ impl Outcome {
     pub fn worst(self, other: Self) -> Self {
         let rank = |o: Self| match o {
             Self::Skipped => 0,
-            Self::Planned => 1,
-            Self::Contained | Self::Completed => 2,
-            Self::ContainedWithErrors | Self::CompletedWithErrors => 3,
-            Self::Failed => 4,
+            Self::Observed => 1,
+            Self::Planned | Self::PendingApproval => 2,
+            Self::Contained | Self::Completed => 3,
+            Self::ContainedWithErrors | Self::CompletedWithErrors => 4,
+            Self::Failed => 5,
         };
         if rank(other) > rank(self) {
             other
@@ -154,8 +159,8 @@ impl Outcome {
                 StepOutcome::Done
             }
             Self::Failed => StepOutcome::Failed,
-            Self::Skipped => StepOutcome::Skipped,
-            Self::Planned => StepOutcome::Planned,
+            Self::Skipped | Self::Observed => StepOutcome::Skipped,
+            Self::Planned | Self::PendingApproval => StepOutcome::Planned,
         }
     }
 
@@ -168,6 +173,8 @@ impl Outcome {
             Self::Planned => "planned",
             Self::Completed => "completed",
             Self::CompletedWithErrors => "completed_with_errors",
+            Self::PendingApproval => "pending_approval",
+            Self::Observed => "observed",
         }
     }
 }
@@ -189,6 +196,20 @@ pub struct Report {
     /// Runtime Monitoring: the process the finding names, and its lineage (bounded).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<crate::events::runtime::ProcessSummary>,
+    /// The response policy's decision (rule and why), when a policy is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyNote>,
+}
+
+/// The response policy's decision as a report carries it (`approval` fills it in): its mode, the
+/// rule that matched, and why, in words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyNote {
+    pub mode: &'static str,
+    /// `3 "production needs approval"`; none: the default mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub because: String,
 }
 
 impl Report {
@@ -206,6 +227,7 @@ impl Report {
             started_at: timestamp(SystemTime::now()),
             duration_ms: 0,
             process: None,
+            policy: None,
         }
     }
 
@@ -297,5 +319,7 @@ mod tests {
         assert_eq!(Outcome::of(&[containment_failed], true, true), Outcome::Planned);
         assert_eq!(Outcome::Skipped.worst(Outcome::ContainedWithErrors), Outcome::ContainedWithErrors);
         assert_eq!(Outcome::Failed.worst(Outcome::Contained), Outcome::Failed);
+        assert_eq!(Outcome::Skipped.worst(Outcome::Observed), Outcome::Observed);
+        assert_eq!(Outcome::Observed.worst(Outcome::PendingApproval), Outcome::PendingApproval);
     }
 }

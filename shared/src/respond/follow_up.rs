@@ -2,17 +2,17 @@
 //! finding gets a finding of its own, and one summary goes to SNS. A follow-up failure is
 //! reported as a step but never undoes or fails the containment.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::response::{outcome_words, report_line};
 use super::{Response, Settings};
 use crate::accounts::Accounts;
-use crate::attempts::recording_retries;
+use crate::attempts::timed_step as timed;
 use crate::aws::securityhub::{import_incident, update_findings, FindingRef, IncidentFinding};
 use crate::aws::sns::publish_summary;
 use crate::case::case_id_for;
-use crate::engine::report::{log_step, millis, timestamp};
-use crate::engine::{Report, StepOutcome, StepReport};
+use crate::engine::report::{log_step, timestamp};
+use crate::engine::{Report, StepReport};
 
 pub(super) async fn follow_up(
     accounts: &Accounts,
@@ -76,26 +76,6 @@ pub(super) async fn follow_up(
 fn record(response: &mut Response, case: &str, step: StepReport) {
     log_step(case, &response.signal.id, &step);
     response.follow_up.push(step);
-}
-
-/// One follow-up call as a step: done with its detail, or failed with the error, and the AWS
-/// calls it had to retry, like every step the engine runs.
-async fn timed<F, Fut, E>(step: &'static str, resource: &str, act: F) -> StepReport
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<String, E>>,
-    E: ToString,
-{
-    let clock = Instant::now();
-    let (result, retries) = recording_retries(act()).await;
-    let (outcome, detail) = match result {
-        Ok(detail) => (StepOutcome::Done, detail),
-        Err(e) => (StepOutcome::Failed, e.to_string()),
-    };
-    let mut report = StepReport::new(step, resource, outcome, detail);
-    report.duration_ms = millis(clock.elapsed());
-    report.retries = retries;
-    report
 }
 
 /// The ASFF finding Firebreak imports for a signal that was not a finding itself.

@@ -110,6 +110,7 @@ impl Response {
             started_at: self.started_at.clone(),
             duration_ms: self.duration_ms,
             process: self.reports.iter().find_map(|r| r.process.clone()),
+            policy: self.reports.iter().find_map(|r| r.policy.clone()),
         }
     }
 
@@ -134,7 +135,8 @@ impl Response {
 
     /// Whether any instance was quarantined (or planned to be).
     pub(super) fn acted(&self) -> bool {
-        self.reports.iter().any(|r| r.case_id.is_some())
+        // A plan held for approval was announced by its own request (`approval::notice`).
+        self.reports.iter().any(|r| r.case_id.is_some() && r.outcome != Outcome::PendingApproval)
     }
 
     pub fn subject(&self) -> String {
@@ -201,6 +203,8 @@ pub(super) fn outcome_words(outcome: Outcome) -> &'static str {
         Outcome::Planned => "planned",
         Outcome::Completed => "completed",
         Outcome::CompletedWithErrors => "completed, with errors",
+        Outcome::PendingApproval => "pending approval",
+        Outcome::Observed => "observed",
     }
 }
 

@@ -14,7 +14,7 @@ use crate::case::case_id_for;
 use crate::cases::{self, Ledger};
 use crate::deadline::Deadline;
 use crate::engine::report::millis;
-use crate::engine::{FunctionError, Report};
+use crate::engine::{FunctionError, Outcome, Report};
 use crate::events::GuardDutyFinding;
 use crate::quarantine::{self, QuarantineRequest};
 
@@ -62,7 +62,8 @@ pub(super) async fn quarantine_all(
         match result {
             Ok(mut report) => {
                 report.function = function;
-                if let Some(origin) = &target.origin {
+                // A held plan's finding was noted by its approval request (`approval::notice`).
+                if let (Some(origin), false) = (&target.origin, report.outcome == Outcome::PendingApproval) {
                     updates.push((origin.clone(), report.clone()));
                 }
                 response.reports.push(report);

@@ -10,6 +10,8 @@ mod document;
 mod glob;
 mod locate;
 mod sample;
+
+pub(crate) use sample::resource_tags;
 mod validate;
 
 #[cfg(test)]
@@ -72,9 +74,10 @@ impl Policy {
         Self { rules: Vec::new(), default_mode, default_from: DEFAULT_MODE, windows: Vec::new() }
     }
 
-    /// Parses and validates a JSON policy document. `default_mode` (from `FIREBREAK_DEFAULT_MODE`)
+    /// Parses and validates a JSON policy document. (Not `parse`: the infra check would take every
+    /// `.parse()` in a function for a call of it.) `default_mode` (from `FIREBREAK_DEFAULT_MODE`)
     /// applies unless the document sets its own.
-    pub fn parse(text: &str, default_mode: Mode) -> Result<Self, PolicyError> {
+    pub fn from_json(text: &str, default_mode: Mode) -> Result<Self, PolicyError> {
         let document: document::Document = serde_json::from_str(text).map_err(|e| PolicyError::Document {
             line: e.line(),
             column: e.column(),
@@ -92,7 +95,7 @@ impl Policy {
     pub fn from_file(path: &Path, default_mode: Mode) -> Result<Self, PolicyError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| PolicyError::Read { path: path.display().to_string(), why: e.to_string() })?;
-        Self::parse(&text, default_mode)
+        Self::from_json(&text, default_mode)
     }
 }
 
