@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, Tag};
 use aws_sdk_ec2::Client;
 
+use super::throttle::{persist, Priority};
 use crate::aws::{AwsError, AwsResultExt};
 use serde::Serialize;
 
@@ -44,7 +45,9 @@ pub struct InstanceRecord {
 }
 
 pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option<InstanceRecord>, AwsError> {
-    let response = match ec2.describe_instances().instance_ids(instance_id).send().await.aws("DescribeInstances") {
+    // Filtered, not by id: EC2 gives unfiltered DescribeInstances a bucket half the size.
+    let described = ec2.describe_instances().filters(filter("instance-id", [instance_id])).send().await;
+    let response = match described.aws("DescribeInstances") {
         Ok(response) => response,
         Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(None),
         Err(e) => return Err(e),
@@ -171,25 +174,31 @@ pub async fn protect_from_termination(
         if protected {
             return Ok(());
         }
-        ec2.modify_instance_attribute()
-            .instance_id(instance_id)
-            .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .aws("ModifyInstanceAttribute")
-            .map(|_| ())
+        persist(Priority::Preservation, || async {
+            ec2.modify_instance_attribute()
+                .instance_id(instance_id)
+                .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+                .send()
+                .await
+                .aws("ModifyInstanceAttribute")
+        })
+        .await
+        .map(|_| ())
     };
     let stop_on_shutdown = async {
         if stops {
             return Ok(());
         }
-        ec2.modify_instance_attribute()
-            .instance_id(instance_id)
-            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
-            .send()
-            .await
-            .aws("ModifyInstanceAttribute")
-            .map(|_| ())
+        persist(Priority::Preservation, || async {
+            ec2.modify_instance_attribute()
+                .instance_id(instance_id)
+                .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+                .send()
+                .await
+                .aws("ModifyInstanceAttribute")
+        })
+        .await
+        .map(|_| ())
     };
     let (protect, stop_on_shutdown) = tokio::join!(protect, stop_on_shutdown);
     protect?;
@@ -201,16 +210,25 @@ pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -
     // Already gone (a retried call whose first answer was lost, a concurrent delivery): done.
     ignoring(
         "InvalidAssociationID.NotFound",
-        ec2.disassociate_iam_instance_profile()
-            .association_id(association_id)
-            .send()
-            .await
-            .aws("DisassociateIamInstanceProfile"),
+        persist(Priority::Preservation, || async {
+            ec2.disassociate_iam_instance_profile()
+                .association_id(association_id)
+                .send()
+                .await
+                .aws("DisassociateIamInstanceProfile")
+        })
+        .await,
     )
 }
 
+/// Tags one resource; a throttled call waits for EC2's bucket to refill. An ENI's tags are the
+/// record its isolation move waits for: they go first.
 pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
-    ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(pairs))).send().await.aws("CreateTags")?;
+    let priority = if resource_id.starts_with("eni-") { Priority::Containment } else { Priority::Preservation };
+    persist(priority, || async {
+        ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(pairs))).send().await.aws("CreateTags")
+    })
+    .await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod security_groups;
 pub mod securityhub;
 pub mod snapshots;
 pub mod sns;
+pub mod throttle;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
