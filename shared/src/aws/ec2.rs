@@ -222,14 +222,20 @@ pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -
 }
 
 /// Tags one resource; a throttled call waits for EC2's bucket to refill. An ENI's tags are the
-/// record its isolation move waits for: they go first.
+/// record its isolation move waits for: they go first, at once. Other resources' tags (an
+/// instance's records and case tags) go with those other steps write at the same moment.
 pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
-    let priority = if resource_id.starts_with("eni-") { Priority::Containment } else { Priority::Preservation };
-    persist(priority, || async {
-        ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(pairs))).send().await.aws("CreateTags")
-    })
-    .await?;
-    Ok(())
+    let send = |tags: Vec<(String, String)>, priority| async move {
+        persist(priority, || async {
+            ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(&tags))).send().await.aws("CreateTags")
+        })
+        .await
+        .map(|_| ())
+    };
+    if resource_id.starts_with("eni-") {
+        return send(pairs.to_vec(), Priority::Containment).await;
+    }
+    super::tag_batch::tag_together(resource_id, pairs, |tags| send(tags, Priority::Preservation)).await
 }
 
 pub async fn stop_instance(ec2: &Client, instance_id: &str) -> Result<(), AwsError> {

@@ -23,6 +23,7 @@ pub mod security_groups;
 pub mod securityhub;
 pub mod snapshots;
 pub mod sns;
+pub mod tag_batch;
 pub mod throttle;
 
 use aws_config::{BehaviorVersion, SdkConfig};

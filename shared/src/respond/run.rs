@@ -85,9 +85,10 @@ pub(super) async fn quarantine_all(
 /// Instances quarantined at once: an attack sequence names up to 50, one Lambda invocation has one
 /// deadline, and each quarantine is mostly waiting on EC2. EC2's throttling no longer argues for a
 /// small bound: a throttled call waits for its bucket to refill (`aws::throttle`), and the
-/// isolation moves are the calls that get the tokens first. A small bound would make the last
-/// instances wait for the whole plans (snapshots included) of the first ones.
-const CONCURRENCY: usize = 16;
+/// isolation moves are the calls that get the tokens first. Any bound below the sequence's size
+/// makes the last instances wait for the whole plans (snapshots included) of the first ones:
+/// measured, 17 s instead of 10 to isolate 50 instances (docs/performance.md, "The burst").
+const CONCURRENCY: usize = crate::events::sequence::MAX_SEQUENCE_INSTANCES;
 
 /// Quarantines the targets, at most [`CONCURRENCY`] at once, in order.
 ///
