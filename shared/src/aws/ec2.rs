@@ -117,23 +117,26 @@ pub async fn describe_interfaces_by_id(ec2: &Client, eni_ids: &[String]) -> Resu
 
 /// Termination protection on, and shutdown from inside the instance stops rather than terminates.
 pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bool, bool), AwsError> {
+    // In a burst the process's retry quota may be spent on the moves: a throttled read waits too.
+    let read = |attribute: InstanceAttributeName| {
+        persist(Priority::Preservation, move || {
+            let attribute = attribute.clone();
+            async move {
+                ec2.describe_instance_attribute()
+                    .instance_id(instance_id)
+                    .attribute(attribute)
+                    .send()
+                    .await
+                    .aws("DescribeInstanceAttribute")
+            }
+        })
+    };
     let (protection, shutdown) = tokio::join!(
-        ec2.describe_instance_attribute()
-            .instance_id(instance_id)
-            .attribute(InstanceAttributeName::DisableApiTermination)
-            .send(),
-        ec2.describe_instance_attribute()
-            .instance_id(instance_id)
-            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
-            .send(),
+        read(InstanceAttributeName::DisableApiTermination),
+        read(InstanceAttributeName::InstanceInitiatedShutdownBehavior),
     );
-    let protected =
-        protection.aws("DescribeInstanceAttribute")?.disable_api_termination().and_then(|v| v.value()).unwrap_or(false);
-    let stops = shutdown
-        .aws("DescribeInstanceAttribute")?
-        .instance_initiated_shutdown_behavior()
-        .and_then(|v| v.value())
-        .is_some_and(|v| v == "stop");
+    let protected = protection?.disable_api_termination().and_then(|v| v.value()).unwrap_or(false);
+    let stops = shutdown?.instance_initiated_shutdown_behavior().and_then(|v| v.value()).is_some_and(|v| v == "stop");
     Ok((protected, stops))
 }
 
