@@ -123,7 +123,7 @@ type Series<'a> = (String, &'a str, &'a str, Vec<(f64, f64)>);
 
 /// Time to isolate every ENI against N: each implementation and delivery, and the floor.
 pub fn svg(runs: &[BurstRun]) -> String {
-    let (w, h, left, right, top, bottom) = (720.0, 420.0, 70.0, 230.0, 30.0, 50.0);
+    let (w, h, left, right, top, bottom) = (880.0, 420.0, 70.0, 390.0, 30.0, 50.0);
     let max_n = runs.iter().map(|r| r.instances).max().unwrap_or(1).max(1) as f64;
     let max_t = runs
         .iter()
