@@ -291,3 +291,37 @@ async fn an_invalid_policy_fails_the_cold_start_naming_the_line() {
     assert_eq!(approvals.policy.rules.len(), 1);
     assert!(Approvals::from_lookup(|_| None, &config).await.expect("none").is_none(), "no policy: today's behaviour");
 }
+
+/// The policy's type globs apply to attack sequences like any finding: `AttackSequence:*` held
+/// for approval changes nothing; the approval contains every instance the sequence names.
+#[tokio::test]
+async fn a_type_glob_holds_an_attack_sequence_for_approval() {
+    let world = world().await;
+    let second = world.scenario.compromised_instance(&Setup::bare()).await;
+    let rules = r#"{"rules": [{"name": "attack sequences need approval", "match": {"type": ["AttackSequence:*"]}, "mode": "approve"}]}"#;
+    let function = world.function(policy(rules)).await;
+    let mut event =
+        firebreak_tests::sample_event("quarantine-instance/guardduty-attack-sequence-ec2-instance-group.json");
+    let resources = &mut event["detail"]["service"]["detection"]["sequence"]["resources"];
+    resources[0]["uid"] = json!(world.instance.instance_id);
+    resources[1]["data"]["autoscalingAutoScalingGroup"]["ec2InstanceUids"] = json!([second.instance_id]);
+
+    let held = invoke(&function, event).await.expect("handled");
+    assert_eq!(held["outcome"], "pending_approval", "{held:#}");
+    assert!(held.to_string().contains("attack sequences need approval"), "the rule is named: {held:#}");
+    assert_eq!(world.groups().await, world.original_groups(), "nothing changed");
+    let cases = world.cases().await;
+    assert_eq!(cases.len(), 1, "one case for the sequence: {cases:#?}");
+    assert_eq!(cases[0].state, "pending_approval");
+
+    let approve = json!({"approve": {"case_id": cases[0].case_id, "approved_by": "alice"}});
+    let approved = invoke(&function, approve).await.expect("approved");
+    assert_ne!(approved["outcome"], "failed", "{approved:#}");
+    for instance in [&world.instance, &second] {
+        let view = world.scenario.view(&instance.instance_id, None).await;
+        let isolation = world.scenario.groups_named(&instance.vpc_id, "firebreak-isolation").await;
+        for (eni, groups) in &view.interface_groups {
+            assert_eq!(groups, &vec![isolation[0].0.clone()], "{eni} of {} isolated", instance.instance_id);
+        }
+    }
+}

@@ -46,7 +46,17 @@ def find_or_create_group(vpc_id, name, all_traffic):
 
 def handler(event, context):
     detail = event["detail"]
-    instance_id = detail["resource"]["instanceDetails"]["instanceId"]
+    if detail["type"].startswith("AttackSequence:"):
+        # An attack sequence names many instances: each is quarantined in turn.
+        resources = detail["service"]["detection"]["sequence"]["resources"]
+        ids = [r["uid"].split("/")[-1] for r in resources if r["resourceType"] == "EC2_INSTANCE"]
+        results = [quarantine(detail, instance_id) for instance_id in ids]
+        contained = all(r["outcome"] == "contained" for r in results)
+        return {"outcome": "contained" if contained else "failed", "results": results}
+    return quarantine(detail, detail["resource"]["instanceDetails"]["instanceId"])
+
+
+def quarantine(detail, instance_id):
     case_id = "fb-" + hashlib.sha256(detail["id"].encode()).hexdigest()[:16]
 
     instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]

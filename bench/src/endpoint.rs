@@ -1,7 +1,8 @@
 //! The AWS endpoint the functions under test talk to: it records every request it receives
 //! (operation, parameters, when it arrived, when it was answered) and either answers at once from
 //! canned responses ([`crate::canned`]) or forwards to moto. An optional delay per answer stands
-//! in for the network distance to a regional AWS endpoint.
+//! in for the network distance to a regional AWS endpoint; optional token buckets
+//! ([`crate::buckets`]) throttle EC2 as EC2 does.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::buckets::{is_ec2, request_limit_exceeded, Buckets};
 use crate::canned::World;
 use crate::http::{forward, read_request, Server};
 
@@ -22,6 +24,8 @@ pub struct Recorded {
     pub start: Instant,
     /// Its answer was fully written.
     pub end: Instant,
+    /// Answered `RequestLimitExceeded`: it changed nothing.
+    pub throttled: bool,
 }
 
 pub enum Backend {
@@ -34,6 +38,7 @@ struct Shared {
     backend: Backend,
     latency: Mutex<Duration>,
     records: Mutex<Vec<Recorded>>,
+    buckets: Mutex<Option<std::sync::Arc<Buckets>>>,
 }
 
 pub struct Endpoint {
@@ -44,7 +49,12 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn start(backend: Backend) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared { backend, latency: Mutex::new(Duration::ZERO), records: Mutex::new(Vec::new()) });
+        let shared = Arc::new(Shared {
+            backend,
+            latency: Mutex::new(Duration::ZERO),
+            records: Mutex::new(Vec::new()),
+            buckets: Mutex::new(None),
+        });
         let server = Server::start(shared.clone(), serve)?;
         Ok(Self { url: format!("http://127.0.0.1:{}", server.port), shared, _server: server })
     }
@@ -53,6 +63,13 @@ impl Endpoint {
     pub fn set_latency(&self, latency: Duration) {
         if let Ok(mut l) = self.shared.latency.lock() {
             *l = latency;
+        }
+    }
+
+    /// EC2's token buckets, full, from now on (`false`: no throttling).
+    pub fn set_throttling(&self, on: bool) {
+        if let Ok(mut b) = self.shared.buckets.lock() {
+            *b = on.then(|| Arc::new(Buckets::default()));
         }
     }
 
@@ -71,7 +88,10 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         let start = Instant::now();
         let params = request.form();
         let operation = params.get("Action").cloned().unwrap_or_else(|| format!("{} {}", request.method, request.path));
+        let buckets = shared.buckets.lock().ok().and_then(|b| b.clone());
+        let throttled = buckets.is_some_and(|b| is_ec2(&params) && !b.admit(&operation, &params));
         let answer = match &shared.backend {
+            _ if throttled => request_limit_exceeded(),
             Backend::Canned(world) => world.answer(&operation, &params),
             Backend::Forward(upstream) => forward(&request, upstream)?,
         };
@@ -83,7 +103,7 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         client.flush()?;
         let end = Instant::now();
         if let Ok(mut records) = shared.records.lock() {
-            records.push(Recorded { operation, params, start, end });
+            records.push(Recorded { operation, params, start, end, throttled });
         }
     }
     Ok(())

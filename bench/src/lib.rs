@@ -3,6 +3,9 @@
 //! ([`runtime`]), against an AWS endpoint that records every request ([`endpoint`]): canned
 //! answers at once, the same with a fixed delay per call, or moto behind it.
 
+pub mod buckets;
+pub mod burst;
+pub mod burst_report;
 pub mod canned;
 pub mod endpoint;
 pub use firebreak_tests::http;
@@ -23,7 +26,7 @@ use crate::runtime::RuntimeApi;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
-const POLL_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const POLL_TIMEOUT: Duration = Duration::from_secs(60);
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +190,7 @@ pub fn run(options: &Options) -> Result<Results, BoxError> {
                 Ok(Target {
                     event: sample.to_string(),
                     isolation_group_ids: vec![canned::ISOLATION_GROUP_ID.to_string()],
-                    interfaces: world.interfaces.iter().map(|(eni, _)| eni.clone()).collect(),
+                    interfaces: world.interfaces().map(|(eni, _)| eni.clone()).collect(),
                 })
             };
             samples.push(measure(options, implementation, &instant, &mut prepare, true)?);
@@ -257,11 +260,13 @@ fn reset_moto(endpoint: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Starts one function process; `log` names its log file (several run side by side in a burst).
 fn spawn(
     options: &Options,
     implementation: Implementation,
     runtime: &RuntimeApi,
     endpoint: &Endpoint,
+    log: &str,
 ) -> Result<Child, BoxError> {
     let mut command = match implementation {
         Implementation::Rust => Command::new(&options.bootstrap),
@@ -275,7 +280,7 @@ fn spawn(
         Implementation::Rust => "rust",
         Implementation::PythonBaseline => "python",
     };
-    let log = std::fs::File::create(options.log_dir.join(format!("{name}.log")))?;
+    let log = std::fs::File::create(options.log_dir.join(format!("{name}{log}.log")))?;
     command
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -291,6 +296,10 @@ fn spawn(
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_ENDPOINT_URL", &endpoint.url)
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The baseline retries as the Rust clients do (standard mode, 8 attempts): under EC2's
+        // throttling (the burst), boto3's default of 5 legacy attempts would simply fail.
+        .env("AWS_RETRY_MODE", "standard")
+        .env("AWS_MAX_ATTEMPTS", firebreak::attempts::MAX_ATTEMPTS.to_string())
         .env("AWS_CONFIG_FILE", "/nonexistent/firebreak-bench")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/firebreak-bench")
         .stdin(Stdio::null())
@@ -299,7 +308,7 @@ fn spawn(
     Ok(command.spawn()?)
 }
 
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -319,7 +328,7 @@ fn measure(
     let first_target = prepare()?;
     endpoint.take_records();
     let spawned = Instant::now();
-    let child = Killed(spawn(options, implementation, &runtime, endpoint)?);
+    let child = Killed(spawn(options, implementation, &runtime, endpoint, "")?);
     let pid = child.0.id();
     let polled = runtime.wait_for_poll(POLL_TIMEOUT)?;
     let cold_start = polled.duration_since(spawned);

@@ -39,6 +39,7 @@ pub fn read(records: &[Recorded], isolation_group_ids: &[String], interfaces: &[
         .enumerate()
         .filter(|(_, r)| {
             r.operation == "ModifyNetworkInterfaceAttribute"
+                && !r.throttled
                 && r.params.iter().any(|(k, v)| k.starts_with("SecurityGroupId") && isolation_group_ids.contains(v))
         })
         .collect();
@@ -65,6 +66,7 @@ mod tests {
             params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
             start: base + Duration::from_millis(from_ms),
             end: base + Duration::from_millis(to_ms),
+            throttled: false,
         }
     }
 

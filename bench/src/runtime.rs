@@ -84,6 +84,21 @@ impl RuntimeApi {
         })
     }
 
+    /// Queues `event` for whichever function asks next; returns its request id.
+    pub fn queue(&mut self, event: &str) -> Result<String, RuntimeError> {
+        self.sequence += 1;
+        let request_id = format!("bench-{:08}", self.sequence);
+        self.events
+            .send((request_id.clone(), event.to_string()))
+            .map_err(|_| RuntimeError("the runtime API stopped".into()))?;
+        Ok(request_id)
+    }
+
+    /// The next answer any function posts.
+    pub fn next_answer(&self, timeout: Duration) -> Result<Answer, RuntimeError> {
+        self.answers.recv_timeout(timeout).map_err(|_| RuntimeError(format!("no answer within {timeout:?}")))
+    }
+
     /// Hands `event` to the waiting function; returns when it was handed over and the answer.
     pub fn invoke(&mut self, event: &str, timeout: Duration) -> Result<(Instant, Answer), RuntimeError> {
         self.sequence += 1;

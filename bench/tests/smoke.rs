@@ -62,3 +62,27 @@ fn one_iteration_prints_the_table_and_counts_round_trips() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
     let _ = std::fs::remove_dir_all(&options.log_dir);
 }
+
+/// A small burst (N = 2: three ENIs), as findings to two processes and as one attack sequence,
+/// against EC2's token buckets: every ENI isolated, every answer `contained`, the moves counted.
+/// No timing is asserted.
+#[test]
+fn a_small_burst_isolates_every_interface() {
+    use firebreak_bench::burst::{run_burst, BurstOptions};
+    let mut options = Options::for_workspace(&firebreak_tests::workspace_root());
+    options.bootstrap = env!("CARGO_BIN_EXE_bench-bootstrap").into();
+    options.log_dir = std::env::temp_dir().join(format!("firebreak-burst-smoke-{}", std::process::id()));
+    let burst = BurstOptions { sizes: vec![2], ..BurstOptions::default() };
+    let runs = run_burst(&options, &burst).expect("the burst runs");
+    let printed = firebreak_bench::burst_report::render(&runs, burst.latency);
+    assert_eq!(runs.len(), 4, "{printed}");
+    for run in &runs {
+        assert!(run.to_isolate.is_some(), "every ENI isolated: {printed}");
+        assert_eq!((run.contained, run.answers), (run.answers, if run.processes == 2 { 2 } else { 1 }), "{printed}");
+        assert_eq!(run.interfaces, 3);
+        let moves = run.calls["ModifyNetworkInterfaceAttribute"];
+        assert_eq!(moves.all - moves.throttled, 6, "two moves per ENI, no more: {printed}");
+    }
+    assert!(firebreak_bench::burst_report::svg(&runs).contains("<polyline"));
+    let _ = std::fs::remove_dir_all(&options.log_dir);
+}

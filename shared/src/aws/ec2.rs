@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, Tag};
 use aws_sdk_ec2::Client;
 
+use super::throttle::{persist, Priority};
 use crate::aws::{AwsError, AwsResultExt};
 use serde::Serialize;
 
@@ -44,7 +45,9 @@ pub struct InstanceRecord {
 }
 
 pub async fn describe_instance(ec2: &Client, instance_id: &str) -> Result<Option<InstanceRecord>, AwsError> {
-    let response = match ec2.describe_instances().instance_ids(instance_id).send().await.aws("DescribeInstances") {
+    // Filtered, not by id: EC2 gives unfiltered DescribeInstances a bucket half the size.
+    let described = ec2.describe_instances().filters(filter("instance-id", [instance_id])).send().await;
+    let response = match described.aws("DescribeInstances") {
         Ok(response) => response,
         Err(e) if e.is_code("InvalidInstanceID.NotFound") => return Ok(None),
         Err(e) => return Err(e),
@@ -114,23 +117,26 @@ pub async fn describe_interfaces_by_id(ec2: &Client, eni_ids: &[String]) -> Resu
 
 /// Termination protection on, and shutdown from inside the instance stops rather than terminates.
 pub async fn termination_settings(ec2: &Client, instance_id: &str) -> Result<(bool, bool), AwsError> {
+    // In a burst the process's retry quota may be spent on the moves: a throttled read waits too.
+    let read = |attribute: InstanceAttributeName| {
+        persist(Priority::Preservation, move || {
+            let attribute = attribute.clone();
+            async move {
+                ec2.describe_instance_attribute()
+                    .instance_id(instance_id)
+                    .attribute(attribute)
+                    .send()
+                    .await
+                    .aws("DescribeInstanceAttribute")
+            }
+        })
+    };
     let (protection, shutdown) = tokio::join!(
-        ec2.describe_instance_attribute()
-            .instance_id(instance_id)
-            .attribute(InstanceAttributeName::DisableApiTermination)
-            .send(),
-        ec2.describe_instance_attribute()
-            .instance_id(instance_id)
-            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
-            .send(),
+        read(InstanceAttributeName::DisableApiTermination),
+        read(InstanceAttributeName::InstanceInitiatedShutdownBehavior),
     );
-    let protected =
-        protection.aws("DescribeInstanceAttribute")?.disable_api_termination().and_then(|v| v.value()).unwrap_or(false);
-    let stops = shutdown
-        .aws("DescribeInstanceAttribute")?
-        .instance_initiated_shutdown_behavior()
-        .and_then(|v| v.value())
-        .is_some_and(|v| v == "stop");
+    let protected = protection?.disable_api_termination().and_then(|v| v.value()).unwrap_or(false);
+    let stops = shutdown?.instance_initiated_shutdown_behavior().and_then(|v| v.value()).is_some_and(|v| v == "stop");
     Ok((protected, stops))
 }
 
@@ -171,25 +177,31 @@ pub async fn protect_from_termination(
         if protected {
             return Ok(());
         }
-        ec2.modify_instance_attribute()
-            .instance_id(instance_id)
-            .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
-            .send()
-            .await
-            .aws("ModifyInstanceAttribute")
-            .map(|_| ())
+        persist(Priority::Preservation, || async {
+            ec2.modify_instance_attribute()
+                .instance_id(instance_id)
+                .disable_api_termination(AttributeBooleanValue::builder().value(true).build())
+                .send()
+                .await
+                .aws("ModifyInstanceAttribute")
+        })
+        .await
+        .map(|_| ())
     };
     let stop_on_shutdown = async {
         if stops {
             return Ok(());
         }
-        ec2.modify_instance_attribute()
-            .instance_id(instance_id)
-            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
-            .send()
-            .await
-            .aws("ModifyInstanceAttribute")
-            .map(|_| ())
+        persist(Priority::Preservation, || async {
+            ec2.modify_instance_attribute()
+                .instance_id(instance_id)
+                .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build())
+                .send()
+                .await
+                .aws("ModifyInstanceAttribute")
+        })
+        .await
+        .map(|_| ())
     };
     let (protect, stop_on_shutdown) = tokio::join!(protect, stop_on_shutdown);
     protect?;
@@ -201,17 +213,32 @@ pub async fn disassociate_instance_profile(ec2: &Client, association_id: &str) -
     // Already gone (a retried call whose first answer was lost, a concurrent delivery): done.
     ignoring(
         "InvalidAssociationID.NotFound",
-        ec2.disassociate_iam_instance_profile()
-            .association_id(association_id)
-            .send()
-            .await
-            .aws("DisassociateIamInstanceProfile"),
+        persist(Priority::Preservation, || async {
+            ec2.disassociate_iam_instance_profile()
+                .association_id(association_id)
+                .send()
+                .await
+                .aws("DisassociateIamInstanceProfile")
+        })
+        .await,
     )
 }
 
+/// Tags one resource; a throttled call waits for EC2's bucket to refill. An ENI's tags are the
+/// record its isolation move waits for: they go first, at once. Other resources' tags (an
+/// instance's records and case tags) go with those other steps write at the same moment.
 pub async fn create_tags(ec2: &Client, resource_id: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
-    ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(pairs))).send().await.aws("CreateTags")?;
-    Ok(())
+    let send = |tags: Vec<(String, String)>, priority| async move {
+        persist(priority, || async {
+            ec2.create_tags().resources(resource_id).set_tags(Some(to_tags(&tags))).send().await.aws("CreateTags")
+        })
+        .await
+        .map(|_| ())
+    };
+    if resource_id.starts_with("eni-") {
+        return send(pairs.to_vec(), Priority::Containment).await;
+    }
+    super::tag_batch::tag_together(resource_id, pairs, |tags| send(tags, Priority::Preservation)).await
 }
 
 pub async fn stop_instance(ec2: &Client, instance_id: &str) -> Result<(), AwsError> {

@@ -9,6 +9,7 @@ use aws_sdk_ec2::Client;
 use serde::Serialize;
 
 use super::ec2::{create_tags, filter, ignoring};
+use super::throttle::{persist, Priority};
 use crate::aws::{AwsError, AwsResultExt};
 use crate::exposure::{ANYWHERE_V4, ANYWHERE_V6};
 use crate::tags;
@@ -305,9 +306,10 @@ pub async fn isolate_interface(
 }
 
 async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, AwsError> {
+    // Filtered, not by id: EC2 gives unfiltered reads of ENIs a bucket half the size.
     let response = ec2
         .describe_network_interfaces()
-        .network_interface_ids(eni_id)
+        .filters(filter("network-interface-id", [eni_id]))
         .send()
         .await
         .aws("DescribeNetworkInterfaces")?;
@@ -319,14 +321,18 @@ async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, 
         .collect())
 }
 
-/// Sets an ENI's security groups (the isolation moves, and a release putting them back).
+/// Sets an ENI's security groups (the isolation moves, and a release putting them back); a
+/// throttled move waits for EC2's bucket to refill.
 pub async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
-    ec2.modify_network_interface_attribute()
-        .network_interface_id(eni_id)
-        .set_groups(Some(group_ids.to_vec()))
-        .send()
-        .await
-        .aws("ModifyNetworkInterfaceAttribute")?;
+    persist(Priority::Containment, || async move {
+        ec2.modify_network_interface_attribute()
+            .network_interface_id(eni_id)
+            .set_groups(Some(group_ids.to_vec()))
+            .send()
+            .await
+            .aws("ModifyNetworkInterfaceAttribute")
+    })
+    .await?;
     Ok(())
 }
 

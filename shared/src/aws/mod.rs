@@ -28,6 +28,8 @@ pub mod securityhub;
 pub mod snapshots;
 pub mod sns;
 pub mod ssm;
+pub mod tag_batch;
+pub mod throttle;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};

@@ -7,6 +7,7 @@ use aws_sdk_ec2::types::{InstanceSpecification, ResourceType, TagSpecification};
 use aws_sdk_ec2::Client;
 
 use super::ec2::{filter, ignoring, tag_map, to_tags};
+use super::throttle::{persist, Priority};
 use crate::aws::{AwsError, AwsResultExt};
 use crate::tags;
 
@@ -44,21 +45,24 @@ pub async fn snapshot_volumes(
     let set_id = unique_set_id(instance_id);
     let mut all_tags = snapshot_tags.to_vec();
     all_tags.push((tags::SNAPSHOT_SET.to_string(), set_id.clone()));
-    let response = ec2
-        .create_snapshots()
-        .instance_specification(
-            InstanceSpecification::builder().instance_id(instance_id).exclude_boot_volume(false).build(),
-        )
-        .description(format!("Firebreak evidence of {instance_id}"))
-        .tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::Snapshot)
-                .set_tags(Some(to_tags(&all_tags)))
-                .build(),
-        )
-        .send()
-        .await
-        .aws("CreateSnapshots")?;
+    // A throttled CreateSnapshots created nothing: it waits for EC2's bucket, after the moves.
+    let response = persist(Priority::Preservation, || async {
+        ec2.create_snapshots()
+            .instance_specification(
+                InstanceSpecification::builder().instance_id(instance_id).exclude_boot_volume(false).build(),
+            )
+            .description(format!("Firebreak evidence of {instance_id}"))
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Snapshot)
+                    .set_tags(Some(to_tags(&all_tags)))
+                    .build(),
+            )
+            .send()
+            .await
+            .aws("CreateSnapshots")
+    })
+    .await?;
     let ours: Vec<String> = response.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)).collect();
     let Some(case_id) = case_id else {
         return Ok(SnapshotOutcome::Created(ours));

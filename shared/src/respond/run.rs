@@ -84,39 +84,32 @@ pub(super) async fn quarantine_all(
 }
 
 /// Instances quarantined at once: an attack sequence names up to 50, one Lambda invocation has one
-/// deadline, and each quarantine is mostly waiting on EC2. Bounded so that a large sequence does not
-/// meet EC2's request throttling all at once.
-const CONCURRENCY: usize = 4;
+/// deadline, and each quarantine is mostly waiting on EC2. EC2's throttling no longer argues for a
+/// small bound: a throttled call waits for its bucket to refill (`aws::throttle`), and the
+/// isolation moves are the calls that get the tokens first. Any bound below the sequence's size
+/// makes the last instances wait for the whole plans (snapshots included) of the first ones:
+/// measured, 17 s instead of 10 to isolate 50 instances (docs/performance.md, "The burst").
+const CONCURRENCY: usize = crate::events::sequence::MAX_SEQUENCE_INSTANCES;
 
-/// Quarantines the targets, at most [`CONCURRENCY`] at once (the leaders' results first).
+/// Quarantines the targets, at most [`CONCURRENCY`] at once, in order.
 ///
-/// Instances in one VPC share its isolation group, which the first quarantine there creates:
-/// two creating it at once would race. So the first target of each (account, region, VPC hint) —
-/// a sequence's instances have no hint, so one per account and region — runs before the others,
-/// and by the time they run the group of the common VPC exists and is only looked up. Followers
-/// in yet another VPC may still meet there; `ensure_group` takes `InvalidGroup.Duplicate` as
-/// "created by the other one" and looks it up. Every quarantine gets the same deadline: what does
-/// not fit is reported incomplete, and Lambda's retry resumes it (each plan is idempotent).
+/// Instances in one VPC share its isolation group, which the first quarantine there creates.
+/// Quarantines racing to create it are safe (`ensure_group` takes `InvalidGroup.Duplicate` as
+/// "created by the other one" and looks it up, as it does for concurrent invocations), so no
+/// quarantine waits for another's whole plan before it starts. Every quarantine gets the same
+/// deadline: what does not fit is reported incomplete, and Lambda's retry resumes it (each plan is
+/// idempotent).
 async fn quarantine_bounded<'t>(
     accounts: &Accounts,
     settings: &Settings,
     targets: &'t [Target],
     deadline: Deadline,
 ) -> Vec<(&'t Target, Result<Report, RespondError>)> {
-    let mut places = BTreeSet::new();
-    let (leaders, followers): (Vec<&Target>, Vec<&Target>) = targets.iter().partition(|t| {
-        let request = &t.request;
-        places.insert((&request.signal.account, &request.signal.region, request.vpc_hints.first()))
+    let runs = targets.iter().map(|target| async move {
+        // Boxed: the quarantine future is large, and Lambda's stack is not.
+        (target, Box::pin(quarantine_target(accounts, settings, target, deadline)).await)
     });
-    let mut results = Vec::with_capacity(targets.len());
-    for wave in [leaders, followers] {
-        let runs = wave.into_iter().map(|target| async move {
-            // Boxed: the quarantine future is large, and Lambda's stack is not.
-            (target, Box::pin(quarantine_target(accounts, settings, target, deadline)).await)
-        });
-        results.extend(stream::iter(runs).buffered(CONCURRENCY).collect::<Vec<_>>().await);
-    }
-    results
+    stream::iter(runs).buffered(CONCURRENCY).collect().await
 }
 
 async fn quarantine_target(
