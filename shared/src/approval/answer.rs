@@ -128,10 +128,14 @@ where
 {
     let given = Answer::from_event(&event)?;
     let approvals = invocation.accounts.approvals();
+    // Boxed: the response's future holds every step's AWS calls, too large for a thread's stack
+    // when it sits inline in the handler's own future.
     let Some(given) = given else {
         return match approvals {
-            None => run_response(event).await,
-            Some(approvals) => context(&invocation, approvals, event.clone(), None).scope(run_response(event)).await,
+            None => Box::pin(run_response(event)).await,
+            Some(approvals) => {
+                context(&invocation, approvals, event.clone(), None).scope(Box::pin(run_response(event))).await
+            }
         };
     };
     let approvals = approvals.unwrap_or_else(|| Arc::new(Approvals::contain_all()));
