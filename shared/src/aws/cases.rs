@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
@@ -42,22 +43,11 @@ pub enum Written {
     Full,
 }
 
-/// Appends one entry to the case (creating it on first write), unless the case is released.
-pub async fn append(
-    dynamodb: &Client,
-    table: &str,
-    write: &CaseWrite,
-    max_entries: usize,
-) -> Result<Written, AwsError> {
+/// The UpdateItem of one case with the attributes every delivery writes (names `#owner`,
+/// `#function`, `#resource`, `#region`, `#state`; values of [`CaseWrite`], the new entry and `:empty`).
+fn case_update(dynamodb: &Client, table: &str, write: &CaseWrite) -> UpdateItemFluentBuilder {
     let s = |v: &str| AttributeValue::S(v.to_string());
-    let mut update = String::from(
-        "SET created_at = if_not_exists(created_at, :now), #owner = if_not_exists(#owner, :owner), \
-         triggered_by = if_not_exists(triggered_by, :by), signal_json = if_not_exists(signal_json, :signal), \
-         #function = if_not_exists(#function, :function), #resource = if_not_exists(#resource, :resource), \
-         account = :account, #region = :region, updated_at = :now, \
-         entries = list_append(if_not_exists(entries, :empty), :entry)",
-    );
-    let mut request = dynamodb
+    dynamodb
         .update_item()
         .table_name(table)
         .key("case_id", s(&write.case_id))
@@ -76,6 +66,24 @@ pub async fn append(
         .expression_attribute_values(":region", s(&write.region))
         .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
         .expression_attribute_values(":entry", AttributeValue::L(vec![s(&write.entry)]))
+}
+
+/// Appends one entry to the case (creating it on first write), unless the case is released.
+pub async fn append(
+    dynamodb: &Client,
+    table: &str,
+    write: &CaseWrite,
+    max_entries: usize,
+) -> Result<Written, AwsError> {
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let mut update = String::from(
+        "SET created_at = if_not_exists(created_at, :now), #owner = if_not_exists(#owner, :owner), \
+         triggered_by = if_not_exists(triggered_by, :by), signal_json = if_not_exists(signal_json, :signal), \
+         #function = if_not_exists(#function, :function), #resource = if_not_exists(#resource, :resource), \
+         account = :account, #region = :region, updated_at = :now, \
+         entries = list_append(if_not_exists(entries, :empty), :entry)",
+    );
+    let mut request = case_update(dynamodb, table, write)
         .expression_attribute_values(":released", s("released"))
         .expression_attribute_values(":rejected", s("rejected"))
         .expression_attribute_values(":max", AttributeValue::N(max_entries.to_string()))
@@ -214,29 +222,11 @@ pub async fn open_pending(
          trigger_json = :trigger, policy_because = :because, function_arn = :function_arn, \
          entries = list_append(if_not_exists(entries, :empty), :entry)",
     );
-    let mut request = dynamodb
-        .update_item()
-        .table_name(table)
-        .key("case_id", s(&write.case_id))
-        .expression_attribute_names("#owner", "owner")
-        .expression_attribute_names("#function", "function")
-        .expression_attribute_names("#resource", "resource")
-        .expression_attribute_names("#region", "region")
-        .expression_attribute_names("#state", "state")
-        .expression_attribute_values(":now", s(&write.now))
-        .expression_attribute_values(":owner", s(&write.owner))
-        .expression_attribute_values(":by", s(&write.triggered_by))
-        .expression_attribute_values(":signal", s(&write.signal))
-        .expression_attribute_values(":function", s(&write.function))
-        .expression_attribute_values(":resource", s(&write.resource))
-        .expression_attribute_values(":account", s(&write.account))
-        .expression_attribute_values(":region", s(&write.region))
+    let mut request = case_update(dynamodb, table, write)
         .expression_attribute_values(":pending", s("pending_approval"))
         .expression_attribute_values(":trigger", s(&pending.trigger))
         .expression_attribute_values(":because", s(&pending.because))
         .expression_attribute_values(":function_arn", s(&pending.function_arn))
-        .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
-        .expression_attribute_values(":entry", AttributeValue::L(vec![s(&write.entry)]))
         .condition_expression("attribute_not_exists(case_id) OR (#owner = :owner AND #state = :pending)")
         .return_values(ReturnValue::AllOld);
     if let Some((name, on_timeout)) = &pending.schedule {
