@@ -16,7 +16,7 @@ use firebreak::notify::NotifyConfig;
 use firebreak::release::ReleaseConfig;
 use firebreak::respond::Settings;
 use firebreak_tests::ledger::{self, TABLE};
-use firebreak_tests::moto::{sdk_config_for, ACCOUNT_ID};
+use firebreak_tests::moto::{sdk_config_for, ACCOUNT_ID, REGION};
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
 use firebreak_tests::ssm_shim::SsmShim;
 use firebreak_tests::{home_only, on_large_stack, Moto, Scenario};
@@ -177,7 +177,7 @@ fn a_managed_instance_keeps_ssm_sends_one_capture_and_its_evidence_is_saved_once
         let report = quarantine(&bench).await;
         assert_eq!(report["outcome"], "contained", "{report:#}");
         let case_id = report["case_id"].as_str().unwrap().to_string();
-        let prefix = format!("{ACCOUNT_ID}/{case_id}/{instance_id}/");
+        let prefix = format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{instance_id}/{case_id}/");
 
         // The forensic profile in place, the original recorded.
         assert!(profile_of(&bench).await.is_some_and(|p| p.ends_with(&format!("/{FORENSIC}"))), "{report:#}");
@@ -282,7 +282,7 @@ fn a_not_managed_instance_is_reported_and_everything_else_still_happens() {
         assert_eq!(isolation_egress(&bench).await, 0, "no endpoints: no egress at all");
 
         assert!(profile_of(&bench).await.is_some_and(|p| p.ends_with(&format!("/{FORENSIC}"))));
-        let prefix = format!("{ACCOUNT_ID}/{case_id}/{instance_id}/");
+        let prefix = format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{instance_id}/{case_id}/");
         assert_eq!(versions(&bench, &prefix).await.len(), 2, "{report:#}");
         assert!(!bench.scenario.view(&instance_id, None).await.snapshots.is_empty());
     });
