@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The deployment checks, offline: cfn-lint on every template, the CDK app synthesised with cdk-nag
-# and its assertion tests, then infra/checks/infra_check.py (functions deployed, EventBridge
-# patterns through moto's matcher against events/, roles against the code's AWS calls).
+# (the evidence stack too: -c evidence=true) and its assertion tests, then infra/checks/infra_check.py
+# (functions deployed, EventBridge patterns through moto's matcher against events/, roles against
+# the code's AWS calls) and infra/checks/evidence_check.py (evidence.yaml == its CDK twin, the
+# bucket's settings, the forensic role against the capture document).
 # Called by test.sh; needs Node 20 + npm (the CDK packages install once from package-lock.json).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,13 +30,17 @@ done
 
 echo "== cdk synth (cdk-nag AwsSolutions) and the CDK assertion tests"
 (cd "$cdk" && npx tsc \
-  && FIREBREAK_LAMBDA_DIR="$work/lambda" CDK_OUTDIR="$work/cdk.out" node dist/bin/firebreak.js \
+  && FIREBREAK_LAMBDA_DIR="$work/lambda" CDK_OUTDIR="$work/cdk.out" CDK_CONTEXT_JSON='{"evidence":"true"}' node dist/bin/firebreak.js \
   && node --test dist/test/)
 
 echo "== cfn-lint"
 "$venv/bin/cfn-lint" infra/sam/template.yaml infra/member-role.yaml infra/evidence.yaml
 # W3005: CDK itself writes a DependsOn on the role next to the Fn::GetAtt of it.
 "$venv/bin/cfn-lint" --ignore-checks W3005 -- "$work/cdk.out/Firebreak.template.json"
+"$venv/bin/cfn-lint" -- "$work/cdk.out/FirebreakEvidence.template.json"
 
 echo "== templates against the code and the sample events"
 "$python" infra/checks/infra_check.py infra/sam/template.yaml "$work/cdk.out/Firebreak.template.json" infra/member-role.yaml
+
+echo "== the evidence template (infra/evidence.yaml) and its CDK twin"
+"$python" infra/checks/evidence_check.py infra/evidence.yaml "$work/cdk.out/FirebreakEvidence.template.json"

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{EbsInstanceBlockDeviceSpecification, Filter, InstanceBlockDeviceMappingSpecification};
+use aws_sdk_ec2::types::{EbsInstanceBlockDeviceSpecification, InstanceBlockDeviceMappingSpecification};
 use firebreak::deadline::Deadline;
 use firebreak::disk_evidence::{DiskEvidenceConfig, ForensicTarget};
 use firebreak::engine::{CommonConfig, Outcome, Report, StepOutcome};
@@ -72,12 +72,7 @@ async fn set_delete_on_termination(scenario: &Scenario, instance_id: &str, devic
 }
 
 async fn delete_on_termination(scenario: &Scenario, instance_id: &str) -> BTreeMap<String, bool> {
-    let response = scenario.ec2.describe_instances().instance_ids(instance_id).send().await.unwrap();
-    response.reservations()[0].instances()[0]
-        .block_device_mappings()
-        .iter()
-        .map(|m| (m.device_name().unwrap().to_string(), m.ebs().unwrap().delete_on_termination().unwrap()))
-        .collect()
+    firebreak_tests::snapshots::delete_on_termination(&scenario.ec2, instance_id).await
 }
 
 async fn instance_tags(scenario: &Scenario, instance_id: &str) -> BTreeMap<String, String> {
@@ -86,43 +81,7 @@ async fn instance_tags(scenario: &Scenario, instance_id: &str) -> BTreeMap<Strin
 
 /// Firebreak's copies: (copy id, source, encrypted, key, case tag, accounts it is shared with).
 async fn copies(scenario: &Scenario) -> Vec<(String, String, bool, String, String, Vec<String>)> {
-    let listed = scenario
-        .ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .filters(Filter::builder().name("tag-key").values("firebreak:source-snapshot").build())
-        .send()
-        .await
-        .unwrap();
-    let mut copies = Vec::new();
-    for snapshot in listed.snapshots() {
-        let id = snapshot.snapshot_id().unwrap().to_string();
-        let tags: BTreeMap<String, String> =
-            snapshot.tags().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string())).collect();
-        let permissions = scenario
-            .ec2
-            .describe_snapshot_attribute()
-            .snapshot_id(&id)
-            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
-            .send()
-            .await
-            .unwrap();
-        let shared = permissions
-            .create_volume_permissions()
-            .iter()
-            .map(|p| p.user_id().or(p.group().map(|g| g.as_str())).unwrap_or_default().to_string())
-            .collect();
-        copies.push((
-            id,
-            tags["firebreak:source-snapshot"].clone(),
-            snapshot.encrypted().unwrap_or(false),
-            snapshot.kms_key_id().unwrap_or_default().to_string(),
-            tags.get("firebreak:case").cloned().unwrap_or_default(),
-            shared,
-        ));
-    }
-    copies.sort();
-    copies
+    firebreak_tests::snapshots::forensic_copies(&scenario.ec2).await
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! own (the original recorded, put back by release), Firebreak's Run Command sent once to an
 //! SSM-managed instance with the case's S3 prefix, the instance's metadata and console output
 //! written once under that prefix, the isolation group opened to the VPC's Systems Manager
-//! endpoints only, and a not-managed instance reported while the rest still happens.
+//! endpoints only, every volume kept on termination and the snapshots copied encrypted and shared
+//! with the forensic account only (all of the issue's variables set at once), and a not-managed
+//! instance reported while the rest still happens.
 //!
 //! moto has no SSM DescribeInstanceInformation: `SsmShim` answers it (and the test checks the
 //! exact request it received); SendCommand and ListCommands are moto's. moto has no
@@ -10,13 +12,14 @@
 //! type without one.
 
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use firebreak::disk_evidence::ForensicTarget;
 use firebreak::engine::CommonConfig;
 use firebreak::evidence::EvidenceConfig;
 use firebreak::notify::NotifyConfig;
 use firebreak::release::ReleaseConfig;
 use firebreak::respond::Settings;
 use firebreak_tests::ledger::{self, TABLE};
-use firebreak_tests::moto::{sdk_config_for, ACCOUNT_ID};
+use firebreak_tests::moto::{sdk_config_for, ACCOUNT_ID, REGION};
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
 use firebreak_tests::ssm_shim::SsmShim;
 use firebreak_tests::{home_only, on_large_stack, Moto, Scenario};
@@ -27,6 +30,8 @@ const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
 const BUCKET: &str = "firebreak-evidence-test";
 const DOCUMENT: &str = "Firebreak-CaptureEvidence";
 const FORENSIC: &str = "firebreak-forensic";
+const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const FORENSIC_ACCOUNT: &str = "444455556666";
 
 struct Bench {
     moto: Moto,
@@ -122,6 +127,9 @@ async fn quarantine(bench: &Bench) -> Value {
         Settings { notify: NotifyConfig { sns_topic_arn: None, security_hub: false }, ..Settings::default() };
     settings.quarantine.common = common();
     settings.quarantine.evidence = evidence_config();
+    // Disk evidence as well: every variable of the issue set at once.
+    settings.quarantine.disk_evidence.forensic =
+        Some(ForensicTarget { kms_key_arn: KEY.into(), account_id: FORENSIC_ACCOUNT.into() });
     let function = quarantine_instance::Function { accounts: home_only(clients), config: settings };
     let event = bench.scenario.guardduty_event(DOS_EVENT, &bench.instance);
     quarantine_instance::handle(&function, LambdaEvent::new(event, Context::default())).await.expect("quarantined")
@@ -177,7 +185,7 @@ fn a_managed_instance_keeps_ssm_sends_one_capture_and_its_evidence_is_saved_once
         let report = quarantine(&bench).await;
         assert_eq!(report["outcome"], "contained", "{report:#}");
         let case_id = report["case_id"].as_str().unwrap().to_string();
-        let prefix = format!("{ACCOUNT_ID}/{case_id}/{instance_id}/");
+        let prefix = format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{instance_id}/{case_id}/");
 
         // The forensic profile in place, the original recorded.
         assert!(profile_of(&bench).await.is_some_and(|p| p.ends_with(&format!("/{FORENSIC}"))), "{report:#}");
@@ -205,6 +213,17 @@ fn a_managed_instance_keeps_ssm_sends_one_capture_and_its_evidence_is_saved_once
         assert_eq!(capture["recorded"]["firebreak:evidence-command"], command.command_id().unwrap());
         assert_eq!(tags_of(&bench).await.get("firebreak:evidence-command").map(String::as_str), command.command_id());
 
+        // Every volume kept on termination; the case's snapshots copied with the forensic key and
+        // shared with the forensic account only.
+        let kept = firebreak_tests::snapshots::delete_on_termination(&bench.scenario.ec2, &instance_id).await;
+        assert!(!kept.is_empty() && kept.values().all(|delete| !delete), "{kept:?}");
+        let copies = firebreak_tests::snapshots::forensic_copies(&bench.scenario.ec2).await;
+        assert!(!copies.is_empty(), "{report:#}");
+        for (copy, _, encrypted, key, case, shared) in &copies {
+            assert!(*encrypted && key == KEY && case == &case_id, "{copy}: {copies:?}");
+            assert_eq!(shared, &vec![FORENSIC_ACCOUNT.to_string()], "{copy} shared with the forensic account only");
+        }
+
         // Metadata and console output under the case's prefix; no screenshot from moto, said so.
         let saved = versions(&bench, &prefix).await;
         assert_eq!(saved, vec![format!("{prefix}console-output.txt"), format!("{prefix}instance-metadata.json")]);
@@ -227,6 +246,7 @@ fn a_managed_instance_keeps_ssm_sends_one_capture_and_its_evidence_is_saved_once
         let again = quarantine(&bench).await;
         assert_eq!(again["outcome"], "contained", "{again:#}");
         assert_eq!(commands(&bench).await.len(), 1, "{again:#}");
+        assert_eq!(firebreak_tests::snapshots::forensic_copies(&bench.scenario.ec2).await, copies, "no second copy");
         assert_eq!(versions(&bench, &prefix).await, saved);
         assert_eq!(step(&again, "replace_instance_profile")["outcome"], "skipped", "{again:#}");
         assert_eq!(step(&again, "capture_volatile_state")["outcome"], "skipped", "{again:#}");
@@ -282,7 +302,7 @@ fn a_not_managed_instance_is_reported_and_everything_else_still_happens() {
         assert_eq!(isolation_egress(&bench).await, 0, "no endpoints: no egress at all");
 
         assert!(profile_of(&bench).await.is_some_and(|p| p.ends_with(&format!("/{FORENSIC}"))));
-        let prefix = format!("{ACCOUNT_ID}/{case_id}/{instance_id}/");
+        let prefix = format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{instance_id}/{case_id}/");
         assert_eq!(versions(&bench, &prefix).await.len(), 2, "{report:#}");
         assert!(!bench.scenario.view(&instance_id, None).await.snapshots.is_empty());
     });

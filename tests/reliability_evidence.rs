@@ -13,7 +13,7 @@ use firebreak::evidence::EvidenceConfig;
 use firebreak::quarantine::quarantine_finding;
 use firebreak::{Clients, QuarantineConfig};
 use firebreak_tests::faults::{Fault, FaultProxy};
-use firebreak_tests::moto::{sdk_config_for, ACCOUNT_ID};
+use firebreak_tests::moto::{sdk_config_for, ACCOUNT_ID, REGION};
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
 use firebreak_tests::ssm_shim::SsmShim;
 use firebreak_tests::{Moto, Scenario};
@@ -97,7 +97,7 @@ impl Bench {
         let commands = moto.ssm.list_commands().send().await.expect("ListCommands");
         assert_eq!(commands.commands().len(), 1, "one capture: {report:#?}");
         let case = report.case_id.as_deref().unwrap();
-        let prefix = format!("{ACCOUNT_ID}/{case}/{}/", self.instance.instance_id);
+        let prefix = format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:instance/{}/{case}/", self.instance.instance_id);
         let versions = moto.s3.list_object_versions().bucket(BUCKET).prefix(&prefix).send().await.unwrap();
         let mut keys: Vec<&str> = versions.versions().iter().filter_map(|v| v.key()).collect();
         keys.sort();

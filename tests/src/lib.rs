@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod member;
 pub mod moto;
 pub mod scenario;
+pub mod snapshots;
 pub mod ssm_shim;
 
 pub use moto::Moto;

@@ -201,7 +201,8 @@ const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
   new iam.PolicyStatement({
     sid: 'WriteEvidence',
     actions: ['s3:PutObject'],
-    resources: [`arn:${Aws.PARTITION}:s3:::${Fn.ref('EvidenceBucket')}/*`],
+    // Under this account's instances' prefixes (<instance ARN>/<case>/, docs/evidence.md).
+    resources: [`arn:${Aws.PARTITION}:s3:::${Fn.ref('EvidenceBucket')}/arn:${Aws.PARTITION}:ec2:*:${Aws.ACCOUNT_ID}:instance/*`],
   }),
   new iam.PolicyStatement({
     sid: 'SnapshotVolumes',

@@ -71,7 +71,7 @@ export class FirebreakStack extends Stack {
       IsolationAllowSsmEndpoints: flag(this, 'IsolationAllowSsmEndpoints', 'false', "FIREBREAK_ISOLATION_ALLOW_SSM_ENDPOINTS. Let the isolation group reach the VPC's ssm, ssmmessages, ec2messages (and s3) interface endpoints on 443, nothing else. Off = isolation first."),
       EvidenceBucket: new CfnParameter(this, 'EvidenceBucket', {
         type: 'String', default: '', allowedPattern: '^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$',
-        description: "FIREBREAK_EVIDENCE_BUCKET. Where instance metadata, console output and the Run Command's captures go, under <account>/<case>/<instance>/. Empty = none saved.",
+        description: "FIREBREAK_EVIDENCE_BUCKET. Where instance metadata, console output and the Run Command's captures go, under <instance ARN>/<case>/. Empty = none saved.",
       }),
       EvidenceDocument: new CfnParameter(this, 'EvidenceDocument', {
         type: 'String', default: '', allowedPattern: '^([A-Za-z0-9_.-]{3,128})?$',

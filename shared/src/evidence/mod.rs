@@ -20,9 +20,12 @@ pub const FORENSIC_PROFILE_TAG: &str = crate::tags::FORENSIC_INSTANCE_PROFILE;
 /// On the instance: the id of the Run Command that captures its volatile state for the case.
 pub const EVIDENCE_COMMAND_TAG: &str = crate::tags::EVIDENCE_COMMAND;
 
-/// Where a case's evidence of one instance goes: `<account>/<case>/<instance>/`.
-pub fn evidence_prefix(account: &str, case_id: &str, instance_id: &str) -> String {
-    format!("{account}/{case_id}/{instance_id}/")
+/// Where a case's evidence of one instance goes: `<instance ARN>/<case>/`. The instance's ARN
+/// first, because that is what the policy variable `${ec2:SourceInstanceARN}` expands to: the
+/// forensic role (and the bucket policy) let an instance write only under its own ARN.
+pub fn evidence_prefix(region: &str, account: &str, case_id: &str, instance_id: &str) -> String {
+    let partition = crate::events::partition_of(region);
+    format!("arn:{partition}:ec2:{region}:{account}:instance/{instance_id}/{case_id}/")
 }
 
 /// The comment on the command a case sends, by which a redelivery finds it again.

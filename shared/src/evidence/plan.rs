@@ -25,7 +25,7 @@ pub fn profile_step(facts: &InstanceFacts, config: &EvidenceConfig) -> Option<Pl
 pub fn evidence_steps(
     facts: &InstanceFacts,
     config: &EvidenceConfig,
-    account: &str,
+    (region, account): (&str, &str),
     case_id: &str,
     released: bool,
 ) -> Vec<Planned<Action>> {
@@ -47,7 +47,7 @@ pub fn evidence_steps(
             )
         }));
     }
-    let prefix = evidence_prefix(account, case_id, &instance_id);
+    let prefix = evidence_prefix(region, account, case_id, &instance_id);
     if let Some((document, bucket)) = config.captures() {
         let sent = facts.tags.get(EVIDENCE_COMMAND_TAG).filter(|_| !released);
         let action = Action::CaptureVolatileState {
@@ -105,7 +105,9 @@ mod tests {
     fn without_the_variables_nothing_changes() {
         let facts = facts(Some("arn:aws:iam::1:instance-profile/web"), &[]);
         assert!(profile_step(&facts, &EvidenceConfig::default()).is_none());
-        assert!(evidence_steps(&facts, &EvidenceConfig::default(), "111122223333", "fb-1", false).is_empty());
+        assert!(
+            evidence_steps(&facts, &EvidenceConfig::default(), ("us-east-1", "111122223333"), "fb-1", false).is_empty()
+        );
     }
 
     #[test]
@@ -124,18 +126,19 @@ mod tests {
 
     #[test]
     fn reachability_capture_and_evidence_are_planned_with_the_case_prefix() {
-        let steps = evidence_steps(&facts(None, &[]), &config(), "111122223333", "fb-0123456789abcdef", false);
+        let steps =
+            evidence_steps(&facts(None, &[]), &config(), ("us-east-1", "111122223333"), "fb-0123456789abcdef", false);
         let names: Vec<&str> = steps.iter().map(|s| crate::engine::Action::name(&s.action)).collect();
         assert_eq!(names, ["allow_ssm_endpoints", "capture_volatile_state", "save_instance_evidence"]);
         assert!(steps[0].skip.as_deref().is_some_and(|s| s.contains("not reachable")), "isolation first");
         let Action::CaptureVolatileState { prefix, comment, .. } = &steps[1].action else { unreachable!() };
-        assert_eq!(prefix, "111122223333/fb-0123456789abcdef/i-0a1b2c3d4e5f60718/");
+        assert_eq!(prefix, "arn:aws:ec2:us-east-1:111122223333:instance/i-0a1b2c3d4e5f60718/fb-0123456789abcdef/");
         assert_eq!(comment, "firebreak fb-0123456789abcdef");
 
         let sent = facts(None, &[(EVIDENCE_COMMAND_TAG, "cmd-1")]);
-        let steps = evidence_steps(&sent, &config(), "111122223333", "fb-0123456789abcdef", false);
+        let steps = evidence_steps(&sent, &config(), ("us-east-1", "111122223333"), "fb-0123456789abcdef", false);
         assert!(steps[1].skip.as_deref().is_some_and(|s| s.contains("cmd-1")), "one command per case");
-        let released = evidence_steps(&sent, &config(), "111122223333", "fb-0123456789abcdef", true);
+        let released = evidence_steps(&sent, &config(), ("us-east-1", "111122223333"), "fb-0123456789abcdef", true);
         assert_eq!(released[1].skip, None, "a released case's command is history");
     }
 }

@@ -125,7 +125,13 @@ pub fn decide(
         },
         skip: facts.instance_profile_arn.is_none().then(|| "no instance profile associated".into()),
     }));
-    steps.extend(evidence::plan::evidence_steps(facts, &config.evidence, &request.signal.account, &case_id, released));
+    steps.extend(evidence::plan::evidence_steps(
+        facts,
+        &config.evidence,
+        (&request.signal.region, &request.signal.account),
+        &case_id,
+        released,
+    ));
 
     let mut case_tags = vec![
         (tags::CASE.to_string(), case_id.clone()),
