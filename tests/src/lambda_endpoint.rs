@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 
 use crate::http::{forward, percent_decode, read_request, response, Server};
 
-pub type Invoked = Pin<Box<dyn Future<Output = Result<Value, FunctionError>> + Send>>;
+/// Not `Send`: it is driven by `block_on` on the connection's own thread.
+pub type Invoked = Pin<Box<dyn Future<Output = Result<Value, FunctionError>>>>;
 /// The function behind every Invoke: its name (or ARN) as invoked, and the payload.
 pub type Handler = Arc<dyn Fn(String, Value) -> Invoked + Send + Sync>;
 

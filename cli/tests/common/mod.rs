@@ -25,6 +25,11 @@ impl std::fmt::Display for Run {
 
 /// Runs `firebreak ARGS` against the emulator, with no terminal on stdin.
 pub fn firebreak(moto: &Moto, table: Option<&str>, args: &[&str]) -> Run {
+    firebreak_with(moto, table, &[], args)
+}
+
+/// [`firebreak`] with more variables (`AWS_ENDPOINT_URL_LAMBDA`: a loopback Lambda endpoint).
+pub fn firebreak_with(moto: &Moto, table: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_firebreak"));
     for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("FIREBREAK_") || n.starts_with("AWS_")) {
         command.env_remove(name);
@@ -43,6 +48,7 @@ pub fn firebreak(moto: &Moto, table: Option<&str>, args: &[&str]) -> Run {
     if let Some(table) = table {
         command.env("FIREBREAK_CASES_TABLE", table);
     }
+    command.envs(env.iter().copied());
     let output = command.output().expect("firebreak runs");
     Run {
         code: output.status.code().unwrap_or(-1),

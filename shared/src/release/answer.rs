@@ -95,11 +95,9 @@ async fn forward_one(
         };
         return Err(ApprovalError::NotPending { case_id: case_id.into(), state: case.state, detail });
     }
-    let function = case.function_arn.clone().filter(|arn| !arn.is_empty()).ok_or_else(|| {
-        ApprovalError::Setup(
-            "the case does not record the ARN of the function holding it: answer with firebreak approve --function",
-        )
-    })?;
+    let function = case.function_arn.clone().filter(|arn| !arn.is_empty()).ok_or(ApprovalError::Setup(
+        "the case does not record the ARN of the function holding it: answer with firebreak approve --function",
+    ))?;
     let body = serde_json::to_vec(&answer.payload(case_id)).map_err(|e| EventError::Malformed(e.to_string()))?;
     let answered = invoke_for_answer(&accounts.home().lambda, &function, &body)
         .await
