@@ -6,94 +6,14 @@
 //! once. Security Hub's BatchUpdateFindings is absent from moto: these functions run with
 //! `security_hub: false`, and `approval::notice` is unit-tested for the finding it addresses.
 
-use std::sync::Arc;
-
-use firebreak::approval::{Approvals, Schedules};
-use firebreak::cases::{Case, EntryKind};
-use firebreak::engine::CommonConfig;
-use firebreak::notify::NotifyConfig;
-use firebreak::respond::Settings;
+use firebreak::approval::Approvals;
+use firebreak::cases::EntryKind;
 use firebreak::response_policy::{Mode, Policy};
-use firebreak_tests::ledger::{self, TABLE};
-use firebreak_tests::scenario::{CompromisedInstance, Setup};
-use firebreak_tests::{Moto, Scenario};
-use lambda_runtime::{Context, LambdaEvent};
-use quarantine_instance::Function;
+use firebreak_tests::approval::{invoke, policy, world, World, FUNCTION_ARN, GROUP, SCHEDULER_ROLE};
+use firebreak_tests::ledger::TABLE;
+use firebreak_tests::scenario::Setup;
+use firebreak_tests::Moto;
 use serde_json::{json, Value};
-
-const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
-const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:quarantine-instance";
-const GROUP: &str = "firebreak";
-const SCHEDULER_ROLE: &str = "arn:aws:iam::123456789012:role/firebreak-scheduler";
-
-struct World {
-    moto: Moto,
-    scenario: Scenario,
-    instance: CompromisedInstance,
-    dynamodb: aws_sdk_dynamodb::Client,
-    topic: String,
-    scheduler: aws_sdk_scheduler::Client,
-}
-
-async fn world() -> World {
-    let moto = Moto::start();
-    let scenario = Scenario::new(&moto).await;
-    let instance = scenario.compromised_instance(&Setup::bare()).await;
-    let dynamodb = ledger::create_table(&moto).await;
-    let config = moto.sdk_config().await;
-    let sns = aws_sdk_sns::Client::new(&config);
-    let topic = sns.create_topic().name("firebreak").send().await.expect("CreateTopic").topic_arn.expect("arn");
-    let scheduler = aws_sdk_scheduler::Client::new(&config);
-    scheduler.create_schedule_group().name(GROUP).send().await.expect("CreateScheduleGroup");
-    World { moto, scenario, instance, dynamodb, topic, scheduler }
-}
-
-impl World {
-    async fn function(&self, policy: Policy) -> Function {
-        let approvals = Approvals {
-            policy,
-            sns_topic_arn: Some(self.topic.clone()),
-            security_hub: false,
-            schedules: Some(Schedules {
-                scheduler: self.scheduler.clone(),
-                group: GROUP.into(),
-                role_arn: SCHEDULER_ROLE.into(),
-            }),
-        };
-        let mut config =
-            Settings { notify: NotifyConfig { sns_topic_arn: None, security_hub: false }, ..Settings::default() };
-        config.quarantine.common = CommonConfig { cases_table: Some(TABLE.into()), ..CommonConfig::default() };
-        let accounts = firebreak_tests::accounts(&self.moto).await.with_approvals(Arc::new(approvals));
-        Function { accounts, config }
-    }
-
-    fn event(&self) -> Value {
-        self.scenario.guardduty_event(DOS_EVENT, &self.instance)
-    }
-
-    async fn cases(&self) -> Vec<Case> {
-        ledger::cases(&self.dynamodb).await
-    }
-
-    async fn groups(&self) -> Vec<Vec<String>> {
-        let view = self.scenario.view(&self.instance.instance_id, None).await;
-        view.interface_groups.values().cloned().collect()
-    }
-
-    fn original_groups(&self) -> Vec<Vec<String>> {
-        self.instance.interfaces.iter().map(|(_, groups)| groups.clone()).collect()
-    }
-}
-
-async fn invoke(function: &Function, event: Value) -> Result<Value, firebreak::engine::FunctionError> {
-    let mut context = Context::default();
-    context.invoked_function_arn = FUNCTION_ARN.into();
-    quarantine_instance::handle(function, LambdaEvent::new(event, context)).await
-}
-
-fn policy(text: &str) -> Policy {
-    Policy::from_json(text, Mode::Contain).expect("valid policy")
-}
 
 #[tokio::test]
 async fn default_mode_approve_holds_the_finding_until_approved() {

@@ -69,6 +69,8 @@ const PORT_FINDINGS: [&str; 3] = [
 const QUARANTINE_ACTIONS: [&str; 3] = ["quarantine", "quarantine instance", "quarantineinstance"];
 const REVOKE_ACTIONS: [&str; 2] = ["revoke credentials", "revokecredentials"];
 const RELEASE_ACTIONS: [&str; 3] = ["release", "release case", "releasecase"];
+/// Answers to a case pending approval: release forwards them to the function holding the case.
+const ANSWER_ACTIONS: [&str; 2] = ["approve", "reject"];
 const ABUSE_METRICS: [&str; 3] = ["NetworkOut", "NetworkPacketsOut", "EstimatedCharges"];
 const SECURITY_GROUP_CALLS: [&str; 3] =
     ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "CreateSecurityGroup"];
@@ -156,7 +158,7 @@ pub fn route(event: &Value) -> Result<Route, String> {
                 Ok(Route::QuarantineInstance)
             } else if REVOKE_ACTIONS.contains(&action.as_str()) {
                 Ok(Route::RevokeCredentials)
-            } else if RELEASE_ACTIONS.contains(&action.as_str()) {
+            } else if RELEASE_ACTIONS.contains(&action.as_str()) || ANSWER_ACTIONS.contains(&action.as_str()) {
                 Ok(Route::Release)
             } else {
                 Err(format!("no function handles the Security Hub custom action {action:?}"))

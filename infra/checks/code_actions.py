@@ -50,6 +50,8 @@ IAM_PREFIX_OF_CRATE = {
 # API operations whose IAM action differs from their name, or that need more than their own action.
 # Keyed by "prefix:Operation"; the value is the complete list of IAM actions the call needs.
 IAM_ACTIONS_OF_OPERATION: dict[str, list[str]] = {
+    # Lambda's Invoke operation is authorised as lambda:InvokeFunction.
+    "lambda:Invoke": ["lambda:InvokeFunction"],
     # Needs no permission at all (and cannot be denied).
     "sts:GetCallerIdentity": [],
     # EC2 hands the profile's role to the instance: the caller must be allowed to pass that role

@@ -80,6 +80,8 @@ HOME_ACCOUNT_ACTIONS = {
     "ssm:GetParameter",
     "scheduler:CreateSchedule",
     "scheduler:DeleteSchedule",
+    # release forwards Security Hub "Approve" / "Reject" to this stack's function holding the case.
+    "lambda:InvokeFunction",
 }
 # The case ledger's settings (docs/cases.md), the same in SAM and CDK: property -> required value.
 CASES_TABLE_PROPERTIES = {

@@ -1,9 +1,11 @@
 //! Test harness: a real moto server on 127.0.0.1, one per test, and a realistic compromised
 //! instance built inside it.
 
+pub mod approval;
 pub mod faults;
 pub mod http;
 pub mod incident;
+pub mod lambda_endpoint;
 pub mod ledger;
 pub mod member;
 pub mod moto;

@@ -1,5 +1,6 @@
 //! release: a case id in (Security Hub "Release" on a Firebreak or GuardDuty finding, or a direct
-//! invocation); what the case changed put back, the case marked released, a report out.
+//! invocation); what the case changed put back, the case marked released, a report out. Also
+//! Security Hub "Approve" / "Reject" on a case pending approval, forwarded to its function.
 
 use firebreak::accounts::Accounts;
 use firebreak::deadline::Deadline;
@@ -26,6 +27,11 @@ impl Function {
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
     let deadline = Deadline::from_lambda(event.context.deadline());
     function.accounts.invoked_as(&event.context.invoked_function_arn);
+    // Security Hub "Approve" / "Reject": forwarded to the function holding the case.
+    if let Some(answer) = release::answer::CustomAnswer::from_event(&event.payload)? {
+        let table = function.config.common.cases_table.as_deref();
+        return release::answer::forward(&function.accounts, table, &answer).await;
+    }
     let requests = ReleaseRequest::from_event(&event.payload)?;
     let release = |request| release::release_case(&function.accounts, &function.config, request, deadline);
     if let [request] = requests.as_slice() {

@@ -1023,7 +1023,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
   },
   {
     name: 'release',
-    description: 'Security Hub action "Release" or a direct invocation -> put back what a case changed, from the case ledger; report.',
+    description: 'Security Hub action "Release" or a direct invocation -> put back what a case changed, from the case ledger; report. "Approve" / "Reject" -> forwarded to the function holding the case.',
     rules: {
       // An analyst chose "Release" on selected Firebreak or GuardDuty findings: the action the
       // stack creates (ReleaseActionTarget), by its id (its name can be edited in the console,
@@ -1032,6 +1032,18 @@ export const FUNCTIONS: FirebreakFunction[] = [
         source: ['aws.securityhub'],
         detailType: ['Security Hub Findings - Custom Action'],
         resources: events.Match.suffix(':action/custom/Release'),
+      },
+      // "Approve" / "Reject" on a finding whose case waits for approval: release forwards the
+      // answer to the function holding the case (docs/response-policy.md).
+      SecurityHubApproveAction: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Custom Action'],
+        resources: events.Match.suffix(':action/custom/Approve'),
+      },
+      SecurityHubRejectAction: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Custom Action'],
+        resources: events.Match.suffix(':action/custom/Reject'),
       },
     },
     environment: { ...QUARANTINE_ENVIRONMENT, ...ACCOUNTS_ENVIRONMENT },

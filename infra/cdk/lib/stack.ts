@@ -121,7 +121,7 @@ export class FirebreakStack extends Stack {
         description: 'FIREBREAK_ALLOWED_ACCOUNTS (every function). Comma-separated account ids Firebreak may act in besides its own; empty = any (also the accounts audit-posture audits, unless AuditOrganization).',
       }),
       AuditOrganization: flag(this, 'AuditOrganization', 'false', 'FIREBREAK_AUDIT_ORGANIZATION (audit-posture). "true" = audit every ACTIVE account of the organisation (Organizations ListAccounts, granted only then; deploy in the management or a delegated-administrator account), filtered by AllowedAccounts when set.'),
-      SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms. "true" also creates the Security Hub custom action "Release" (Security Hub must be enabled in this account and region).'),
+      SecurityHub: flag(this, 'SecurityHub', 'true', 'FIREBREAK_SECURITY_HUB (quarantine-instance, abuse-report). Update the originating Security Hub finding; import one for abuse notices and alarms. "true" also creates the Security Hub custom actions "Release", "Approve" and "Reject" (Security Hub must be enabled in this account and region).'),
       QuarantineOnBillingAlarm: flag(this, 'QuarantineOnBillingAlarm', 'false', 'FIREBREAK_QUARANTINE_ON_BILLING_ALARM (quarantine-instance, abuse-report). On a billing alarm, quarantine the instance with the most outbound traffic.'),
       TopTalkers: new CfnParameter(this, 'TopTalkers', {
         type: 'Number', default: 5, minValue: 1, maxValue: 50,
@@ -247,6 +247,14 @@ export class FirebreakStack extends Stack {
     releaseAction.cfnOptions.condition = new CfnCondition(this, 'SecurityHubEnabled', {
       expression: Fn.conditionEquals(p.SecurityHub.valueAsString, 'true'),
     });
+    // Answers to a case pending approval (docs/response-policy.md), under the same condition.
+    for (const [id, description] of [
+      ['Approve', "Firebreak: approve the held plan of the finding's case; its function re-plans and acts"],
+      ['Reject', "Firebreak: reject the held plan of the finding's case; closed, nothing changed"],
+    ]) {
+      const answer = new securityhub.CfnActionTarget(this, `${id}ActionTarget`, { id, name: id, description });
+      answer.cfnOptions.condition = releaseAction.cfnOptions.condition;
+    }
 
     // The response policy (docs/response-policy.md), read by every acting function at cold start.
     // This value keeps today's behaviour (no rules, every signal in DefaultMode); the SAM
@@ -464,6 +472,22 @@ export class FirebreakStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<ApprovalScheduleGroup>/*]`,
       reason: 'A schedule per pending case, named after the case, only in Firebreak\'s own schedule group.',
     });
+
+    // Security Hub "Approve" / "Reject" reach release, which forwards the answer to the function
+    // holding the case: exactly this stack's acting functions.
+    const release = built.find((b) => b.spec.name === 'release');
+    const acting = built.filter((b) => 'FIREBREAK_POLICY_PARAMETER' in b.spec.environment);
+    if (release?.fn.role && acting.length > 0) {
+      new iam.CfnPolicy(this, 'ReleaseAnswerPolicy', {
+        policyName: 'answer-held-cases',
+        roles: [release.fn.role.roleName],
+        policyDocument: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({
+          sid: 'AnswerHeldCases',
+          actions: ['lambda:InvokeFunction'],
+          resources: acting.map((b) => b.fn.functionArn),
+        })] }),
+      });
+    }
 
     // Firebreak watches itself: alarms on the alert topic and the dashboard (docs/operations.md).
     watch(this, { built, failedEvents, alerts, threshold: p.TimeToContainmentThreshold, canaryEnabled: enabledBy.Canary });

@@ -277,23 +277,25 @@ test('every function is told the ledger; only those that open cases may use it, 
   }
 });
 
-test('release hears only the Security Hub action "Release", which the stack creates when Security Hub is on', () => {
+test('release hears only the Security Hub actions "Release", "Approve" and "Reject", which the stack creates when Security Hub is on', () => {
   const template = synth();
   template.hasCondition('SecurityHubEnabled', { 'Fn::Equals': [{ Ref: 'SecurityHub' }, 'true'] });
-  template.hasResource('AWS::SecurityHub::ActionTarget', {
-    Condition: 'SecurityHubEnabled',
-    Properties: { Id: 'Release', Name: 'Release' },
-  });
+  for (const action of ['Release', 'Approve', 'Reject']) {
+    template.hasResource('AWS::SecurityHub::ActionTarget', {
+      Condition: 'SecurityHubEnabled',
+      Properties: { Id: action, Name: action },
+    });
+  }
   const [release] = Object.keys(template.findResources('AWS::Lambda::Function', {
     Properties: { Tags: Match.arrayWith([{ Key: 'firebreak:function', Value: 'release' }]) },
   }));
   const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
     rule.Properties.Targets.some((t: { Arn: unknown }) => JSON.stringify(t.Arn).includes(`"${release}"`)));
-  assert.deepEqual(rules.map((r) => r.Properties.EventPattern), [{
+  assert.deepEqual(rules.map((r) => r.Properties.EventPattern), ['Release', 'Approve', 'Reject'].map((action) => ({
     source: ['aws.securityhub'],
     'detail-type': ['Security Hub Findings - Custom Action'],
-    resources: [{ suffix: ':action/custom/Release' }],
-  }]);
+    resources: [{ suffix: `:action/custom/${action}` }],
+  })));
   template.hasResourceProperties('AWS::Lambda::Permission', {
     Action: 'lambda:InvokeFunction',
     Principal: 'events.amazonaws.com',

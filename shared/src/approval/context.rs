@@ -2,14 +2,16 @@
 //! `cases::run_recorded`, so that no capability passes the policy, the event or the approver
 //! along: each plan, wherever it is made, meets the same gate.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::Approvals;
 use crate::aws::Clients;
-use crate::engine::Report;
-use crate::response_policy::{Mode, PolicyDecision, PolicyInput};
+use crate::engine::report::PolicyNote;
+use crate::engine::{Report, Signal};
+use crate::response_policy::{Mode, Overridable, PolicyDecision, PolicyInput};
 
 tokio::task_local! {
     static CONTEXT: Context;
@@ -46,8 +48,13 @@ impl Context {
     /// event carries them, account and region as the signal names them (an attack sequence's
     /// resources each in their own). An approved plan is contained, and says by whom.
     pub fn decision_for(&self, report: &Report) -> PolicyDecision {
+        self.decision_for_signal(&report.signal)
+    }
+
+    /// [`Self::decision_for`] a signal.
+    pub fn decision_for_signal(&self, signal: &Signal) -> PolicyDecision {
         let (severity, tags) = PolicyInput::severity_and_tags(&self.trigger);
-        let input = PolicyInput::new(&report.signal, severity, tags, self.function);
+        let input = PolicyInput::new(signal, severity, tags, self.function);
         let decision = self.approvals.policy.decide(&input);
         match &self.approved_by {
             None => decision,
@@ -59,5 +66,33 @@ impl Context {
                 ..decision
             },
         }
+    }
+}
+
+/// The settings a plan for the report's signal is made with: the function's own, changed by the
+/// `overrides` of the rule the signal matches (an approval re-plans with them too). Outside a
+/// policy's context, or when the rule changes nothing, the function's own; what changed goes
+/// into the report (`policy.overrides`).
+pub fn settings_for<'a, C: Overridable>(config: &'a C, report: &mut Report) -> Cow<'a, C> {
+    let Some(context) = Context::current() else {
+        return Cow::Borrowed(config);
+    };
+    let decision = context.decision_for(report);
+    let mut settings = config.clone();
+    let changed = settings.override_with(&decision.overrides);
+    if changed.is_empty() {
+        return Cow::Borrowed(config);
+    }
+    report.policy = Some(note(&decision, changed));
+    Cow::Owned(settings)
+}
+
+/// The decision as the report carries it.
+pub(super) fn note(decision: &PolicyDecision, overrides: Vec<String>) -> PolicyNote {
+    PolicyNote {
+        mode: decision.mode.as_str(),
+        rule: decision.rule.as_ref().map(|(n, name)| format!("{n} {name:?}")),
+        because: decision.because.clone(),
+        overrides,
     }
 }

@@ -3,12 +3,11 @@
 
 use std::time::SystemTime;
 
-use super::context::Context;
+use super::context::{note, Context};
 use super::notice;
 use crate::aws::cases::{self as ledger, CaseWrite, Opened, Pending};
 use crate::aws::scheduler::{self, OneTime};
 use crate::cases::{record_failed, Entry, Ledger};
-use crate::engine::report::PolicyNote;
 use crate::engine::{Action, Outcome, Plan, Report};
 use crate::response_policy::{Mode, OnTimeout, PolicyDecision};
 
@@ -23,11 +22,9 @@ pub(crate) async fn hold<A: Action>(ledger: Option<&Ledger>, plan: &Plan<A>, rep
     };
     let decision = context.decision_for(report);
     let mode = decision.mode;
-    report.policy = Some(PolicyNote {
-        mode: mode.as_str(),
-        rule: decision.rule.as_ref().map(|(n, name)| format!("{n} {name:?}")),
-        because: decision.because.clone(),
-    });
+    // The overrides were applied, and noted, when the plan was made (`settings_for`).
+    let overrides = report.policy.take().map(|note| note.overrides).unwrap_or_default();
+    report.policy = Some(note(&decision, overrides));
     // A dry run changes nothing whatever the mode: it shows the plan, and the policy's decision.
     if report.dry_run {
         return false;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 pub use answer::{handle_invocation, Answer, Approval, Invocation, Rejection, Timeout};
-pub use context::Context;
+pub use context::{settings_for, Context};
 pub(crate) use hold::hold;
 
 use crate::accounts::Accounts;
@@ -85,6 +85,8 @@ pub enum ApprovalError {
     NoTrigger(String),
     #[error("could not read or write the case: {0}")]
     Ledger(#[from] AwsError),
+    #[error("case {case_id}: {function} did not take the answer: {error}")]
+    Forward { case_id: String, function: String, error: AwsError },
 }
 
 impl From<ApprovalError> for FunctionError {
@@ -94,7 +96,9 @@ impl From<ApprovalError> for FunctionError {
             | ApprovalError::Policy { .. }
             | ApprovalError::Setup(_)
             | ApprovalError::NoLedger => "InvalidConfig",
-            ApprovalError::Parameter { .. } | ApprovalError::Ledger(_) => "AwsCallFailed",
+            ApprovalError::Parameter { .. } | ApprovalError::Ledger(_) | ApprovalError::Forward { .. } => {
+                "AwsCallFailed"
+            }
             ApprovalError::Event(_) => "InvalidEvent",
             ApprovalError::UnknownCase(_) | ApprovalError::NoTrigger(_) => "ResourceNotFound",
             ApprovalError::WrongFunction { .. } => "InvalidEvent",

@@ -210,6 +210,9 @@ pub struct PolicyNote {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     pub because: String,
+    /// The settings the rule's `overrides` changed for this plan (`stop_instance false`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 impl Report {

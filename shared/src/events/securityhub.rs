@@ -45,6 +45,10 @@ pub enum CustomAction {
     RevokeCredentials,
     /// Undo a case: the release function.
     Release,
+    /// Answer a case pending approval: the release function forwards the answer to the function
+    /// holding the case.
+    Approve,
+    Reject,
 }
 
 impl CustomAction {
@@ -57,6 +61,8 @@ impl CustomAction {
             "quarantine" | "quarantineinstance" => Some(Self::Quarantine),
             "revokecredentials" | "revokecreds" | "revokecredential" => Some(Self::RevokeCredentials),
             "release" | "releasecase" => Some(Self::Release),
+            "approve" => Some(Self::Approve),
+            "reject" => Some(Self::Reject),
             _ => None,
         })
     }
@@ -188,7 +194,7 @@ impl SecurityHubEvent {
             let action = CustomAction::recognise(&name, &arn).ok_or_else(|| EventError::InvalidField {
                 field: "detail.actionName",
                 value: name.clone(),
-                why: "Firebreak implements the custom actions \"Quarantine\", \"Revoke credentials\" and \"Release\"",
+                why: "Firebreak implements the custom actions \"Quarantine\", \"Revoke credentials\", \"Release\", \"Approve\" and \"Reject\"",
             })?;
             Trigger::CustomAction { action, name, arn }
         };

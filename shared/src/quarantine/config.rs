@@ -3,6 +3,7 @@
 use crate::disk_evidence::DiskEvidenceConfig;
 use crate::engine::config::{flag, CommonConfig, ConfigError};
 use crate::evidence::EvidenceConfig;
+use crate::response_policy::{set_override, Overridable, Overrides};
 
 pub const ISOLATION_GROUP_NAME: &str = "FIREBREAK_ISOLATION_GROUP_NAME";
 pub const STOP_INSTANCE: &str = "FIREBREAK_STOP_INSTANCE";
@@ -73,6 +74,24 @@ impl QuarantineConfig {
     /// them (quarantine-task and release read the rest of this configuration).
     pub fn with_disk_evidence(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self { disk_evidence: DiskEvidenceConfig::from_lookup(lookup)?, ..self })
+    }
+}
+
+/// A rule's `snapshot`, `stop_instance` and `cut_tracked_connections`. No snapshots means no
+/// stop either: an instance is never stopped before its volumes are snapshotted.
+impl Overridable for QuarantineConfig {
+    fn override_with(&mut self, overrides: &Overrides) -> Vec<String> {
+        let mut changed = Vec::new();
+        set_override(&mut self.snapshot, overrides.snapshot, "snapshot", &mut changed);
+        let stop = if self.snapshot { overrides.stop_instance } else { Some(false) };
+        set_override(&mut self.stop_instance, stop, "stop_instance", &mut changed);
+        set_override(
+            &mut self.cut_tracked_connections,
+            overrides.cut_tracked_connections,
+            "cut_tracked_connections",
+            &mut changed,
+        );
+        changed
     }
 }
 

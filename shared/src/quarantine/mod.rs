@@ -107,6 +107,7 @@ pub async fn quarantine_with(
     let clock = Instant::now();
     let mut report = empty_report(request, config);
     report.process = process;
+    let config = &*crate::approval::settings_for(config, &mut report);
     let (observed, read_retries) = recording_retries(deadline.run(Box::pin(observe(clients, config, request)))).await;
     let observed = observed.ok_or(QuarantineError::DeadlineBeforeRead)??;
     let plan = match decide(request, &observed.facts, &observed.groups, config, &timestamp(started)) {

@@ -8,6 +8,7 @@
 //! released (once, conditionally: a second release is refused).
 
 pub mod action;
+pub mod answer;
 pub mod execute;
 pub mod forensic;
 pub mod lambda;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::case::case_id_for;
-use crate::events::securityhub::{self, CustomAction, SecurityHubEvent, Trigger};
+use crate::events::securityhub::{self, AsffFinding, CustomAction, SecurityHubEvent, Trigger};
 use crate::events::EventError;
 
 /// Who and why are free text, kept short: they land in the ledger and in tags.
@@ -93,15 +93,7 @@ impl ReleaseRequest {
         hub.findings
             .iter()
             .map(|finding| {
-                // A Firebreak finding names its case; a GuardDuty finding's case derives from its id.
-                let case_id = match finding.product_fields.get(crate::aws::securityhub::CASE_FIELD) {
-                    Some(case_id) => case_id.clone(),
-                    None => case_id_for(finding.guardduty_finding_id().ok_or_else(|| EventError::UnsupportedFinding {
-                        finding_type: finding.types.join(", "),
-                        resource_type: finding.product_arn.clone(),
-                        why: "\"Release\" needs a Firebreak finding (ProductFields firebreak/case) or a GuardDuty finding",
-                    })?),
-                };
+                let case_id = case_id_of(finding)?;
                 ReleaseRequest {
                     case_id,
                     reason: "Security Hub custom action Release".into(),
@@ -112,6 +104,20 @@ impl ReleaseRequest {
             })
             .collect()
     }
+}
+
+/// The case a finding is about: a Firebreak finding names its case; a GuardDuty finding's case
+/// derives from its id (what the custom actions "Release", "Approve" and "Reject" act on).
+pub fn case_id_of(finding: &AsffFinding) -> Result<String, EventError> {
+    if let Some(case_id) = finding.product_fields.get(crate::aws::securityhub::CASE_FIELD) {
+        return Ok(case_id.clone());
+    }
+    let id = finding.guardduty_finding_id().ok_or_else(|| EventError::UnsupportedFinding {
+        finding_type: finding.types.join(", "),
+        resource_type: finding.product_arn.clone(),
+        why: "a custom action about a case needs a Firebreak finding (ProductFields firebreak/case) or a GuardDuty finding",
+    })?;
+    Ok(case_id_for(id))
 }
 
 #[cfg(test)]

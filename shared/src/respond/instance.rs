@@ -198,6 +198,13 @@ fn security_hub_targets(hub: &SecurityHubEvent) -> Result<Routed, EventError> {
                     why: "the release function handles this action; quarantine-instance handles \"Quarantine\"",
                 });
             }
+            Trigger::CustomAction { action: CustomAction::Approve | CustomAction::Reject, name, .. } => {
+                return Err(EventError::UnsupportedFinding {
+                    finding_type: format!("Security Hub custom action {name:?}"),
+                    resource_type: resource_types(asff),
+                    why: "the release function answers \"Approve\" and \"Reject\"; quarantine-instance handles \"Quarantine\"",
+                });
+            }
             Trigger::CustomAction { action: CustomAction::RevokeCredentials, .. } => {
                 return Err(EventError::UnsupportedFinding {
                     finding_type: "Security Hub custom action \"Revoke credentials\"".into(),

@@ -9,6 +9,7 @@ mod decide;
 mod document;
 mod glob;
 mod locate;
+mod overrides;
 mod sample;
 
 pub(crate) use sample::resource_tags;
@@ -26,6 +27,7 @@ use crate::engine::config::ConfigError;
 
 pub use decide::{PolicyDecision, PolicyInput};
 pub use document::{Match, Mode, OnTimeout, Overrides, Rule, Severity};
+pub use overrides::{set as set_override, Overridable};
 
 /// The mode of signals no rule matches (and of every signal when there is no policy).
 pub const DEFAULT_MODE: &str = "FIREBREAK_DEFAULT_MODE";

@@ -4,6 +4,7 @@
 use super::principal::PrincipalRef;
 use crate::engine::config::{flag, ConfigError};
 use crate::quarantine::QuarantineConfig;
+use crate::response_policy::{set_override, Overridable, Overrides};
 
 pub const DEACTIVATE_ALL_KEYS: &str = "FIREBREAK_DEACTIVATE_ALL_KEYS";
 pub const DELETE_LOGIN_PROFILE: &str = "FIREBREAK_DELETE_LOGIN_PROFILE";
@@ -70,6 +71,20 @@ impl RevokeConfig {
             own_identity: None,
             sns_topic_arn: crate::notify::sns_topic_arn(&lookup)?,
         })
+    }
+}
+
+/// A rule's `deactivate_all_keys`, `delete_login_profile` and `quarantine_source_instance` (the
+/// source instance's own quarantine takes its rule's overrides when it is planned).
+impl Overridable for RevokeConfig {
+    fn override_with(&mut self, overrides: &Overrides) -> Vec<String> {
+        let mut changed = Vec::new();
+        set_override(&mut self.deactivate_all_keys, overrides.deactivate_all_keys, "deactivate_all_keys", &mut changed);
+        let profile = overrides.delete_login_profile;
+        set_override(&mut self.delete_login_profile, profile, "delete_login_profile", &mut changed);
+        let source = overrides.quarantine_source_instance;
+        set_override(&mut self.quarantine_source_instance, source, "quarantine_source_instance", &mut changed);
+        changed
     }
 }
 

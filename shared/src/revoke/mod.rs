@@ -312,6 +312,7 @@ async fn revoke(
 ) -> Result<Report, RevokeError> {
     let clock = Instant::now();
     let mut report = empty_report(config, request);
+    let config = &*crate::approval::settings_for(config, &mut report);
     let account = accounts.clients_for_signal(&request.signal, &case_id_for(&request.signal.id)).await?;
     let clients = &account.clients;
     let Some(facts) = observe(clients, request).await? else {

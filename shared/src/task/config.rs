@@ -3,6 +3,7 @@
 
 use crate::engine::config::{flag, ConfigError};
 use crate::quarantine::QuarantineConfig;
+use crate::response_policy::{set_override, Overridable, Overrides};
 
 pub const STOP_TASK: &str = "FIREBREAK_STOP_TASK";
 
@@ -26,6 +27,17 @@ impl TaskConfig {
             quarantine: QuarantineConfig::from_lookup(&lookup)?,
             stop_task: flag(STOP_TASK, lookup(STOP_TASK), false)?,
         })
+    }
+}
+
+/// A rule's `stop_task`, and `cut_tracked_connections` (the isolation is the quarantine's).
+impl Overridable for TaskConfig {
+    fn override_with(&mut self, overrides: &Overrides) -> Vec<String> {
+        let mut changed = Vec::new();
+        set_override(&mut self.stop_task, overrides.stop_task, "stop_task", &mut changed);
+        let cut = overrides.cut_tracked_connections;
+        set_override(&mut self.quarantine.cut_tracked_connections, cut, "cut_tracked_connections", &mut changed);
+        changed
     }
 }
 

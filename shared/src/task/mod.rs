@@ -152,6 +152,7 @@ pub async fn isolate(
     let started = SystemTime::now();
     let clock = Instant::now();
     let mut report = empty_report(request, config);
+    let config = &*crate::approval::settings_for(config, &mut report);
     let group_name = &config.quarantine.isolation_group_name;
     let (observed, read_retries) =
         recording_retries(deadline.run(Box::pin(observe::observe(clients, group_name, request)))).await;
