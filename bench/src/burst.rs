@@ -1,6 +1,6 @@
 //! The burst (issue 19): N compromised instances at once, against EC2's request token buckets
 //! ([`crate::buckets`]). Delivered as N findings to up to [`CONCURRENCY`] function processes
-//! (Lambda's reserved concurrency), and as attack sequences naming them (one per 50 instances,
+//! (Lambda's reserved concurrency), and as attack sequences naming them (one per 100 instances,
 //! the most one sequence may name), for the Rust bootstrap and the Python baseline alike.
 //! Measured: time until every ENI is isolated, until every answer is posted, calls and throttled
 //! calls per API; and the floor: the least time any client could take, given the mutating calls
@@ -30,7 +30,7 @@ const CONTAINMENT_ROUNDS: u32 = 3;
 pub enum Delivery {
     /// One GuardDuty finding per instance.
     Findings,
-    /// `AttackSequence:EC2/CompromisedInstanceGroup` naming them (≤ 50 each).
+    /// `AttackSequence:EC2/CompromisedInstanceGroup` naming them (≤ 100 each).
     Sequence,
 }
 
@@ -259,7 +259,7 @@ fn finding(world: &World, i: usize) -> Value {
     event
 }
 
-/// The sample attack sequence, naming the fleet's instances of chunk `chunk` (50 at most).
+/// The sample attack sequence, naming the fleet's instances of chunk `chunk` (100 at most).
 fn sequence(world: &World, chunk: usize) -> Value {
     let mut event = firebreak_tests::sample_event(SEQUENCE);
     let detail = &mut event["detail"];
