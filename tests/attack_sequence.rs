@@ -98,12 +98,12 @@ fn hostile_sequences_are_refused_before_any_call() {
     let mut many = sample.clone();
     *uids(&mut many) = json!((0..200).map(|n| format!("i-{n:017x}")).collect::<Vec<_>>());
     assert!(refused(&many).to_string().contains("200 entries"));
-    // 30 per group, two groups: each list within GuardDuty's 25-ish, 60 in all.
+    // 60 per group, two groups: each list within the bound, 120 in all.
     let mut spread = sample.clone();
-    *uids(&mut spread) = json!((0..30).map(|n| format!("i-{n:017x}")).collect::<Vec<_>>());
+    *uids(&mut spread) = json!((0..60).map(|n| format!("i-{n:017x}")).collect::<Vec<_>>());
     let mut second = spread["detail"]["service"]["detection"]["sequence"]["resources"][1].clone();
     second["data"]["autoscalingAutoScalingGroup"]["ec2InstanceUids"] =
-        json!((100..130).map(|n| format!("i-{n:017x}")).collect::<Vec<_>>());
+        json!((100..160).map(|n| format!("i-{n:017x}")).collect::<Vec<_>>());
     spread["detail"]["service"]["detection"]["sequence"]["resources"].as_array_mut().unwrap().push(second);
     assert!(refused(&spread).to_string().contains("instances named by the sequence"));
     // Another account's instance, by its resource's accountId or by its ARN.

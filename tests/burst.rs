@@ -159,3 +159,79 @@ async fn burst() {
         assert_eq!(sets.len(), 1, "one snapshot set for {}: {:?}", instance.instance_id, view.snapshots);
     }
 }
+
+/// EC2's answers to the moves, in the stub below: every ModifyNetworkInterfaceAttribute throttled,
+/// ModifyInstanceAttribute accepted, or refused as EC2 refuses it for an instance with several ENIs.
+struct Stub {
+    refuse_instance: bool,
+    seen: Mutex<Vec<BTreeMap<String, String>>>,
+}
+
+fn serve_moves(stream: std::net::TcpStream, stub: &Stub) -> std::io::Result<()> {
+    use firebreak_tests::http::{read_request, response};
+    use std::io::Write;
+    let mut reader = std::io::BufReader::new(stream.try_clone()?);
+    let mut client = stream;
+    while let Some(request) = read_request(&mut reader)? {
+        let params = request.form();
+        let action = params.get("Action").cloned().unwrap_or_default();
+        let seen = stub.seen.lock().map(|mut seen| {
+            seen.push(params);
+            seen.len()
+        });
+        let error = |status, code: &str| {
+            let body = format!("<Response><Errors><Error><Code>{code}</Code><Message>{code}</Message></Error></Errors><RequestID>stub</RequestID></Response>");
+            response(status, "text/xml", &[], &body)
+        };
+        let answer = match action.as_str() {
+            // Throttled until the instance's action has been tried: then the ENI's bucket has a token.
+            "ModifyNetworkInterfaceAttribute" if seen.unwrap_or(0) < 3 => error(503, "RequestLimitExceeded"),
+            "ModifyInstanceAttribute" if stub.refuse_instance => error(400, "InvalidInstanceID"),
+            "ModifyNetworkInterfaceAttribute" | "ModifyInstanceAttribute" => response(
+                200,
+                "text/xml",
+                &[],
+                &format!("<{action}Response><requestId>stub</requestId><return>true</return></{action}Response>"),
+            ),
+            _ => error(400, "NotStubbed"),
+        };
+        client.write_all(&answer)?;
+        client.flush()?;
+    }
+    Ok(())
+}
+
+/// moto's ModifyInstanceAttribute `GroupId.N` changes its record of the instance but not its
+/// ENI's groups (moto/ec2/models/instances.py, `modify_instance_security_groups`), so the move of
+/// a sole ENI through its instance is checked here as the exact request, against a loopback stub
+/// that throttles ModifyNetworkInterfaceAttribute as an empty bucket does.
+#[tokio::test]
+async fn a_throttled_move_of_a_sole_interface_goes_through_its_instance() {
+    use firebreak::aws::interface_moves::move_interface;
+    let groups = ["sg-0f1eb0000150a7100".to_string()];
+    for refuse_instance in [false, true] {
+        let stub = Arc::new(Stub { refuse_instance, seen: Mutex::new(Vec::new()) });
+        let server = firebreak_tests::http::Server::start(stub.clone(), serve_moves).expect("stub");
+        let config = firebreak_tests::moto::sdk_config_for(&format!("http://127.0.0.1:{}", server.port)).await;
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        move_interface(&ec2, "eni-0a1b2c3d4e5f60718", Some("i-0a1b2c3d4e5f60718"), &groups).await.expect("moved");
+        let seen = stub.seen.lock().unwrap().clone();
+        let actions: Vec<&str> = seen.iter().map(|p| p["Action"].as_str()).collect();
+        // At most one throttled answer, not the SDK's eight attempts, before the instance's action
+        // (first, when an earlier move found the ENI's bucket empty).
+        let first = actions.iter().position(|a| *a == "ModifyInstanceAttribute").expect("through the instance");
+        assert!(first <= 1, "{actions:?}");
+        let by_instance = &seen[first];
+        assert_eq!(by_instance.get("InstanceId").map(String::as_str), Some("i-0a1b2c3d4e5f60718"));
+        assert_eq!(by_instance.get("GroupId.1"), Some(&groups[0]));
+        assert!(!by_instance.contains_key("GroupId.2"), "exactly the isolation group");
+        if refuse_instance {
+            // Refused (a second ENI attached since): the ENI's own action, once it has a token.
+            assert_eq!(actions.last(), Some(&"ModifyNetworkInterfaceAttribute"), "{actions:?}");
+            assert_eq!(seen.last().unwrap().get("SecurityGroupId.1"), Some(&groups[0]));
+            assert_eq!(actions.iter().filter(|a| **a == "ModifyInstanceAttribute").count(), 1, "{actions:?}");
+        } else {
+            assert_eq!(actions.last(), Some(&"ModifyInstanceAttribute"), "{actions:?}");
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! The burst (issue 19): N compromised instances at once, against EC2's request token buckets
 //! ([`crate::buckets`]). Delivered as N findings to up to [`CONCURRENCY`] function processes
-//! (Lambda's reserved concurrency), and as attack sequences naming them (one per 50 instances,
+//! (Lambda's reserved concurrency), and as attack sequences naming them (one per 100 instances,
 //! the most one sequence may name), for the Rust bootstrap and the Python baseline alike.
 //! Measured: time until every ENI is isolated, until every answer is posted, calls and throttled
 //! calls per API; and the floor: the least time any client could take, given the mutating calls
@@ -30,7 +30,7 @@ const CONTAINMENT_ROUNDS: u32 = 3;
 pub enum Delivery {
     /// One GuardDuty finding per instance.
     Findings,
-    /// `AttackSequence:EC2/CompromisedInstanceGroup` naming them (≤ 50 each).
+    /// `AttackSequence:EC2/CompromisedInstanceGroup` naming them (≤ 100 each).
     Sequence,
 }
 
@@ -98,21 +98,32 @@ impl BurstRun {
     }
 }
 
-/// The floor for `interfaces` ENIs: containment needs, per ENI, one CreateTags (the record of its
-/// groups, a value of its own) and two ModifyNetworkInterfaceAttribute (untracking, isolation).
-/// The last of each action's calls cannot be sent before its bucket has refilled the calls beyond
-/// its size; it is answered one latency later; and nothing is contained in fewer than the
-/// technique's 3 round trips.
-pub fn floor(interfaces: usize, latency: Duration) -> Duration {
-    let needs = [("CreateTags", interfaces), ("ModifyNetworkInterfaceAttribute", 2 * interfaces)];
-    let wait = needs
-        .iter()
-        .map(|(action, calls)| {
-            let l = limit_of(action);
-            ((*calls as f64 - l.size) / l.refill).max(0.0)
-        })
-        .fold(0.0, f64::max);
-    (Duration::from_secs_f64(wait) + latency).max(latency * CONTAINMENT_ROUNDS)
+/// What the floor depends on: the ENIs to isolate, how many of them are their instance's only
+/// one, and how many events one process must take in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub interfaces: usize,
+    pub sole: usize,
+    pub events_in_turn: usize,
+}
+
+/// The floor: containment needs two moves per ENI (through the untracking group, into isolation);
+/// each is a ModifyNetworkInterfaceAttribute (bucket 100, 5 a second), or, for an instance's only
+/// ENI, a ModifyInstanceAttribute `GroupId.N` (the mutating actions' bucket, 50, 5 a second; the
+/// termination settings can wait for the moves). With `x` moves on the second bucket the last
+/// move cannot be sent before `t` such that `2E - x ≤ 100 + 5t` and `x ≤ 50 + 5t`, `x ≤ 2 sole`:
+/// `t ≥ (2E - 150) / 10` and `t ≥ (2E - 2 sole - 100) / 5`; it is answered one latency later.
+/// The record of each ENI's groups is not counted: it needs no CreateTags of its own (one call can
+/// tag many ENIs; a case ledger can hold it). And nothing is contained in fewer than the
+/// technique's 3 round trips, which a Lambda process spends on each event it takes in turn.
+pub fn floor(need: Need, latency: Duration) -> Duration {
+    let (interface, instance) = (limit_of("ModifyNetworkInterfaceAttribute"), limit_of("ModifyInstanceAttribute"));
+    let moves = 2.0 * need.interfaces as f64;
+    let balanced = (moves - interface.size - instance.size) / (interface.refill + instance.refill);
+    let interface_only = (moves - 2.0 * need.sole as f64 - interface.size) / interface.refill;
+    let wait = balanced.max(interface_only).max(0.0);
+    let rounds = latency * CONTAINMENT_ROUNDS * need.events_in_turn.max(1) as u32;
+    (Duration::from_secs_f64(wait) + latency).max(rounds)
 }
 
 pub fn run_burst(options: &Options, burst: &BurstOptions) -> Result<Vec<BurstRun>, BoxError> {
@@ -197,30 +208,54 @@ fn measure(
         instances: n,
         interfaces: interfaces.len(),
         processes,
-        to_isolate: isolated_at(&records, &interfaces).map(|at| at.saturating_duration_since(queued)),
+        to_isolate: isolated_at(&records, &world).map(|at| at.saturating_duration_since(queued)),
         to_done: last.saturating_duration_since(queued),
         answers,
         contained,
         other_outcome,
         calls: calls(&records),
-        floor: floor(interfaces.len(), burst.latency),
+        floor: floor(
+            Need {
+                interfaces: interfaces.len(),
+                sole: world.machines.iter().filter(|m| m.interfaces.len() == 1).count(),
+                events_in_turn: events.len().div_ceil(processes.max(1)),
+            },
+            burst.latency,
+        ),
     })
 }
 
-/// When the last of `interfaces` was first moved into the isolation group (an answered move, not
-/// a throttled one); `None` when some never was.
-fn isolated_at(records: &[Recorded], interfaces: &[String]) -> Option<Instant> {
+/// When the last of `interfaces` was first moved into the isolation group alone (an answered
+/// move, not a throttled or refused one): by ModifyNetworkInterfaceAttribute, or by
+/// ModifyInstanceAttribute on the instance whose only ENI it is. `None` when some never was.
+fn isolated_at(records: &[Recorded], world: &World) -> Option<Instant> {
     let mut first: BTreeMap<&str, Instant> = BTreeMap::new();
-    for r in records.iter().filter(|r| r.operation == "ModifyNetworkInterfaceAttribute" && !r.throttled) {
-        let isolated =
-            r.params.iter().any(|(k, v)| k.starts_with("SecurityGroupId") && v == crate::canned::ISOLATION_GROUP_ID);
-        let only = r.params.keys().filter(|k| k.starts_with("SecurityGroupId")).count() == 1;
-        if let (true, true, Some(eni)) = (isolated, only, r.params.get("NetworkInterfaceId")) {
-            let at = first.entry(eni.as_str()).or_insert(r.end);
-            *at = (*at).min(r.end);
+    for r in records.iter().filter(|r| !r.throttled && r.ok) {
+        let eni = match r.operation.as_str() {
+            "ModifyNetworkInterfaceAttribute" => r.params.get("NetworkInterfaceId").map(String::as_str),
+            "ModifyInstanceAttribute" => r.params.get("InstanceId").and_then(|id| {
+                let machine = world.machines.iter().find(|m| &m.instance_id == id)?;
+                match machine.interfaces.as_slice() {
+                    [(eni, _)] => Some(eni.as_str()),
+                    _ => None,
+                }
+            }),
+            _ => None,
+        };
+        let groups: Vec<&String> = r
+            .params
+            .iter()
+            .filter(|(k, _)| k.starts_with("SecurityGroupId") || k.starts_with("GroupId"))
+            .map(|(_, v)| v)
+            .collect();
+        if let (Some(eni), [group]) = (eni, groups.as_slice()) {
+            if *group == crate::canned::ISOLATION_GROUP_ID {
+                let at = first.entry(eni).or_insert(r.end);
+                *at = (*at).min(r.end);
+            }
         }
     }
-    interfaces.iter().map(|eni| first.get(eni.as_str()).copied()).collect::<Option<Vec<_>>>()?.into_iter().max()
+    world.interfaces().map(|(eni, _)| first.get(eni.as_str()).copied()).collect::<Option<Vec<_>>>()?.into_iter().max()
 }
 
 fn calls(records: &[Recorded]) -> BTreeMap<String, Calls> {
@@ -259,7 +294,7 @@ fn finding(world: &World, i: usize) -> Value {
     event
 }
 
-/// The sample attack sequence, naming the fleet's instances of chunk `chunk` (50 at most).
+/// The sample attack sequence, naming the fleet's instances of chunk `chunk` (100 at most).
 fn sequence(world: &World, chunk: usize) -> Value {
     let mut event = firebreak_tests::sample_event(SEQUENCE);
     let detail = &mut event["detail"];
@@ -281,10 +316,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_floor_is_the_isolation_moves_beyond_the_bucket_at_its_refill_rate() {
+    fn the_floor_is_the_isolation_moves_beyond_both_buckets_at_their_refill_rates() {
         let latency = Duration::from_millis(20);
-        assert_eq!(floor(1, latency), latency * 3, "a few ENIs: the round trips");
-        // 150 ENIs: 300 moves, 100 at once, 200 more at 5 a second.
-        assert_eq!(floor(150, latency), Duration::from_secs(40) + latency);
+        let need = |interfaces, sole, events_in_turn| Need { interfaces, sole, events_in_turn };
+        assert_eq!(floor(need(1, 1, 1), latency), latency * 3, "a few ENIs: the round trips");
+        assert_eq!(floor(need(75, 25, 5), latency), latency * 15, "150 moves fit both buckets");
+        // 150 ENIs, 50 of them sole: 200 moves only the ENIs' bucket takes, 100 at once.
+        assert_eq!(floor(need(150, 50, 1), latency), Duration::from_secs(20) + latency);
+        // All sole: 300 moves shared by both buckets, 150 at once, 10 a second.
+        assert_eq!(floor(need(150, 150, 1), latency), Duration::from_secs(15) + latency);
     }
 }

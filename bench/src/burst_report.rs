@@ -177,12 +177,17 @@ pub fn svg(runs: &[BurstRun]) -> String {
             }
         }
     }
-    let floor: Vec<(f64, f64)> = ns
-        .iter()
-        .filter_map(|n| runs.iter().find(|r| r.instances == *n))
-        .map(|r| (r.instances as f64, r.floor.as_secs_f64()))
-        .collect();
-    series.push(("floor (EC2's buckets)".into(), "black", "2,3", floor));
+    // The floor differs by delivery: N findings are taken a few per process, one after another.
+    for (delivery, dash) in [(Delivery::Findings, "2,3"), (Delivery::Sequence, "1,5")] {
+        let floor: Vec<(f64, f64)> = ns
+            .iter()
+            .filter_map(|n| runs.iter().find(|r| r.instances == *n && r.delivery == delivery))
+            .map(|r| (r.instances as f64, r.floor.as_secs_f64()))
+            .collect();
+        if !floor.is_empty() {
+            series.push((format!("floor, {}", delivery.label()), "black", dash, floor));
+        }
+    }
     for (i, (label, colour, dash, points)) in series.iter().enumerate() {
         let path: Vec<String> = points.iter().map(|(n, t)| format!("{:.1},{:.1}", x(*n), y(*t))).collect();
         let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\" points=\"{}\"/>", path.join(" "));

@@ -212,6 +212,13 @@ impl World {
                     .collect();
                 format!("<securityGroupInfo>{items}</securityGroupInfo>")
             }
+            // EC2 replaces an instance's groups only when it has a single network interface.
+            "ModifyInstanceAttribute"
+                if params.contains_key("GroupId.1") && named.first().is_some_and(|m| m.interfaces.len() > 1) =>
+            {
+                let message = format!("There are multiple interfaces attached to instance '{}'. Please specify an interface ID for the operation instead.", named[0].instance_id);
+                return ec2_error("InvalidInstanceID", &message);
+            }
             "CreateTags" | "ModifyNetworkInterfaceAttribute" | "ModifyInstanceAttribute" => {
                 "<return>true</return>".into()
             }
@@ -231,10 +238,7 @@ impl World {
                     association(instance_id, "disassociating")
                 )
             }
-            other => {
-                let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>NotCannedInBench</Code><Message>the instant endpoint has no answer for {other}</Message></Error></Errors><RequestID>bench</RequestID></Response>");
-                return response(400, "text/xml", &[], &body);
-            }
+            other => return ec2_error("NotCannedInBench", &format!("the instant endpoint has no answer for {other}")),
         };
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{operation}Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>bench-0000</requestId>{body}</{operation}Response>"
@@ -301,6 +305,11 @@ fn query_response(operation: &str, namespace: &str, result: &str) -> Vec<u8> {
         "<{operation}Response xmlns=\"{namespace}\"><{operation}Result>{result}</{operation}Result><ResponseMetadata><RequestId>bench-0000</RequestId></ResponseMetadata></{operation}Response>"
     );
     response(200, "text/xml", &[], &xml)
+}
+
+fn ec2_error(code: &str, message: &str) -> Vec<u8> {
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>bench</RequestID></Response>");
+    response(400, "text/xml", &[], &body)
 }
 
 fn query_error(operation: &str) -> Vec<u8> {

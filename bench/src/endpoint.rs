@@ -26,6 +26,8 @@ pub struct Recorded {
     pub end: Instant,
     /// Answered `RequestLimitExceeded`: it changed nothing.
     pub throttled: bool,
+    /// Answered with success (2xx): a refused request changed nothing either.
+    pub ok: bool,
 }
 
 pub enum Backend {
@@ -102,8 +104,9 @@ fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         client.write_all(&answer)?;
         client.flush()?;
         let end = Instant::now();
+        let ok = answer.starts_with(b"HTTP/1.1 2");
         if let Ok(mut records) = shared.records.lock() {
-            records.push(Recorded { operation, params, start, end, throttled });
+            records.push(Recorded { operation, params, start, end, throttled, ok });
         }
     }
     Ok(())

@@ -10,12 +10,13 @@ pub mod canned;
 pub mod endpoint;
 pub use firebreak_tests::http;
 pub mod process;
+pub(crate) use process::{spawn, Killed};
 pub mod rounds;
 pub mod runtime;
 pub mod table;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -258,63 +259,6 @@ fn reset_moto(endpoint: &str) -> Result<(), BoxError> {
         return Err(format!("moto reset failed: {}", answer.lines().next().unwrap_or_default()).into());
     }
     Ok(())
-}
-
-/// Starts one function process; `log` names its log file (several run side by side in a burst).
-fn spawn(
-    options: &Options,
-    implementation: Implementation,
-    runtime: &RuntimeApi,
-    endpoint: &Endpoint,
-    log: &str,
-) -> Result<Child, BoxError> {
-    let mut command = match implementation {
-        Implementation::Rust => Command::new(&options.bootstrap),
-        Implementation::PythonBaseline => {
-            let mut c = Command::new(&options.python);
-            c.arg(&options.baseline_script);
-            c
-        }
-    };
-    let name = match implementation {
-        Implementation::Rust => "rust",
-        Implementation::PythonBaseline => "python",
-    };
-    let log = std::fs::File::create(options.log_dir.join(format!("{name}{log}.log")))?;
-    command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "quarantine-instance")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/quarantine-instance")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", &endpoint.url)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // The baseline retries as the Rust clients do (standard mode, 8 attempts): under EC2's
-        // throttling (the burst), boto3's default of 5 legacy attempts would simply fail.
-        .env("AWS_RETRY_MODE", "standard")
-        .env("AWS_MAX_ATTEMPTS", firebreak::attempts::MAX_ATTEMPTS.to_string())
-        .env("AWS_CONFIG_FILE", "/nonexistent/firebreak-bench")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/firebreak-bench")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    Ok(command.spawn()?)
-}
-
-pub(crate) struct Killed(pub(crate) Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn measure(

@@ -67,6 +67,7 @@ mod tests {
             start: base + Duration::from_millis(from_ms),
             end: base + Duration::from_millis(to_ms),
             throttled: false,
+            ok: true,
         }
     }
 

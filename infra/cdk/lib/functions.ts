@@ -184,6 +184,13 @@ const QUARANTINE_STATEMENTS = (readSid: string): iam.PolicyStatement[] => [
     actions: ['ec2:ModifyInstanceAttribute', 'ec2:DisassociateIamInstanceProfile', 'ec2:StopInstances'],
     resources: [ec2('instance/*')],
   }),
+  // docs/performance.md, the burst: an instance's only ENI may be moved by ModifyInstanceAttribute
+  // GroupId.N too, which names the groups it puts on the instance.
+  new iam.PolicyStatement({
+    sid: 'MoveSoleInterfacesThroughTheirInstance',
+    actions: ['ec2:ModifyInstanceAttribute'],
+    resources: [ec2('security-group/*')],
+  }),
   // docs/evidence.md: the forensic profile in place of the instance's own. EC2 checks iam:PassRole
   // on its role: only to EC2, only for an instance of this account.
   new iam.PolicyStatement({

@@ -9,7 +9,7 @@ use aws_sdk_ec2::Client;
 use serde::Serialize;
 
 use super::ec2::{create_tags, filter, ignoring};
-use super::throttle::{persist, Priority};
+use super::interface_moves::move_interface;
 use crate::aws::{AwsError, AwsResultExt};
 use crate::exposure::{ANYWHERE_V4, ANYWHERE_V6};
 use crate::tags;
@@ -249,9 +249,12 @@ async fn lookup_group(ec2: &Client, vpc_id: &str, name: &str) -> Result<Option<S
 /// still on the ENI. The isolation move waits for both.
 /// `moving` is called once the request moving the ENI into the isolation group has been sent:
 /// from then on the quarantine's other steps may take their turn without delaying containment.
+/// `sole_interface_of` names the ENI's instance when it is that instance's only ENI: its moves
+/// may then go through either of two EC2 buckets ([`super::interface_moves`]).
 pub async fn isolate_interface(
     ec2: &Client,
     eni_id: &str,
+    sole_interface_of: Option<&str>,
     groups: &IsolationGroupIds,
     current_group_ids: &[String],
     record_original_groups: Option<&[String]>,
@@ -269,24 +272,25 @@ pub async fn isolate_interface(
             if !pass_through.contains(untracking) {
                 pass_through.push(untracking.clone());
             }
-            let (recorded, passed) = tokio::join!(record, set_interface_groups(ec2, eni_id, &pass_through));
+            let (recorded, passed) =
+                tokio::join!(record, move_interface(ec2, eni_id, sole_interface_of, &pass_through));
             if let Err(e) = recorded {
                 // No record, no move: the ENI must not stay in the all-open untracking group.
                 if passed.is_ok() {
-                    set_interface_groups(ec2, eni_id, current_group_ids).await?;
+                    move_interface(ec2, eni_id, sole_interface_of, current_group_ids).await?;
                 }
                 return Err(e);
             }
             if passed.is_err() {
                 // Typically the ENI already has as many groups as its quota allows. With the
                 // record written, it can pass through the untracking group alone.
-                set_interface_groups(ec2, eni_id, std::slice::from_ref(untracking)).await?;
+                move_interface(ec2, eni_id, sole_interface_of, std::slice::from_ref(untracking)).await?;
             }
         }
         None => record.await?,
     }
     let isolation = std::slice::from_ref(&groups.isolation);
-    let mut move_to_isolation = std::pin::pin!(set_interface_groups(ec2, eni_id, isolation));
+    let mut move_to_isolation = std::pin::pin!(move_interface(ec2, eni_id, sole_interface_of, isolation));
     let mut moving = Some(moving);
     std::future::poll_fn(|cx| {
         // The first poll serialises and signs the request and hands it to a connection.
@@ -299,8 +303,9 @@ pub async fn isolate_interface(
     .await?;
     // A slow first attempt of the earlier move, retried after its timeout, can still land after
     // this one: read the ENI back, and put it in isolation once more if it is not there.
+    // Put back by the ENI's own action: it cannot be refused for a second ENI attached since.
     if interface_group_ids(ec2, eni_id).await? != isolation {
-        set_interface_groups(ec2, eni_id, isolation).await?;
+        move_interface(ec2, eni_id, None, isolation).await?;
     }
     Ok(())
 }
@@ -324,16 +329,7 @@ async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, 
 /// Sets an ENI's security groups (the isolation moves, and a release putting them back); a
 /// throttled move waits for EC2's bucket to refill.
 pub async fn set_interface_groups(ec2: &Client, eni_id: &str, group_ids: &[String]) -> Result<(), AwsError> {
-    persist(Priority::Containment, || async move {
-        ec2.modify_network_interface_attribute()
-            .network_interface_id(eni_id)
-            .set_groups(Some(group_ids.to_vec()))
-            .send()
-            .await
-            .aws("ModifyNetworkInterfaceAttribute")
-    })
-    .await?;
-    Ok(())
+    move_interface(ec2, eni_id, None, group_ids).await
 }
 
 /// The untracking group's name beside an isolation group's.

@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod forensics;
 pub mod guardduty;
 pub mod iam;
+pub mod interface_moves;
 pub mod isolation;
 pub mod lambda;
 pub mod log_events;

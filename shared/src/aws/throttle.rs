@@ -6,11 +6,14 @@
 //! (and its retry quota) cover. So a throttled call is tried again here, until the Lambda
 //! deadline cuts the step off, after a full-jitter pause sized to the refill: the waiting calls
 //! of every process neither stampede nor synchronise, and a token is taken soon after it arrives.
-//! Preservation waits longer than containment, so the moves get the tokens first.
+//! Preservation waits longer than containment, so the moves get the tokens first; and while any
+//! containment call of the process waits for a token, no preservation call is sent at all (the
+//! termination settings share ModifyInstanceAttribute's bucket with the moves of sole ENIs).
 
 use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::AwsError;
@@ -32,6 +35,34 @@ const MAX_WINDOW: Duration = Duration::from_secs(2);
 const PRESERVATION_FACTOR: u32 = 4;
 /// Beyond this a call gives up even without a deadline (local runs, tests).
 const PATIENCE: Duration = Duration::from_secs(300);
+/// How often a preservation call looks again whether containment still waits.
+const YIELD_POLL: Duration = Duration::from_millis(50);
+
+/// Containment calls of this process that were throttled and are not through yet.
+static CONTAINMENT_WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// One containment call counted in [`CONTAINMENT_WAITING`] until it ends, however it ends.
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Self {
+        CONTAINMENT_WAITING.fetch_add(1, Ordering::Relaxed);
+        Self
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        CONTAINMENT_WAITING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A preservation call's turn: none while a containment call waits for a token.
+async fn after_containment(started: Instant) {
+    while CONTAINMENT_WAITING.load(Ordering::Relaxed) > 0 && started.elapsed() < PATIENCE {
+        tokio::time::sleep(YIELD_POLL).await;
+    }
+}
 
 /// The throttling error codes of EC2 (and the other query services).
 pub fn is_throttled(error: &AwsError) -> bool {
@@ -67,9 +98,16 @@ where
 {
     let started = Instant::now();
     let mut round = 0;
+    let mut waiting = None;
     loop {
+        if priority == Priority::Preservation {
+            after_containment(started).await;
+        }
         match call().await {
             Err(error) if is_throttled(&error) && started.elapsed() < PATIENCE => {
+                if priority == Priority::Containment {
+                    waiting.get_or_insert_with(Waiting::new);
+                }
                 round += 1;
                 tokio::time::sleep(pause(priority, round, random())).await;
             }

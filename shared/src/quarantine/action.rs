@@ -74,6 +74,10 @@ pub enum Action {
         /// False when the ENI already carries a record (a retry), or has no groups of its own left.
         record_original_groups: bool,
         via_untracking_group: bool,
+        /// The instance, when this ENI is its only one: the moves may then go through
+        /// ModifyInstanceAttribute's bucket as well as the ENI's (`aws::interface_moves`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sole_interface_of: Option<String>,
     },
     /// Unless the case already has a set: the earlier snapshots are looked for when the step runs.
     SnapshotVolumes {

@@ -180,6 +180,7 @@ pub async fn isolate_network_interface(
         current_group_ids,
         record_original_groups,
         via_untracking_group,
+        sole_interface_of,
     } = action
     else {
         return Err(AwsError {
@@ -200,7 +201,8 @@ pub async fn isolate_network_interface(
     };
     let record = record_original_groups.then_some(original_group_ids.as_slice());
     let moving = || progress.sent();
-    isolation::isolate_interface(ec2, eni_id, &ids, current_group_ids, record, moving).await?;
+    let sole = sole_interface_of.as_deref();
+    isolation::isolate_interface(ec2, eni_id, sole, &ids, current_group_ids, record, moving).await?;
     Ok(Acted::done(format!(
         "moved from [{}] to {}{}",
         original_group_ids.join(", "),

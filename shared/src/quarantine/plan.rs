@@ -84,8 +84,13 @@ pub fn decide(
         skip: None,
     });
 
+    // An instance's only ENI can also be moved by ModifyInstanceAttribute, another EC2 bucket.
+    let sole = match facts.network_interfaces.as_slice() {
+        [_] => Some(instance_id.as_str()),
+        _ => None,
+    };
     for eni in &facts.network_interfaces {
-        steps.push(isolate_step(eni, groups, config, released));
+        steps.push(isolate_step(eni, groups, config, released, sole));
     }
 
     steps.push(Planned {
@@ -181,11 +186,13 @@ pub fn ensure_groups_step(
 
 /// The step that moves one ENI into its VPC's isolation group, recording its original groups
 /// first unless an earlier run did (`released`: the ENI's record belongs to a released case).
+/// `sole_interface_of`: the instance, when the ENI is its only one.
 pub fn isolate_step(
     eni: &InterfaceFacts,
     groups: &BTreeMap<String, VpcGroups>,
     config: &QuarantineConfig,
     released: bool,
+    sole_interface_of: Option<&str>,
 ) -> Planned<Action> {
     let firebreak_groups: Vec<&str> = groups
         .values()
@@ -209,6 +216,7 @@ pub fn isolate_step(
             current_group_ids: eni.group_ids.clone(),
             record_original_groups,
             via_untracking_group: config.cut_tracked_connections,
+            sole_interface_of: sole_interface_of.map(str::to_string),
         },
         skip: already_isolated.then(|| "already in the isolation group".to_string()),
     }

@@ -83,7 +83,7 @@ pub(super) async fn quarantine_all(
     response.duration_ms = millis(clock.elapsed());
 }
 
-/// Instances quarantined at once: an attack sequence names up to 50, one Lambda invocation has one
+/// Instances quarantined at once: an attack sequence names up to 100, one Lambda invocation has one
 /// deadline, and each quarantine is mostly waiting on EC2. EC2's throttling no longer argues for a
 /// small bound: a throttled call waits for its bucket to refill (`aws::throttle`), and the
 /// isolation moves are the calls that get the tokens first. Any bound below the sequence's size

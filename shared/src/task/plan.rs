@@ -41,7 +41,7 @@ pub fn decide(
     match &facts.interface {
         Some(eni) => {
             steps.push(ensure_groups_step(&eni.vpc_id, groups, &config.quarantine).map(TaskAction::Network));
-            steps.push(isolate_step(eni, groups, &config.quarantine, released).map(TaskAction::Network));
+            steps.push(isolate_step(eni, groups, &config.quarantine, released, None).map(TaskAction::Network));
         }
         None => steps.push(Planned::act(TaskAction::IsolateWithoutInterface {
             task_arn: task_arn.clone(),
