@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 
 use super::ec2::{filter, ignoring, tag_map, to_tags};
+use super::throttle::{persist, Priority};
 use crate::aws::{AwsError, AwsResultExt};
 use crate::tags;
 
@@ -20,7 +21,11 @@ pub struct BlockDevice {
 }
 
 pub async fn block_devices(ec2: &Client, instance_id: &str) -> Result<Vec<BlockDevice>, AwsError> {
-    let response = ec2.describe_instances().instance_ids(instance_id).send().await.aws("DescribeInstances")?;
+    // Like every preservation call, a throttled one waits for its bucket rather than fail the step.
+    let response = persist(Priority::Preservation, || async {
+        ec2.describe_instances().instance_ids(instance_id).send().await.aws("DescribeInstances")
+    })
+    .await?;
     Ok(response
         .reservations()
         .iter()
@@ -48,18 +53,24 @@ pub async fn set_delete_on_termination(
     if device_names.is_empty() {
         return Ok(());
     }
-    let mappings = device_names.iter().map(|device| {
-        InstanceBlockDeviceMappingSpecification::builder()
-            .device_name(device)
-            .ebs(EbsInstanceBlockDeviceSpecification::builder().delete_on_termination(deleted).build())
-            .build()
-    });
-    ec2.modify_instance_attribute()
-        .instance_id(instance_id)
-        .set_block_device_mappings(Some(mappings.collect()))
-        .send()
-        .await
-        .aws("ModifyInstanceAttribute")?;
+    let mappings: Vec<_> = device_names
+        .iter()
+        .map(|device| {
+            InstanceBlockDeviceMappingSpecification::builder()
+                .device_name(device)
+                .ebs(EbsInstanceBlockDeviceSpecification::builder().delete_on_termination(deleted).build())
+                .build()
+        })
+        .collect();
+    persist(Priority::Preservation, || async {
+        ec2.modify_instance_attribute()
+            .instance_id(instance_id)
+            .set_block_device_mappings(Some(mappings.clone()))
+            .send()
+            .await
+            .aws("ModifyInstanceAttribute")
+    })
+    .await?;
     Ok(())
 }
 
@@ -123,22 +134,25 @@ pub async fn copy_snapshot(
     copy_tags: &[(String, String)],
 ) -> Result<String, AwsError> {
     let region = ec2.config().region().map(|r| r.to_string()).unwrap_or_default();
-    let response = ec2
-        .copy_snapshot()
-        .source_region(region)
-        .source_snapshot_id(source_id)
-        .encrypted(true)
-        .kms_key_id(kms_key_arn)
-        .description(format!("Firebreak forensic copy of {source_id}"))
-        .tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::Snapshot)
-                .set_tags(Some(to_tags(copy_tags)))
-                .build(),
-        )
-        .send()
-        .await
-        .aws("CopySnapshot")?;
+    // A throttled CopySnapshot made no copy, so sending it again cannot make two.
+    let response = persist(Priority::Preservation, || async {
+        ec2.copy_snapshot()
+            .source_region(region.clone())
+            .source_snapshot_id(source_id)
+            .encrypted(true)
+            .kms_key_id(kms_key_arn)
+            .description(format!("Firebreak forensic copy of {source_id}"))
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Snapshot)
+                    .set_tags(Some(to_tags(copy_tags)))
+                    .build(),
+            )
+            .send()
+            .await
+            .aws("CopySnapshot")
+    })
+    .await?;
     response.snapshot_id().map(str::to_string).ok_or_else(|| AwsError {
         action: "CopySnapshot",
         code: "NoSnapshotId".into(),
@@ -148,26 +162,31 @@ pub async fn copy_snapshot(
 
 /// The accounts a snapshot's createVolumePermission lists.
 pub async fn shared_with(ec2: &Client, snapshot_id: &str) -> Result<Vec<String>, AwsError> {
-    let response = ec2
-        .describe_snapshot_attribute()
-        .snapshot_id(snapshot_id)
-        .attribute(SnapshotAttributeName::CreateVolumePermission)
-        .send()
-        .await
-        .aws("DescribeSnapshotAttribute")?;
+    let response = persist(Priority::Preservation, || async {
+        ec2.describe_snapshot_attribute()
+            .snapshot_id(snapshot_id)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .send()
+            .await
+            .aws("DescribeSnapshotAttribute")
+    })
+    .await?;
     Ok(response.create_volume_permissions().iter().filter_map(|p| p.user_id().map(str::to_string)).collect())
 }
 
 /// Adds one account to a snapshot's createVolumePermission (never a group: never public).
 pub async fn share_snapshot(ec2: &Client, snapshot_id: &str, account_id: &str) -> Result<(), AwsError> {
-    ec2.modify_snapshot_attribute()
-        .snapshot_id(snapshot_id)
-        .attribute(SnapshotAttributeName::CreateVolumePermission)
-        .operation_type(OperationType::Add)
-        .user_ids(account_id)
-        .send()
-        .await
-        .aws("ModifySnapshotAttribute")?;
+    persist(Priority::Preservation, || async {
+        ec2.modify_snapshot_attribute()
+            .snapshot_id(snapshot_id)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(OperationType::Add)
+            .user_ids(account_id)
+            .send()
+            .await
+            .aws("ModifySnapshotAttribute")
+    })
+    .await?;
     Ok(())
 }
 
