@@ -10,5 +10,6 @@ cd "$(dirname "$0")/.."
 source scripts/emulator.sh
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --locked -p quarantine-instance
-cargo build --locked -p firebreak-bench --bin firebreak-bench
+# --workspace: the features the test command builds with, so its debug build is reused.
+cargo build --locked --workspace --bin firebreak-bench
 exec "$target/debug/firebreak-bench" --bootstrap "$target/release/quarantine-instance" --burst "$@"

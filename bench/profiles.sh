@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/emulator.sh
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --locked -p firebreak-bench --bin firebreak-bench
+# --workspace: the features the test command builds with, so its debug build is reused.
+cargo build --locked --workspace --bin firebreak-bench
 
 # name | environment overriding [profile.release]; the first is the committed profile.
 variants=(

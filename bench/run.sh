@@ -11,5 +11,6 @@ target="${CARGO_TARGET_DIR:-target}"
 # Every function's bootstrap, for the size table; quarantine-instance is the one measured.
 cargo build --release --locked $(for f in functions/*/Cargo.toml; do printf -- '-p %s ' "$(basename "$(dirname "$f")")"; done)
 # The bench itself is a plain debug build: its endpoints do next to nothing per request.
-cargo build --locked -p firebreak-bench --bin firebreak-bench
+# --workspace: the features the test command builds with, so its debug build is reused.
+cargo build --locked --workspace --bin firebreak-bench
 exec "$target/debug/firebreak-bench" --bootstrap "$target/release/quarantine-instance" "$@"

@@ -65,6 +65,16 @@ pub async fn recording_attempts<F: std::future::Future>(work: F) -> (F::Output, 
     (output, recorded)
 }
 
+/// Notes a call Firebreak sent again itself (after the SDK gave up, or through another action) in
+/// the current step's record, beside the SDK's own retries.
+pub fn note_retry(entry: String) {
+    let _ = RETRIES.try_with(|log| {
+        if let Ok(mut log) = log.lock() {
+            log.retries.push(entry);
+        }
+    });
+}
+
 /// The error codes AWS services answer throttling with (EC2, query, JSON and S3 protocols).
 const THROTTLING: [&str; 5] = ["Throttl", "RequestLimitExceeded", "TooManyRequests", "SlowDown", "RequestThrottled"];
 

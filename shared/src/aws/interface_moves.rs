@@ -36,7 +36,7 @@ pub async fn move_interface(
     persist(Priority::Containment, move || async move {
         let by_instance_first = BY_INSTANCE_FIRST.load(Ordering::Relaxed) && !refused.get();
         let mut throttled = None;
-        for by_instance in [by_instance_first, !by_instance_first] {
+        for (turn, by_instance) in [by_instance_first, !by_instance_first].into_iter().enumerate() {
             if by_instance && refused.get() {
                 continue;
             }
@@ -47,6 +47,9 @@ pub async fn move_interface(
             match moved {
                 Err(e) if is_throttled(&e) => {
                     BY_INSTANCE_FIRST.store(!by_instance, Ordering::Relaxed);
+                    if turn == 0 {
+                        crate::attempts::note_retry(format!("{} (throttled: sent again)", e.action));
+                    }
                     throttled = Some(e);
                 }
                 Err(_) if by_instance => refused.set(true),

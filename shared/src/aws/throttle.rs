@@ -105,6 +105,7 @@ where
         }
         match call().await {
             Err(error) if is_throttled(&error) && started.elapsed() < PATIENCE => {
+                crate::attempts::note_retry(format!("{} (again after throttling)", error.action));
                 if priority == Priority::Containment {
                     waiting.get_or_insert_with(Waiting::new);
                 }
