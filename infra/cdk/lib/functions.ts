@@ -521,6 +521,13 @@ export const FUNCTIONS: FirebreakFunction[] = [
       ...QUARANTINE_STATEMENTS('Read').filter((s) =>
         ['CreateIsolationGroupsOnlyTaggedAsFirebreaks', 'CreateIsolationGroupsInAnyVpc', 'ChangeRulesOfFirebreakGroupsOnly', 'MoveInterfacesIntoIsolation']
           .includes(s.sid ?? '')),
+      // The isolation steps are the quarantine's own: they may move an instance's only ENI through
+      // ModifyInstanceAttribute GroupId.N (docs/performance.md, the burst); a task's ENI never is one.
+      new iam.PolicyStatement({
+        sid: 'MoveSoleInterfacesThroughTheirInstance',
+        actions: ['ec2:ModifyInstanceAttribute'],
+        resources: [ec2('instance/*'), ec2('security-group/*')],
+      }),
       // The ENI's original groups (recorded before the move), the groups' names and roles.
       new iam.PolicyStatement({
         sid: 'WriteFirebreakTagsOnly',
@@ -550,6 +557,7 @@ export const FUNCTIONS: FirebreakFunction[] = [
       'ec2:RevokeSecurityGroupIngress',
       'ec2:RevokeSecurityGroupEgress',
       'ec2:ModifyNetworkInterfaceAttribute',
+      'ec2:ModifyInstanceAttribute',
       'ec2:CreateTags',
       'ecs:UpdateTaskProtection',
       'ecs:TagResource',
