@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::ec2::{create_tags, filter, ignoring};
 use super::interface_moves::move_interface;
+use super::throttle::{persist, Priority};
 use crate::aws::{AwsError, AwsResultExt};
 use crate::exposure::{ANYWHERE_V4, ANYWHERE_V6};
 use crate::tags;
@@ -311,13 +312,16 @@ pub async fn isolate_interface(
 }
 
 async fn interface_group_ids(ec2: &Client, eni_id: &str) -> Result<Vec<String>, AwsError> {
-    // Filtered, not by id: EC2 gives unfiltered reads of ENIs a bucket half the size.
-    let response = ec2
-        .describe_network_interfaces()
-        .filters(filter("network-interface-id", [eni_id]))
-        .send()
-        .await
-        .aws("DescribeNetworkInterfaces")?;
+    // Filtered, not by id: EC2 gives unfiltered reads of ENIs a bucket half the size. A throttled
+    // read-back waits for a token too: failing it would fail an isolation that was done.
+    let response = persist(Priority::Containment, || async {
+        ec2.describe_network_interfaces()
+            .filters(filter("network-interface-id", [eni_id]))
+            .send()
+            .await
+            .aws("DescribeNetworkInterfaces")
+    })
+    .await?;
     Ok(response
         .network_interfaces()
         .iter()
