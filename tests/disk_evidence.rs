@@ -31,6 +31,7 @@ fn config(forensic_account: &str, malware_scan: bool) -> QuarantineConfig {
         disk_evidence: DiskEvidenceConfig {
             forensic: Some(ForensicTarget { kms_key_arn: KEY.into(), account_id: forensic_account.into() }),
             malware_scan,
+            follow_up: None,
         },
         ..QuarantineConfig::default()
     }

@@ -61,6 +61,7 @@ impl Bench {
             disk_evidence: DiskEvidenceConfig {
                 forensic: Some(ForensicTarget { kms_key_arn: KEY.into(), account_id: FORENSIC_ACCOUNT.into() }),
                 malware_scan: false,
+                follow_up: None,
             },
             ..QuarantineConfig::default()
         };

@@ -143,6 +143,8 @@ pub struct Accounts {
     home: Clients,
     config: AccountsConfig,
     own_account: Mutex<Option<String>>,
+    /// The ARN Lambda invoked the function by: what a schedule of it invokes later.
+    invoked_function: Mutex<Option<String>>,
     cache: Mutex<HashMap<CacheKey, Cached>>,
     /// The response policy of an acting function ([`crate::approval`]); none: act on every plan.
     approvals: Option<std::sync::Arc<crate::approval::Approvals>>,
@@ -160,6 +162,7 @@ impl Accounts {
             base: base.clone(),
             config,
             own_account: Mutex::new(None),
+            invoked_function: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
             approvals: None,
         }
@@ -207,7 +210,15 @@ impl Accounts {
             if let Ok(mut guard) = self.own_account.lock() {
                 guard.get_or_insert_with(|| account.to_string());
             }
+            if let Ok(mut guard) = self.invoked_function.lock() {
+                *guard = Some(invoked_function_arn.to_string());
+            }
         }
+    }
+
+    /// The ARN the function was last invoked by, once an invocation told it.
+    pub fn invoked_function_arn(&self) -> Option<String> {
+        self.invoked_function.lock().ok().and_then(|guard| guard.clone())
     }
 
     /// Every account a run over all of them covers (audit-posture, the canary): the function's

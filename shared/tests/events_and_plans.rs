@@ -265,6 +265,7 @@ fn disk_evidence_steps_follow_the_snapshots() {
         disk_evidence: DiskEvidenceConfig {
             forensic: Some(ForensicTarget { kms_key_arn: key.into(), account_id: "444455556666".into() }),
             malware_scan: true,
+            follow_up: None,
         },
         ..QuarantineConfig::default()
     };

@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy between the SDK and moto: throttling errors, 5xx, lost
-//! responses, slow responses, and "crashes" after a chosen call. It also records every AWS
-//! operation it saw, so tests can assert that bad input made no call at all.
+//! responses, slow responses, "crashes" after a chosen call, and answers rewritten (a state AWS
+//! passes through that moto skips, such as a snapshot still `pending`). It also records every
+//! AWS operation it saw, so tests can assert that bad input made no call at all.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
@@ -37,6 +38,8 @@ struct State {
     /// the invocation "dies" right after that step.
     crash_after: Option<(String, usize)>,
     crashed: bool,
+    /// operation -> (text, replacement) applied to each of its answers.
+    rewrites: HashMap<String, (String, String)>,
     seen: HashMap<String, usize>,
     calls: Vec<String>,
     injected: Vec<String>,
@@ -85,6 +88,11 @@ impl FaultProxy {
         self.with(|s| s.crash_after = Some((operation.to_string(), n)));
     }
 
+    /// Rewrites every answer to `operation`: `from` becomes `to` (until [`Self::heal`]).
+    pub fn rewrite(&self, operation: &str, from: &str, to: &str) {
+        self.with(|s| s.rewrites.insert(operation.to_string(), (from.to_string(), to.to_string())));
+    }
+
     /// Removes every fault; the record of calls is kept.
     pub fn heal(&self) {
         self.with(|s| {
@@ -92,6 +100,7 @@ impl FaultProxy {
             s.share = None;
             s.crash_after = None;
             s.crashed = false;
+            s.rewrites.clear();
         });
     }
 
@@ -128,7 +137,7 @@ fn operation(request: &Request) -> String {
     if let Some(target) = request.header("x-amz-target") {
         return target.rsplit('.').next().unwrap_or(target).to_string();
     }
-    if let Some(operation) = s3_operation(request) {
+    if let Some(operation) = s3_operation(request).or_else(|| scheduler_operation(request)) {
         return operation.to_string();
     }
     request.head.first().cloned().unwrap_or_default()
@@ -152,6 +161,21 @@ fn s3_operation(request: &Request) -> Option<&'static str> {
         ("DELETE", "publicAccessBlock") => "DeletePublicAccessBlock",
         ("GET", "tagging") => "GetBucketTagging",
         ("PUT", "tagging") => "PutBucketTagging",
+        _ => return None,
+    })
+}
+
+/// EventBridge Scheduler's schedule operations (REST: the method on `/schedules/<name>`).
+fn scheduler_operation(request: &Request) -> Option<&'static str> {
+    let line = request.head.first()?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next()?, parts.next()?);
+    target.strip_prefix("/schedules/").filter(|name| !name.is_empty())?;
+    Some(match method {
+        "POST" => "CreateSchedule",
+        "GET" => "GetSchedule",
+        "DELETE" => "DeleteSchedule",
+        "PUT" => "UpdateSchedule",
         _ => return None,
     })
 }
@@ -217,6 +241,11 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         match decide(state, &operation) {
             Decision::Forward => {
                 let response = forward(&request, upstream)?;
+                let rewrite = state.lock().expect("proxy state").rewrites.get(&operation).cloned();
+                let response = match rewrite {
+                    Some((from, to)) => rewritten(&response, &from, &to),
+                    None => response,
+                };
                 client.write_all(&response)?;
             }
             Decision::Crash => {
@@ -263,6 +292,23 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         client.flush()?;
     }
     Ok(())
+}
+
+/// The answer with `from` replaced by `to` in its body, and its length told again.
+fn rewritten(response: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(response.len());
+    let (head, body) = response.split_at(split);
+    let body = String::from_utf8_lossy(body).replace(from, to);
+    let mut out = Vec::new();
+    for line in String::from_utf8_lossy(head).split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("content-length:") {
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(body.as_bytes());
+    out
 }
 
 fn error_response(request: &Request, status: u16, code: &str, message: &str) -> Vec<u8> {

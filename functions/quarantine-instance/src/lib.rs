@@ -5,6 +5,7 @@
 use firebreak::accounts::Accounts;
 use firebreak::approval::{self, Invocation};
 use firebreak::deadline::Deadline;
+use firebreak::disk_evidence::EvidenceFollowUp;
 use firebreak::engine::FunctionError;
 use firebreak::respond::{self, InstanceTrigger, Settings};
 use lambda_runtime::LambdaEvent;
@@ -32,6 +33,16 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
         function_arn: &event.context.invoked_function_arn,
     };
     approval::handle_invocation(invocation, event.payload, |payload| async move {
+        if let Some(follow_up) = EvidenceFollowUp::from_event(&payload)? {
+            let copied = respond::copy_pending_snapshots(
+                &function.accounts,
+                &function.config,
+                invocation.function,
+                &follow_up,
+                deadline,
+            );
+            return copied.await.into_result();
+        }
         let trigger = InstanceTrigger::from_event(&payload)?;
         respond::respond_to_instance(&function.accounts, &function.config, &trigger, deadline).await.into_result()
     })

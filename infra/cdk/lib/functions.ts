@@ -369,6 +369,7 @@ const DISK_EVIDENCE_ENVIRONMENT = {
   FIREBREAK_FORENSIC_KMS_KEY: 'ForensicKmsKey',
   FIREBREAK_FORENSIC_ACCOUNT: 'ForensicAccount',
   FIREBREAK_MALWARE_SCAN: 'MalwareScan',
+  FIREBREAK_EVIDENCE_FOLLOWUP_MINUTES: 'EvidenceFollowupMinutes',
 };
 
 export const FUNCTIONS: FirebreakFunction[] = [

@@ -64,6 +64,10 @@ export class FirebreakStack extends Stack {
         description: "FIREBREAK_FORENSIC_ACCOUNT. The account the encrypted snapshot copies are shared with (never the instance's own).",
       }),
       MalwareScan: flag(this, 'MalwareScan', 'false', 'FIREBREAK_MALWARE_SCAN. Start a GuardDuty Malware Protection on-demand scan of a quarantined instance (at most one an hour per instance; charged by GuardDuty).'),
+      EvidenceFollowupMinutes: new CfnParameter(this, 'EvidenceFollowupMinutes', {
+        type: 'Number', default: 30, minValue: 5, maxValue: 720,
+        description: 'FIREBREAK_EVIDENCE_FOLLOWUP_MINUTES. Minutes between the scheduled follow-ups that copy snapshots still pending to the forensic account (at most 48 follow-ups).',
+      }),
       ForensicInstanceProfile: new CfnParameter(this, 'ForensicInstanceProfile', {
         type: 'String', default: '', allowedPattern: '^[A-Za-z0-9+=,.@_-]{0,128}$',
         description: "FIREBREAK_FORENSIC_INSTANCE_PROFILE. Name of the instance profile quarantine puts in place of the instance's own (its role allows only what the SSM agent needs; the same name in member accounts). Empty = the profile is removed (see docs/evidence.md).",
@@ -265,11 +269,12 @@ export class FirebreakStack extends Stack {
       value: '{"rules": []}',
     });
     // approve_within: one one-time schedule per pending case, in this group, invoking the
-    // function that holds the case as this role.
+    // function that holds the case as this role; the follow-ups of snapshots still pending use
+    // the same group and role (docs/disk-evidence.md).
     const scheduleGroup = new scheduler.CfnScheduleGroup(this, 'ApprovalScheduleGroup', {});
     const schedulerRole = new iam.Role(this, 'ApprovalSchedulerRole', {
       path: '/firebreak/',
-      description: 'EventBridge Scheduler invokes the function holding a case when approve_within runs out.',
+      description: 'EventBridge Scheduler invokes the function holding a case when approve_within runs out or pending snapshots are followed up.',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
       inlinePolicies: {
         // The stack's own functions; a concrete list would make each function depend on this

@@ -56,6 +56,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 /// Builds one service client from the shared config, with Firebreak's retry policy, attempt
@@ -91,6 +92,7 @@ impl Clients {
             ecs: client!(aws_sdk_ecs, config),
             s3: s3_client(config),
             ssm: client!(aws_sdk_ssm, config),
+            scheduler: client!(aws_sdk_scheduler, config),
         }
     }
 

@@ -1,5 +1,6 @@
-//! EventBridge Scheduler: the one-time schedule that ends an `approve_within` window by invoking
-//! the function with `{"approval_timeout": {"case_id": …}}`.
+//! EventBridge Scheduler: the one-time schedules that invoke a function later, with
+//! `{"approval_timeout": …}` (the end of an `approve_within` window) or `{"evidence_followup": …}`
+//! (a copy of snapshots that were still pending).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

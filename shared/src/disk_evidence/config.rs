@@ -1,11 +1,19 @@
-//! Disk evidence's settings: the forensic key and account the snapshot copies go to, and the
-//! on-demand malware scan. Read with quarantine's, validated at cold start.
+//! Disk evidence's settings: the forensic key and account the snapshot copies go to, where the
+//! follow-ups of pending snapshots are scheduled, and the on-demand malware scan. Read with
+//! quarantine's, validated at cold start.
 
+use std::time::Duration;
+
+use super::follow_up::FollowUpSchedule;
+use crate::approval::{SCHEDULER_ROLE_ARN, SCHEDULE_GROUP};
 use crate::engine::config::{flag, ConfigError};
 
 pub const FORENSIC_KMS_KEY: &str = "FIREBREAK_FORENSIC_KMS_KEY";
 pub const FORENSIC_ACCOUNT: &str = "FIREBREAK_FORENSIC_ACCOUNT";
 pub const MALWARE_SCAN: &str = "FIREBREAK_MALWARE_SCAN";
+/// Minutes between follow-ups of snapshots still pending (default 30).
+pub const FOLLOW_UP_MINUTES: &str = "FIREBREAK_EVIDENCE_FOLLOWUP_MINUTES";
+const DEFAULT_FOLLOW_UP_MINUTES: u64 = 30;
 
 /// Where snapshot copies go: re-encrypted with `kms_key_arn`, shared with `account_id`.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +26,9 @@ pub struct ForensicTarget {
 pub struct DiskEvidenceConfig {
     /// Set when both variables are: the snapshots are copied and shared.
     pub forensic: Option<ForensicTarget>,
+    /// Set with a forensic target when the Scheduler variables are: snapshots still pending are
+    /// copied by a scheduled follow-up ([`super::follow_up`]).
+    pub follow_up: Option<FollowUpSchedule>,
     /// Start a GuardDuty Malware Protection on-demand scan of the instance (at most once an hour).
     pub malware_scan: bool,
 }
@@ -35,8 +46,39 @@ impl DiskEvidenceConfig {
                 ))
             }
         };
-        Ok(Self { forensic, malware_scan: flag(MALWARE_SCAN, lookup(MALWARE_SCAN), false)? })
+        let follow_up = match forensic {
+            Some(_) => follow_up_schedule(&lookup)?,
+            None => None,
+        };
+        Ok(Self { forensic, follow_up, malware_scan: flag(MALWARE_SCAN, lookup(MALWARE_SCAN), false)? })
     }
+}
+
+fn follow_up_schedule(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<FollowUpSchedule>, ConfigError> {
+    let set = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let (group, role_arn) = match (set(SCHEDULE_GROUP), set(SCHEDULER_ROLE_ARN)) {
+        (Some(group), Some(role_arn)) => (group, role_arn),
+        (None, None) => return Ok(None),
+        _ => {
+            return Err(ConfigError::Conflict(
+                "FIREBREAK_SCHEDULE_GROUP and FIREBREAK_SCHEDULER_ROLE_ARN go together: set both to follow up pending snapshots, or neither",
+            ))
+        }
+    };
+    let minutes = match set(FOLLOW_UP_MINUTES) {
+        None => DEFAULT_FOLLOW_UP_MINUTES,
+        Some(value) => match value.parse::<u64>() {
+            Ok(m) if (5..=720).contains(&m) => m,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: FOLLOW_UP_MINUTES,
+                    value,
+                    why: "minutes between follow-ups of pending snapshots: 5 to 720",
+                })
+            }
+        },
+    };
+    Ok(Some(FollowUpSchedule { group, role_arn, every: Duration::from_secs(minutes * 60) }))
 }
 
 /// `arn:<partition>:kms:<region>:<account>:key/<key id>`: a key ARN, not an alias or a bare id
@@ -102,6 +144,24 @@ mod tests {
             Some(ForensicTarget { kms_key_arn: KEY.into(), account_id: "444455556666".into() })
         );
         assert!(config.malware_scan);
+        assert_eq!(config.follow_up, None, "no Scheduler settings: no follow-ups");
+    }
+
+    #[test]
+    fn pending_snapshots_are_followed_up_where_the_scheduler_is_set() {
+        let base = [(FORENSIC_KMS_KEY, KEY), (FORENSIC_ACCOUNT, "444455556666")];
+        let scheduler = [(SCHEDULE_GROUP, "firebreak"), (SCHEDULER_ROLE_ARN, "arn:aws:iam::111122223333:role/s")];
+        let config = from(&[base.as_slice(), scheduler.as_slice()].concat()).unwrap();
+        let follow_up = config.follow_up.unwrap();
+        assert_eq!((follow_up.group.as_str(), follow_up.every), ("firebreak", Duration::from_secs(1800)));
+        let every = from(&[base.as_slice(), scheduler.as_slice(), &[(FOLLOW_UP_MINUTES, "5")]].concat()).unwrap();
+        assert_eq!(every.follow_up.unwrap().every, Duration::from_secs(300));
+        for bad in ["4", "721", "soon"] {
+            let err = from(&[base.as_slice(), scheduler.as_slice(), &[(FOLLOW_UP_MINUTES, bad)]].concat()).unwrap_err();
+            assert!(err.to_string().contains(FOLLOW_UP_MINUTES), "{bad}: {err}");
+        }
+        assert!(matches!(from(&[base.as_slice(), &scheduler[..1]].concat()), Err(ConfigError::Conflict(_))));
+        assert_eq!(from(&scheduler).unwrap().follow_up, None, "nothing to follow up without a forensic target");
     }
 
     #[test]

@@ -136,18 +136,19 @@ pub async fn copy_and_share(clients: &Clients, request: &CopyRequest<'_>) -> Res
             Err(e) => return Err(e),
         }
     }
-    let waiting = if waiting.is_empty() { String::new() } else { format!("; waiting: {}", waiting.join("; ")) };
-    Ok(if done.is_empty() && copies.is_empty() {
-        Acted::already_done(format!("nothing copied yet{waiting}"))
+    let words = if waiting.is_empty() { String::new() } else { format!("; waiting: {}", waiting.join("; ")) };
+    let acted = if done.is_empty() && copies.is_empty() {
+        Acted::already_done(format!("nothing copied yet{words}"))
     } else if done.is_empty() {
         Acted::already_done(format!(
-            "copies {} already shared with {}{waiting}",
+            "copies {} already shared with {}{words}",
             copies.values().map(|c| c.snapshot_id.as_str()).collect::<Vec<_>>().join(", "),
             request.forensic_account
         ))
     } else {
-        Acted::done(format!("{}{waiting}", done.join("; ")))
-    })
+        Acted::done(format!("{}{words}", done.join("; ")))
+    };
+    Ok(acted.waiting_for(waiting))
 }
 
 /// One copy per source: the earliest (then the lowest id), which every delivery agrees on.

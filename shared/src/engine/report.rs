@@ -66,6 +66,9 @@ pub struct StepReport {
     /// The resource carrying the record, when not `resource`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_on: Option<String>,
+    /// What AWS was not ready for yet (a snapshot still pending): a later run does it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<String>,
 }
 
 impl StepReport {
@@ -87,6 +90,7 @@ impl StepReport {
             containment: false,
             recorded: BTreeMap::new(),
             recorded_on: None,
+            waiting: Vec::new(),
         }
     }
 }

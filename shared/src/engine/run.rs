@@ -34,6 +34,8 @@ pub struct Acted {
     /// The resource carrying that record, when not the step's own (an Auto Scaling group's
     /// detach is recorded on the instance).
     pub recorded_on: Option<String>,
+    /// What AWS was not ready for yet (a snapshot still pending): a later run does it.
+    pub waiting: Vec<String>,
 }
 
 impl Acted {
@@ -45,6 +47,7 @@ impl Acted {
             nested: Vec::new(),
             recorded: Vec::new(),
             recorded_on: None,
+            waiting: Vec::new(),
         }
     }
 
@@ -56,17 +59,24 @@ impl Acted {
             nested: Vec::new(),
             recorded: Vec::new(),
             recorded_on: None,
+            waiting: Vec::new(),
         }
     }
 
     /// It ran a plan of its own, whose steps follow it in the report.
     pub fn nested(outcome: StepOutcome, detail: impl Into<String>, steps: Vec<StepReport>) -> Self {
-        Self { outcome, detail: detail.into(), nested: steps, recorded: Vec::new(), recorded_on: None }
+        Self { outcome, nested: steps, ..Self::done(detail) }
     }
 
     /// With what the step recorded before its change.
     pub fn recording(mut self, recorded: impl IntoIterator<Item = (String, String)>) -> Self {
         self.recorded.extend(recorded);
+        self
+    }
+
+    /// With what is left for a later run, because AWS was not ready for it.
+    pub fn waiting_for(mut self, waiting: Vec<String>) -> Self {
+        self.waiting = waiting;
         self
     }
 
@@ -185,6 +195,7 @@ async fn run_step<A: Action, X: Execute<A>>(
             let mut report = report_of(step, acted.outcome, acted.detail);
             report.recorded = acted.recorded.into_iter().collect();
             report.recorded_on = acted.recorded_on;
+            report.waiting = acted.waiting;
             (report, acted.nested)
         }
         Some(Err(e)) => (report_of(step, StepOutcome::Failed, e.to_string()), Vec::new()),

@@ -90,10 +90,7 @@ impl Execute<PostureAction> for Executor<'_> {
                 if self.config.common.dry_run {
                     return Ok(Acted {
                         outcome: StepOutcome::Planned,
-                        detail: format!("would import {gaps} gap finding(s) and resolve {resolved_count}"),
-                        nested: Vec::new(),
-                        recorded: Vec::new(),
-                        recorded_on: None,
+                        ..Acted::done(format!("would import {gaps} gap finding(s) and resolve {resolved_count}"))
                     });
                 }
                 if findings.is_empty() {

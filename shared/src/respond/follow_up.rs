@@ -1,5 +1,6 @@
 //! After the quarantine: the originating Security Hub finding is updated, a signal that was not a
-//! finding gets a finding of its own, and one summary goes to SNS. A follow-up failure is
+//! finding gets a finding of its own, snapshots still pending get a follow-up, and one summary
+//! goes to SNS. A follow-up failure is
 //! reported as a step but never undoes or fails the containment.
 
 use std::time::SystemTime;
@@ -20,6 +21,7 @@ pub(super) async fn follow_up(
     response: &mut Response,
     updates: Vec<(FindingRef, Report)>,
 ) {
+    super::evidence::schedule_pending_copies(accounts, settings, response).await;
     let case = response.case_id.clone().unwrap_or_default();
     let writes = settings.notify.security_hub && !settings.quarantine.common.dry_run;
     if writes {

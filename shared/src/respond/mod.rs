@@ -8,11 +8,13 @@
 //!    through the one quarantine plan (`run`).
 //! 3. Follow-up (`follow_up`): the originating Security Hub finding is updated, a signal that was
 //!    not a finding gets a finding of its own, and one summary goes to SNS. A follow-up failure is
-//!    reported but never undoes or fails the containment.
+//!    reported but never undoes or fails the containment. Snapshots still pending get a scheduled
+//!    follow-up that copies them to the forensic account later (`evidence`).
 //!
 //! [`Response`] (`response`) is what the function returns and what the summary says.
 
 pub mod abuse;
+pub mod evidence;
 pub mod follow_up;
 pub mod instance;
 pub mod response;
@@ -23,6 +25,7 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 pub use abuse::{respond_to_abuse, AbuseConfig, AbuseTrigger};
+pub use evidence::copy_pending_snapshots;
 pub use instance::{respond_to_instance, InstanceTrigger};
 pub use response::{Response, Unresolved};
 
