@@ -13,8 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_ecs::operation::describe_clusters::DescribeClustersOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::get_task_protection::GetTaskProtectionOutput;
 use aws_sdk_ecs::operation::tag_resource::TagResourceOutput;
-use aws_sdk_ecs::types::{Attachment, Cluster, ClusterField, KeyValuePair, Tag, Task, TaskField};
+use aws_sdk_ecs::operation::update_task_protection::UpdateTaskProtectionOutput;
+use aws_sdk_ecs::types::{Attachment, Cluster, ClusterField, KeyValuePair, ProtectedTask, Tag, Task, TaskField};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use firebreak::engine::FunctionError;
 use firebreak::release::ReleaseConfig;
@@ -34,7 +36,14 @@ struct Bench {
     scenario: Scenario,
     /// What ECS holds in the mock: each task's tags (TagResource adds to them).
     task_tags: Arc<Mutex<BTreeMap<String, BTreeMap<String, String>>>>,
+    /// Each task's scale-in protection (UpdateTaskProtection sets it), and every update sent:
+    /// (task, protectionEnabled, expiresInMinutes).
+    protection: Arc<Mutex<BTreeMap<String, bool>>>,
+    protection_updates: Arc<Mutex<Vec<ProtectionUpdate>>>,
 }
+
+/// An UpdateTaskProtection request: (task, protectionEnabled, expiresInMinutes).
+type ProtectionUpdate = (String, bool, Option<i32>);
 
 /// A Fargate task in awsvpc mode: its ENI (real, on moto) in `app_group`.
 #[derive(Clone)]
@@ -45,12 +54,14 @@ struct RunningTask {
     vpc_id: String,
     app_group: String,
     cluster_tags: Vec<(String, String)>,
+    /// `family:<name>` (RunTask) or `service:<name>` (a service's task).
+    group: String,
 }
 
 async fn bench() -> Bench {
     let moto = Moto::start();
     let scenario = Scenario::new(&moto).await;
-    Bench { moto, scenario, task_tags: Arc::default() }
+    Bench { moto, scenario, task_tags: Arc::default(), protection: Arc::default(), protection_updates: Arc::default() }
 }
 
 impl Bench {
@@ -75,6 +86,7 @@ impl Bench {
                 vpc_id: vpc_id.clone(),
                 app_group: app_group.clone(),
                 cluster_tags: cluster_tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                group: "family:payments-api".into(),
             });
         }
         tasks
@@ -111,7 +123,7 @@ impl Bench {
                         .task_arn(&t.task_arn)
                         .cluster_arn(format!("arn:aws:ecs:us-east-1:123456789012:cluster/{}", t.cluster))
                         .last_status("RUNNING")
-                        .group("family:payments-api")
+                        .group(&t.group)
                         .attachments(Attachment::builder().r#type("ElasticNetworkInterface").details(eni).build());
                     for (k, v) in tags {
                         task = task.tags(Tag::builder().key(k).value(v).build());
@@ -142,7 +154,39 @@ impl Bench {
             }
             TagResourceOutput::builder().build()
         });
-        mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe, &clusters, &tag])
+        let state = self.protection.clone();
+        let get = mock!(aws_sdk_ecs::Client::get_task_protection).then_compute_output(move |r| {
+            let arn = r.tasks().first().cloned().unwrap_or_default();
+            let enabled = state.lock().unwrap().get(&arn).copied().unwrap_or(false);
+            GetTaskProtectionOutput::builder()
+                .protected_tasks(ProtectedTask::builder().task_arn(arn).protection_enabled(enabled).build())
+                .build()
+        });
+        let (state, updates) = (self.protection.clone(), self.protection_updates.clone());
+        let update = mock!(aws_sdk_ecs::Client::update_task_protection)
+            .match_requests(|r| r.cluster().is_some() && r.tasks().len() == 1)
+            .then_compute_output(move |r| {
+                let (arn, enabled) = (r.tasks()[0].clone(), r.protection_enabled().unwrap_or(false));
+                state.lock().unwrap().insert(arn.clone(), enabled);
+                updates.lock().unwrap().push((arn, enabled, r.expires_in_minutes()));
+                UpdateTaskProtectionOutput::builder().build()
+            });
+        mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&describe, &clusters, &tag, &get, &update])
+    }
+
+    /// release, with this ECS.
+    async fn release(&self, tasks: &[RunningTask], case_id: &str) -> Value {
+        let mut clients = self.moto.clients().await;
+        clients.ecs = self.mocked_ecs(tasks);
+        let release = release::Function {
+            accounts: firebreak_tests::home_only(clients),
+            config: ReleaseConfig {
+                common: firebreak::engine::CommonConfig { cases_table: Some(TABLE.into()), ..Default::default() },
+                isolation_group_name: "firebreak-isolation".into(),
+            },
+        };
+        let request = json!({"release": {"case_id": case_id, "reason": "drill", "requested_by": "alice@example.com"}});
+        release::handle(&release, LambdaEvent::new(request, Context::default())).await.expect("released")
     }
 
     async fn function(
@@ -216,17 +260,45 @@ async fn a_reverse_shell_in_a_task_isolates_its_eni_once_and_release_restores_it
     assert_eq!(ledger::cases(&dynamodb).await.len(), 1);
 
     // Release puts the ENI back in its groups.
-    let release = release::Function {
-        accounts: firebreak_tests::accounts(&bench.moto).await,
-        config: ReleaseConfig {
-            common: function.config.quarantine.common.clone(),
-            isolation_group_name: "firebreak-isolation".into(),
-        },
-    };
-    let request = json!({"release": {"case_id": case_id, "reason": "drill", "requested_by": "alice@example.com"}});
-    let released = release::handle(&release, LambdaEvent::new(request, Context::default())).await.expect("released");
+    let released = bench.release(std::slice::from_ref(&task), &case_id).await;
     assert_eq!(released["outcome"], "completed", "{released:#}");
     assert_eq!(bench.eni(&task.eni_id).await.0, vec![task.app_group.clone()], "back in its original group");
+}
+
+#[tokio::test]
+async fn a_service_task_protected_by_firebreak_is_unprotected_by_release_and_no_other() {
+    let bench = bench().await;
+    let _dynamodb = ledger::create_table(&bench.moto).await;
+    let mut tasks = bench.cluster_with_tasks("payments", 2, &[]).await;
+    for task in &mut tasks {
+        task.group = "service:payments-api".into();
+    }
+    // The second was protected by its own deployment before the case.
+    bench.protection.lock().unwrap().insert(tasks[1].task_arn.clone(), true);
+    let function = bench.function(&tasks, |_| {}).await;
+
+    let mut cases = Vec::new();
+    for task in &tasks {
+        let response = handle(&function, runtime_event(RUNTIME_EVENT, task)).await.expect("handled");
+        assert_eq!(response["outcome"], "contained", "{response:#}");
+        cases.push(response["case_id"].as_str().unwrap().to_string());
+    }
+    let (ours, theirs) = (&tasks[0].task_arn, &tasks[1].task_arn);
+    assert_eq!(*bench.protection_updates.lock().unwrap(), vec![(ours.clone(), true, Some(2880))], "one protection");
+    assert_eq!(bench.task_tags(ours).await.get(tags::TASK_PROTECTION_BEFORE).map(String::as_str), Some("false"));
+    assert_eq!(bench.task_tags(theirs).await.get(tags::TASK_PROTECTION_BEFORE), None, "not Firebreak's");
+
+    // The sample's finding names both tasks' case: one release for both.
+    assert_eq!(cases[0], cases[1]);
+    let released = bench.release(&tasks, &cases[0]).await;
+    assert_eq!(released["outcome"], "completed", "{released:#}");
+    let unprotect: Vec<&Value> =
+        released["steps"].as_array().unwrap().iter().filter(|s| s["step"] == "unprotect_task").collect();
+    assert_eq!(unprotect.len(), 1, "only the task Firebreak protected: {released:#}");
+    assert_eq!((&unprotect[0]["resource"], &unprotect[0]["outcome"]), (&json!(ours), &json!("done")));
+    assert_eq!(bench.protection.lock().unwrap().get(ours), Some(&false), "its service may replace it again");
+    assert_eq!(bench.protection.lock().unwrap().get(theirs), Some(&true), "a protection from before the case stays");
+    assert_eq!(bench.protection_updates.lock().unwrap().len(), 2, "one protection, one release");
 }
 
 #[tokio::test]
@@ -301,8 +373,8 @@ fn hostile_ecs_findings_are_refused_before_any_call() {
     assert!(refused >= 3, "{refused} ECS hostile events");
 }
 
-/// UpdateTaskProtection and GetTaskProtection are not implemented by moto: their exact requests,
-/// answered by aws-smithy-mocks.
+/// UpdateTaskProtection and GetTaskProtection are not implemented by moto: their exact requests
+/// (protection on for 48 hours; off again by a release), answered by aws-smithy-mocks.
 #[tokio::test]
 async fn task_protection_sends_the_exact_requests() {
     use aws_sdk_ecs::operation::get_task_protection::GetTaskProtectionOutput;
@@ -330,10 +402,19 @@ async fn task_protection_sends_the_exact_requests() {
             .failures(Failure::builder().arn("x").reason("TASK_NOT_VALID").detail("not a service task").build())
             .build()
     });
-    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&get, &update, &refused]);
+    let off = mock!(aws_sdk_ecs::Client::update_task_protection)
+        .match_requests(move |r| {
+            r.cluster() == Some("payments")
+                && r.tasks() == [arn]
+                && r.protection_enabled() == Some(false)
+                && r.expires_in_minutes().is_none()
+        })
+        .then_output(|| UpdateTaskProtectionOutput::builder().build());
+    let client = mock_client!(aws_sdk_ecs, RuleMode::Sequential, [&get, &update, &refused, &off]);
     assert!(!firebreak::aws::ecs::task_protected(&client, "payments", arn).await.unwrap());
     firebreak::aws::ecs::protect_task(&client, "payments", arn).await.expect("protected");
     let error = firebreak::aws::ecs::protect_task(&client, "payments", arn).await.expect_err("a failure is an error");
     assert_eq!(error.code, "TASK_NOT_VALID");
-    assert_eq!((get.num_calls(), update.num_calls()), (1, 1));
+    firebreak::aws::ecs::unprotect_task(&client, "payments", arn).await.expect("release turns it off");
+    assert_eq!((get.num_calls(), update.num_calls(), off.num_calls()), (1, 1, 1));
 }

@@ -45,6 +45,9 @@ pub const POLICY_PREFIX: &str = "firebreak:policy:";
 /// a number, or `none` when it had no reservation, so a release can put it back.
 pub const RESERVED_CONCURRENCY_BEFORE: &str = "firebreak:reserved-concurrency-before";
 pub const NO_RESERVED_CONCURRENCY: &str = "none";
+/// On an ECS task (and in the case): `false` when Firebreak turned its scale-in protection on, so
+/// a release turns it off again (a task protected before the case gets no such tag).
+pub const TASK_PROTECTION_BEFORE: &str = "firebreak:task-protection-before";
 
 /// On a released instance or principal: when, by whom, and which case was released. The case
 /// tags stay (evidence); a resource whose case was released opens a new case when next hit.

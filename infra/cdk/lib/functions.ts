@@ -1148,6 +1148,12 @@ export const FUNCTIONS: FirebreakFunction[] = [
         actions: ['autoscaling:AttachInstances'],
         resources: [arn('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/*')],
       }),
+      // An ECS task's scale-in protection, off again where the case recorded Firebreak's.
+      new iam.PolicyStatement({
+        sid: 'UnprotectTasks',
+        actions: ['ecs:DescribeTasks', 'ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
+        resources: [arn('ecs', 'task/*')],
+      }),
       // Only with "credentials": true. IAM has no condition key for an inline policy's name: the
       // code deletes only Firebreak's (firebreak-revoke-older-sessions, firebreak-deny-instance-*),
       // the ones the case recorded.

@@ -114,6 +114,35 @@ pub async fn protect_task(ecs: &Client, cluster: &str, task_arn: &str) -> Result
     Ok(())
 }
 
+/// Turns the task's scale-in protection off (a release of the protection Firebreak turned on).
+pub async fn unprotect_task(ecs: &Client, cluster: &str, task_arn: &str) -> Result<(), AwsError> {
+    let response = ecs
+        .update_task_protection()
+        .cluster(cluster)
+        .tasks(task_arn)
+        .protection_enabled(false)
+        .send()
+        .await
+        .aws("UpdateTaskProtection")?;
+    if let Some(failure) = response.failures().first() {
+        return Err(AwsError {
+            action: "UpdateTaskProtection",
+            code: failure.reason().unwrap_or("Failure").to_string(),
+            message: failure.detail().unwrap_or("the task's protection was not turned off").to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The cluster of a task ARN (`arn:aws:ecs:<region>:<account>:task/<cluster>/<id>`); `None` for
+/// anything else, an old-format ARN without the cluster included.
+pub fn cluster_of_task_arn(task_arn: &str) -> Option<&str> {
+    let (prefix, path) = task_arn.split_once(":task/")?;
+    let (cluster, id) = path.split_once('/')?;
+    let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    (prefix.starts_with("arn:aws") && prefix.contains(":ecs:") && valid(cluster) && valid(id)).then_some(cluster)
+}
+
 pub async fn tag_task(ecs: &Client, task_arn: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
     let tags: Vec<Tag> = pairs.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
     ecs.tag_resource().resource_arn(task_arn).set_tags(Some(tags)).send().await.aws("TagResource")?;

@@ -3,8 +3,9 @@
 //!
 //! 1. **Reconnect** — each ENI back to its recorded groups (only if it is still in Firebreak's
 //!    isolation group), the instance profile, the target groups, the ports' revoked rules.
-//! 2. **Restore** — termination protection and shutdown behaviour, the Auto Scaling group (after
-//!    the ENIs, so the group's health check sees a reachable instance), and, when asked, the
+//! 2. **Restore** — termination protection and shutdown behaviour, an ECS task's scale-in
+//!    protection, the Auto Scaling group (after the ENIs, so the group's health check sees a
+//!    reachable instance), and, when asked, the
 //!    credentials (Firebreak's deny policies removed, the disabled keys active again).
 //! 3. **Mark** — the instance tagged released (who, when).
 //!
@@ -117,6 +118,11 @@ pub enum ReleaseAction {
         bucket: Bucket,
         tags: Vec<(String, String)>,
     },
+    /// The scale-in protection Firebreak put on an ECS task, turned off.
+    UnprotectTask {
+        cluster: String,
+        task_arn: String,
+    },
 }
 
 impl engine::Action for ReleaseAction {
@@ -143,6 +149,7 @@ impl engine::Action for ReleaseAction {
             Self::RestorePublicAccessBlock { .. } => "restore_public_access_block",
             Self::RestoreBucketPolicy { .. } => "restore_bucket_policy",
             Self::TagBucketReleased { .. } => "tag_bucket_released",
+            Self::UnprotectTask { .. } => "unprotect_task",
         }
     }
 
@@ -165,6 +172,7 @@ impl engine::Action for ReleaseAction {
             Self::RestorePublicAccessBlock { .. } => Phase::Reconnect,
             Self::RestoreBucketPolicy { .. } => Phase::Restore,
             Self::TagBucketReleased { .. } => Phase::Mark,
+            Self::UnprotectTask { .. } => Phase::Restore,
         }
     }
 
@@ -188,6 +196,7 @@ impl engine::Action for ReleaseAction {
             Self::RestorePublicAccessBlock { bucket, .. }
             | Self::RestoreBucketPolicy { bucket, .. }
             | Self::TagBucketReleased { bucket, .. } => bucket.arn.clone(),
+            Self::UnprotectTask { task_arn, .. } => task_arn.clone(),
         }
     }
 
@@ -271,6 +280,9 @@ impl fmt::Display for ReleaseAction {
                 "tag bucket {bucket} with {}",
                 tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
             ),
+            Self::UnprotectTask { task_arn, .. } => {
+                write!(f, "turn off the scale-in protection Firebreak put on {task_arn}")
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
-//! How each release action is carried out, through the EC2, ELB, Auto Scaling and IAM wrappers.
+//! How each release action is carried out, through the EC2, ELB, Auto Scaling, IAM, Lambda, S3
+//! and ECS wrappers.
 
 use super::action::ReleaseAction;
-use crate::aws::{ec2, fleet, iam, isolation, lambda, s3, security_groups, AwsError, Clients};
+use crate::aws::{ec2, ecs, fleet, iam, isolation, lambda, s3, security_groups, AwsError, Clients};
 use crate::bucket::release as bucket;
 use crate::engine::{Acted, Execute, Progress};
 use crate::revoke::Principal;
@@ -108,6 +109,13 @@ impl Execute<ReleaseAction> for Executor<'_> {
                     Some(detail) => Acted::done(detail),
                     None => Acted::already_done("Firebreak's statement is gone already"),
                 })
+            }
+            ReleaseAction::UnprotectTask { cluster, task_arn } => {
+                if !ecs::task_protected(&self.clients.ecs, cluster, task_arn).await? {
+                    return Ok(Acted::already_done("scale-in protection is off already"));
+                }
+                ecs::unprotect_task(&self.clients.ecs, cluster, task_arn).await?;
+                Ok(Acted::done("scale-in protection off: its service may replace it again"))
             }
             ReleaseAction::TagBucketReleased { bucket, tags } => {
                 s3::merge_bucket_tags(&self.clients.s3, &bucket.name, tags).await?;

@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod observe;
 pub mod plan;
 pub mod request;
+pub mod task;
 
 use std::time::{Instant, SystemTime};
 

@@ -1,5 +1,6 @@
 //! The reads before a release plan: the case from the ledger, and how each instance it touched
-//! looks now (ENIs and their groups, Firebreak's isolation groups, profile, Auto Scaling group).
+//! looks now (ENIs and their groups, Firebreak's isolation groups, profile, Auto Scaling group),
+//! its buckets and its ECS tasks.
 
 use std::collections::BTreeMap;
 
@@ -68,5 +69,6 @@ pub async fn observe(clients: &Clients, case: &Case, isolation_group_name: &str)
         interfaces.push((eni, ours));
     }
     let buckets = crate::bucket::observe::observe(&clients.s3, &crate::bucket::release::buckets_of(case)).await?;
-    Ok(ReleaseFacts { recorded: case.recorded(), instances, interfaces, buckets })
+    let tasks = super::task::observe(&clients.ecs, case).await?;
+    Ok(ReleaseFacts { recorded: case.recorded(), instances, interfaces, buckets, tasks })
 }

@@ -26,6 +26,8 @@ pub struct ReleaseFacts {
     pub interfaces: Vec<(InterfaceFacts, Vec<String>)>,
     /// The buckets the case contained, as they are now.
     pub buckets: Vec<BucketFacts>,
+    /// The ECS tasks the case touched, as they are now.
+    pub tasks: Vec<super::task::TaskNow>,
 }
 
 /// One instance the case touched, as it is now.
@@ -85,6 +87,9 @@ pub fn decide(case_id: &str, facts: &ReleaseFacts, choices: &Choices) -> Plan<Re
     }
     for bucket in &facts.buckets {
         steps.extend(bucket_steps(bucket, facts.recorded.get(&bucket.bucket.arn), choices));
+    }
+    for task in &facts.tasks {
+        steps.extend(super::task::unprotect_step(task, facts.recorded.get(&task.task_arn)));
     }
     Plan { title: format!("release case {case_id}"), case_id: case_id.to_string(), steps }
 }
@@ -295,6 +300,7 @@ mod tests {
     fn isolated_enis_go_back_and_a_human_change_wins() {
         let facts = ReleaseFacts {
             buckets: Vec::new(),
+            tasks: Vec::new(),
             recorded: BTreeMap::new(),
             interfaces: Vec::new(),
             instances: vec![instance(vec![
@@ -335,7 +341,13 @@ mod tests {
                 BTreeMap::from([(REVOKED_INGRESS_TAG.to_string(), "tcp 22-22 0.0.0.0/0".to_string())]),
             ),
         ]);
-        let facts = ReleaseFacts { recorded, instances: Vec::new(), interfaces: Vec::new(), buckets: Vec::new() };
+        let facts = ReleaseFacts {
+            recorded,
+            instances: Vec::new(),
+            interfaces: Vec::new(),
+            buckets: Vec::new(),
+            tasks: Vec::new(),
+        };
         let kept = decide("fb-1", &facts, &choices(false));
         let credentials =
             |s: &&Planned<ReleaseAction>| matches!(s.action.name(), "remove_policy" | "activate_access_key");
@@ -360,6 +372,7 @@ mod tests {
             instances: vec![InstanceNow::gone("i-1")],
             interfaces: Vec::new(),
             buckets: Vec::new(),
+            tasks: Vec::new(),
         };
         let plan = decide("fb-1", &facts, &choices(false));
         assert_eq!(plan.steps.len(), 1);

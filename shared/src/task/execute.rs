@@ -4,6 +4,7 @@
 use super::action::{not_isolable_advice, TaskAction};
 use crate::aws::{ecs, AwsError, Clients};
 use crate::engine::{Acted, Execute, Progress};
+use crate::tags;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -40,8 +41,12 @@ impl Execute<TaskAction> for Executor<'_> {
                 if ecs::task_protected(client, cluster, task_arn).await? {
                     return Ok(Acted::already_done("already protected from scale-in"));
                 }
+                // Recorded on the task first: a release turns off only the protection Firebreak turned on.
+                let record = [(tags::TASK_PROTECTION_BEFORE.to_string(), "false".to_string())];
+                ecs::tag_task(client, task_arn, &record).await?;
                 ecs::protect_task(client, cluster, task_arn).await?;
-                Ok(Acted::done(format!("protected from scale-in for {} minutes", ecs::MAX_PROTECTION_MINUTES)))
+                Ok(Acted::done(format!("protected from scale-in for {} minutes", ecs::MAX_PROTECTION_MINUTES))
+                    .recording(record))
             }
             TaskAction::TagTask { task_arn, tags } => {
                 ecs::tag_task(client, task_arn, tags).await?;
