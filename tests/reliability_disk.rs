@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{EbsInstanceBlockDeviceSpecification, Filter, InstanceBlockDeviceMappingSpecification};
+use aws_sdk_ec2::types::{EbsInstanceBlockDeviceSpecification, InstanceBlockDeviceMappingSpecification};
 use firebreak::deadline::Deadline;
 use firebreak::disk_evidence::{DiskEvidenceConfig, ForensicTarget};
 use firebreak::engine::{Outcome, Report};
@@ -15,6 +15,7 @@ use firebreak::{Clients, QuarantineConfig};
 use firebreak_tests::faults::{Fault, FaultProxy};
 use firebreak_tests::moto::sdk_config_for;
 use firebreak_tests::scenario::{CompromisedInstance, Setup};
+use firebreak_tests::snapshots::{delete_on_termination, forensic_copies};
 use firebreak_tests::{Moto, Scenario};
 
 const DOS_EVENT: &str = "quarantine-instance/guardduty-ec2-dos-actor.json";
@@ -72,33 +73,12 @@ impl Bench {
     /// (any volume still deleted on termination, copies per source, each copy's shares).
     async fn state(&self) -> (bool, BTreeMap<String, usize>, Vec<Vec<String>>) {
         let ec2 = &self.scenario.ec2;
-        let instance = ec2.describe_instances().instance_ids(&self.instance.instance_id).send().await.unwrap();
-        let deleted = instance.reservations()[0].instances()[0]
-            .block_device_mappings()
-            .iter()
-            .any(|m| m.ebs().and_then(|e| e.delete_on_termination()) == Some(true));
-        let copies = ec2
-            .describe_snapshots()
-            .owner_ids("self")
-            .filters(Filter::builder().name("tag-key").values("firebreak:source-snapshot").build())
-            .send()
-            .await
-            .unwrap();
+        let deleted = delete_on_termination(ec2, &self.instance.instance_id).await.values().any(|delete| *delete);
         let mut per_source = BTreeMap::new();
         let mut shares = Vec::new();
-        for copy in copies.snapshots() {
-            let source = copy.tags().iter().find(|t| t.key() == Some("firebreak:source-snapshot")).unwrap();
-            *per_source.entry(source.value().unwrap().to_string()).or_insert(0) += 1;
-            let attribute = ec2
-                .describe_snapshot_attribute()
-                .snapshot_id(copy.snapshot_id().unwrap())
-                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
-                .send()
-                .await
-                .unwrap();
-            shares.push(
-                attribute.create_volume_permissions().iter().filter_map(|p| p.user_id().map(str::to_string)).collect(),
-            );
+        for (_, source, _, _, _, shared) in forensic_copies(ec2).await {
+            *per_source.entry(source).or_insert(0) += 1;
+            shares.push(shared);
         }
         (deleted, per_source, shares)
     }

@@ -4,7 +4,6 @@
 use firebreak::accounts::Accounts;
 use firebreak::approval::{self, Invocation};
 use firebreak::deadline::Deadline;
-use firebreak::disk_evidence::EvidenceFollowUp;
 use firebreak::engine::FunctionError;
 use firebreak::respond::{self, AbuseTrigger, Settings};
 use lambda_runtime::LambdaEvent;
@@ -32,18 +31,14 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
         function_arn: &event.context.invoked_function_arn,
     };
     approval::handle_invocation(invocation, event.payload, |payload| async move {
-        if let Some(follow_up) = EvidenceFollowUp::from_event(&payload)? {
-            let copied = respond::copy_pending_snapshots(
-                &function.accounts,
-                &function.config,
-                invocation.function,
-                &follow_up,
-                deadline,
-            );
-            return copied.await.into_result();
+        let (accounts, settings) = (&function.accounts, &function.config);
+        if let Some(copied) =
+            respond::follow_up_event(accounts, settings, invocation.function, &payload, deadline).await
+        {
+            return copied;
         }
         let trigger = AbuseTrigger::from_event(&payload)?;
-        respond::respond_to_abuse(&function.accounts, &function.config, &trigger, deadline).await.into_result()
+        respond::respond_to_abuse(accounts, settings, &trigger, deadline).await.into_result()
     })
     .await
 }

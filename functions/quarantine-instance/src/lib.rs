@@ -5,7 +5,6 @@
 use firebreak::accounts::Accounts;
 use firebreak::approval::{self, Invocation};
 use firebreak::deadline::Deadline;
-use firebreak::disk_evidence::EvidenceFollowUp;
 use firebreak::engine::FunctionError;
 use firebreak::respond::{self, InstanceTrigger, Settings};
 use lambda_runtime::LambdaEvent;
@@ -33,18 +32,14 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
         function_arn: &event.context.invoked_function_arn,
     };
     approval::handle_invocation(invocation, event.payload, |payload| async move {
-        if let Some(follow_up) = EvidenceFollowUp::from_event(&payload)? {
-            let copied = respond::copy_pending_snapshots(
-                &function.accounts,
-                &function.config,
-                invocation.function,
-                &follow_up,
-                deadline,
-            );
-            return copied.await.into_result();
+        let (accounts, settings) = (&function.accounts, &function.config);
+        if let Some(copied) =
+            respond::follow_up_event(accounts, settings, invocation.function, &payload, deadline).await
+        {
+            return copied;
         }
         let trigger = InstanceTrigger::from_event(&payload)?;
-        respond::respond_to_instance(&function.accounts, &function.config, &trigger, deadline).await.into_result()
+        respond::respond_to_instance(accounts, settings, &trigger, deadline).await.into_result()
     })
     .await
 }

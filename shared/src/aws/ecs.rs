@@ -95,32 +95,21 @@ pub async fn task_protected(ecs: &Client, cluster: &str, task_arn: &str) -> Resu
 /// Protects the task from scale-in for the longest time ECS allows. A refusal listed under
 /// `failures` (a task not in a service, a stopped task) is an error with ECS's reason.
 pub async fn protect_task(ecs: &Client, cluster: &str, task_arn: &str) -> Result<(), AwsError> {
-    let response = ecs
-        .update_task_protection()
-        .cluster(cluster)
-        .tasks(task_arn)
-        .protection_enabled(true)
-        .expires_in_minutes(MAX_PROTECTION_MINUTES)
-        .send()
-        .await
-        .aws("UpdateTaskProtection")?;
-    if let Some(failure) = response.failures().first() {
-        return Err(AwsError {
-            action: "UpdateTaskProtection",
-            code: failure.reason().unwrap_or("Failure").to_string(),
-            message: failure.detail().unwrap_or("the task was not protected").to_string(),
-        });
-    }
-    Ok(())
+    set_task_protection(ecs, cluster, task_arn, true).await
 }
 
 /// Turns the task's scale-in protection off (a release of the protection Firebreak turned on).
 pub async fn unprotect_task(ecs: &Client, cluster: &str, task_arn: &str) -> Result<(), AwsError> {
+    set_task_protection(ecs, cluster, task_arn, false).await
+}
+
+async fn set_task_protection(ecs: &Client, cluster: &str, task_arn: &str, enabled: bool) -> Result<(), AwsError> {
     let response = ecs
         .update_task_protection()
         .cluster(cluster)
         .tasks(task_arn)
-        .protection_enabled(false)
+        .protection_enabled(enabled)
+        .set_expires_in_minutes(enabled.then_some(MAX_PROTECTION_MINUTES))
         .send()
         .await
         .aws("UpdateTaskProtection")?;
@@ -128,7 +117,7 @@ pub async fn unprotect_task(ecs: &Client, cluster: &str, task_arn: &str) -> Resu
         return Err(AwsError {
             action: "UpdateTaskProtection",
             code: failure.reason().unwrap_or("Failure").to_string(),
-            message: failure.detail().unwrap_or("the task's protection was not turned off").to_string(),
+            message: failure.detail().unwrap_or("the task's protection was not changed").to_string(),
         });
     }
     Ok(())

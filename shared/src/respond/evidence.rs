@@ -5,6 +5,8 @@
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use serde_json::Value;
+
 use super::{Response, Settings};
 use crate::accounts::Accounts;
 use crate::attempts::timed_step;
@@ -41,6 +43,22 @@ pub(super) async fn schedule_pending_copies(accounts: &Accounts, settings: &Sett
 /// The copy step of a report, when it ran and left sources waiting.
 fn waiting_copy(report: &Report) -> Option<&StepReport> {
     report.step(COPY_STEP).filter(|step| !step.waiting.is_empty())
+}
+
+/// The function's answer to `{"evidence_followup": …}`, if the event is one (a malformed one is
+/// refused before any call); `None` for any other event.
+pub async fn follow_up_event(
+    accounts: &Accounts,
+    settings: &Settings,
+    function: &'static str,
+    event: &Value,
+    deadline: Deadline,
+) -> Option<Result<Value, FunctionError>> {
+    let follow_up = match EvidenceFollowUp::from_event(event) {
+        Ok(follow_up) => follow_up?,
+        Err(error) => return Some(Err(error.into())),
+    };
+    Some(copy_pending_snapshots(accounts, settings, function, &follow_up, deadline).await.into_result())
 }
 
 /// `{"evidence_followup": …}`: the copy step alone, then the next attempt if sources are still

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 pub use abuse::{respond_to_abuse, AbuseConfig, AbuseTrigger};
-pub use evidence::copy_pending_snapshots;
+pub use evidence::{copy_pending_snapshots, follow_up_event};
 pub use instance::{respond_to_instance, InstanceTrigger};
 pub use response::{Response, Unresolved};
 
