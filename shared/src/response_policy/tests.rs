@@ -215,3 +215,30 @@ fn invalid_policies_name_the_line() {
         "{err}"
     );
 }
+
+/// The example in the SAM template's comment above `ResponsePolicyParameter` is a valid policy
+/// that does what its rule names say.
+#[test]
+fn the_template_example_is_valid_and_does_what_it_says() {
+    let template = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/sam/template.yaml"))
+        .expect("the SAM template");
+    let example: String = template
+        .lines()
+        .skip_while(|line| !line.contains("An example to adapt"))
+        .skip(1)
+        .take_while(|line| line.trim_start().starts_with('#'))
+        .map(|line| line.trim_start().trim_start_matches('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(example.contains("\"rules\""), "the example is found: {example}");
+    let policy = Policy::from_json(&example, Mode::Contain).expect("the template's example is valid");
+    let dos = "quarantine-instance/guardduty-ec2-dos-actor.json";
+    let sandbox = policy.decide(&sample_input(dos, |i| i.account = "111111111111".into()));
+    assert_eq!((sandbox.mode, sandbox.rule.map(|(n, _)| n)), (Mode::Contain, Some(1)), "{}", sandbox.because);
+    let prod = policy.decide(&sample_input(dos, |i| {
+        i.account = "222222222222".into();
+        i.tags.insert("env".into(), "prod".into());
+    }));
+    assert_eq!((prod.mode, prod.rule.map(|(n, _)| n)), (Mode::Approve, Some(2)), "{}", prod.because);
+    assert_eq!(prod.on_timeout, Some(OnTimeout::Contain));
+}
