@@ -263,6 +263,7 @@ async fn a_reverse_shell_in_a_task_isolates_its_eni_once_and_release_restores_it
     let released = bench.release(std::slice::from_ref(&task), &case_id).await;
     assert_eq!(released["outcome"], "completed", "{released:#}");
     assert_eq!(bench.eni(&task.eni_id).await.0, vec![task.app_group.clone()], "back in its original group");
+    assert_eq!(bench.task_tags(&task.task_arn).await.get(tags::RELEASED_CASE), Some(&case_id), "marked released");
 }
 
 #[tokio::test]
@@ -298,6 +299,10 @@ async fn a_service_task_protected_by_firebreak_is_unprotected_by_release_and_no_
     assert_eq!((&unprotect[0]["resource"], &unprotect[0]["outcome"]), (&json!(ours), &json!("done")));
     assert_eq!(bench.protection.lock().unwrap().get(ours), Some(&false), "its service may replace it again");
     assert_eq!(bench.protection.lock().unwrap().get(theirs), Some(&true), "a protection from before the case stays");
+    for task in [ours, theirs] {
+        let tags = bench.task_tags(task).await;
+        assert_eq!(tags.get(tags::RELEASED_CASE), Some(&cases[0]), "{task} is marked released: {tags:?}");
+    }
     assert_eq!(bench.protection_updates.lock().unwrap().len(), 2, "one protection, one release");
 }
 

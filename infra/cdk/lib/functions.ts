@@ -1148,11 +1148,18 @@ export const FUNCTIONS: FirebreakFunction[] = [
         actions: ['autoscaling:AttachInstances'],
         resources: [arn('autoscaling', 'autoScalingGroup:*:autoScalingGroupName/*')],
       }),
-      // An ECS task's scale-in protection, off again where the case recorded Firebreak's.
+      // An ECS task's scale-in protection, off again where the case recorded Firebreak's; the
+      // task tagged released.
       new iam.PolicyStatement({
         sid: 'UnprotectTasks',
         actions: ['ecs:DescribeTasks', 'ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
         resources: [arn('ecs', 'task/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFirebreakTagsOnTasks',
+        actions: ['ecs:TagResource'],
+        resources: [arn('ecs', 'task/*')],
+        conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': ['firebreak:*'] } },
       }),
       // Only with "credentials": true. IAM has no condition key for an inline policy's name: the
       // code deletes only Firebreak's (firebreak-revoke-older-sessions, firebreak-deny-instance-*),

@@ -7,7 +7,7 @@
 //!    protection, the Auto Scaling group (after the ENIs, so the group's health check sees a
 //!    reachable instance), and, when asked, the
 //!    credentials (Firebreak's deny policies removed, the disabled keys active again).
-//! 3. **Mark** — the instance tagged released (who, when).
+//! 3. **Mark** — the instance (an ECS task) tagged released (who, when).
 //!
 //! A contained bucket's public access block goes back in Reconnect and Firebreak's statement
 //! leaves its policy in Restore (S3 refuses a public policy while the block is on).
@@ -123,6 +123,10 @@ pub enum ReleaseAction {
         cluster: String,
         task_arn: String,
     },
+    TagTaskReleased {
+        task_arn: String,
+        tags: Vec<(String, String)>,
+    },
 }
 
 impl engine::Action for ReleaseAction {
@@ -150,6 +154,7 @@ impl engine::Action for ReleaseAction {
             Self::RestoreBucketPolicy { .. } => "restore_bucket_policy",
             Self::TagBucketReleased { .. } => "tag_bucket_released",
             Self::UnprotectTask { .. } => "unprotect_task",
+            Self::TagTaskReleased { .. } => "tag_task_released",
         }
     }
 
@@ -173,6 +178,7 @@ impl engine::Action for ReleaseAction {
             Self::RestoreBucketPolicy { .. } => Phase::Restore,
             Self::TagBucketReleased { .. } => Phase::Mark,
             Self::UnprotectTask { .. } => Phase::Restore,
+            Self::TagTaskReleased { .. } => Phase::Mark,
         }
     }
 
@@ -196,7 +202,7 @@ impl engine::Action for ReleaseAction {
             Self::RestorePublicAccessBlock { bucket, .. }
             | Self::RestoreBucketPolicy { bucket, .. }
             | Self::TagBucketReleased { bucket, .. } => bucket.arn.clone(),
-            Self::UnprotectTask { task_arn, .. } => task_arn.clone(),
+            Self::UnprotectTask { task_arn, .. } | Self::TagTaskReleased { task_arn, .. } => task_arn.clone(),
         }
     }
 
@@ -283,6 +289,11 @@ impl fmt::Display for ReleaseAction {
             Self::UnprotectTask { task_arn, .. } => {
                 write!(f, "turn off the scale-in protection Firebreak put on {task_arn}")
             }
+            Self::TagTaskReleased { task_arn, tags } => write!(
+                f,
+                "tag {task_arn} with {}",
+                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
         }
     }
 }

@@ -117,6 +117,10 @@ impl Execute<ReleaseAction> for Executor<'_> {
                 ecs::unprotect_task(&self.clients.ecs, cluster, task_arn).await?;
                 Ok(Acted::done("scale-in protection off: its service may replace it again"))
             }
+            ReleaseAction::TagTaskReleased { task_arn, tags } => {
+                ecs::tag_task(&self.clients.ecs, task_arn, tags).await?;
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+            }
             ReleaseAction::TagBucketReleased { bucket, tags } => {
                 s3::merge_bucket_tags(&self.clients.s3, &bucket.name, tags).await?;
                 Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))

@@ -89,7 +89,7 @@ pub fn decide(case_id: &str, facts: &ReleaseFacts, choices: &Choices) -> Plan<Re
         steps.extend(bucket_steps(bucket, facts.recorded.get(&bucket.bucket.arn), choices));
     }
     for task in &facts.tasks {
-        steps.extend(super::task::unprotect_step(task, facts.recorded.get(&task.task_arn)));
+        steps.extend(super::task::task_steps(task, facts.recorded.get(&task.task_arn), choices));
     }
     Plan { title: format!("release case {case_id}"), case_id: case_id.to_string(), steps }
 }

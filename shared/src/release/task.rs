@@ -1,10 +1,12 @@
-//! An ECS task's release: its ENI goes back with the other loose ENIs (`observe`), and the
-//! scale-in protection Firebreak turned on is turned off, so its service may replace it again. A
-//! protection the task had before the case (no `firebreak:task-protection-before` record) stays.
+//! An ECS task's release: its ENI goes back with the other loose ENIs (`observe`), the scale-in
+//! protection Firebreak turned on is turned off, so its service may replace it again (a
+//! protection the task had before the case, with no `firebreak:task-protection-before` record,
+//! stays), and the task is tagged released, so that a later finding about it opens a new case.
 
 use std::collections::BTreeMap;
 
 use super::action::ReleaseAction;
+use super::plan::{released_tags, Choices};
 use crate::aws::{ecs, AwsError};
 use crate::cases::Case;
 use crate::engine::Planned;
@@ -64,8 +66,20 @@ pub async fn observe(client: &aws_sdk_ecs::Client, case: &Case) -> Result<Vec<Ta
     Ok(tasks)
 }
 
+/// The protection Firebreak turned on, turned off; the task marked released.
+pub fn task_steps(
+    task: &TaskNow,
+    ledger: Option<&BTreeMap<String, String>>,
+    choices: &Choices,
+) -> Vec<Planned<ReleaseAction>> {
+    let mut steps: Vec<Planned<ReleaseAction>> = unprotect_step(task, ledger).into_iter().collect();
+    let tag = ReleaseAction::TagTaskReleased { task_arn: task.task_arn.clone(), tags: released_tags(choices) };
+    steps.push(Planned::unless(tag, !task.running, || format!("the task is {}: nothing to mark", task.last_status)));
+    steps
+}
+
 /// The protection Firebreak turned on, turned off; nothing for a task it did not protect.
-pub fn unprotect_step(task: &TaskNow, ledger: Option<&BTreeMap<String, String>>) -> Option<Planned<ReleaseAction>> {
+fn unprotect_step(task: &TaskNow, ledger: Option<&BTreeMap<String, String>>) -> Option<Planned<ReleaseAction>> {
     let key = tags::TASK_PROTECTION_BEFORE;
     let before = ledger.and_then(|l| l.get(key)).or_else(|| task.tags.get(key))?;
     if before != "false" {

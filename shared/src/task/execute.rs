@@ -50,7 +50,9 @@ impl Execute<TaskAction> for Executor<'_> {
             }
             TaskAction::TagTask { task_arn, tags } => {
                 ecs::tag_task(client, task_arn, tags).await?;
-                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+                // In the case too: a release finds every task of the case there.
+                Ok(Acted::done(tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
+                    .recording(tags.clone()))
             }
             TaskAction::StopTask { cluster, task_arn } => {
                 ecs::stop_task(client, cluster, task_arn, "Firebreak: isolated (FIREBREAK_STOP_TASK)").await?;
