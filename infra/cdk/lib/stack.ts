@@ -218,7 +218,7 @@ export class FirebreakStack extends Stack {
     const auditsOrganization = new CfnCondition(this, 'AuditOrganizationEnabled', {
       expression: Fn.conditionEquals(p.AuditOrganization.valueAsString, 'true'),
     });
-    // The forensic key's statements (functions.ts) name it only when it is set.
+    // The forensic key's statements (functions/shared.ts) name it only when it is set.
     new CfnCondition(this, 'HasForensicKey', {
       expression: Fn.conditionNot(Fn.conditionEquals(p.ForensicKmsKey.valueAsString, '')),
     });
